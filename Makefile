@@ -1,0 +1,38 @@
+# k12cloud portal. `make run` and `make test` are all a newcomer needs (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint format bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements/lock.txt
+	@$(PYTHON) -c 'import sys; sys.exit("k12cloud needs Python 3.11 or newer (set PYTHON=...)" if sys.version_info < (3, 11) else 0)'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/lock.txt
+	touch $(STAMP)
+
+## The portal with demo data: embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set.
+run: install
+	$(BIN)/python -m k12cloud.devstack run
+
+## The whole suite against real PostgreSQL and Redis (embedded ones when none are configured).
+test: install
+	$(BIN)/python -m k12cloud.devstack test $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python -m k12cloud.devstack bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .local

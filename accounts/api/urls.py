@@ -1,0 +1,24 @@
+from django.urls import path
+
+from accounts.api import views
+
+app_name = "accounts_api"
+
+urlpatterns = [
+    path("orgs/", views.MyOrganizationsView.as_view(), name="my_organizations"),
+    path(
+        "orgs/<slug:org_slug>/",
+        views.OrganizationDetailViewSet.as_view({"get": "retrieve"}),
+        name="organization_detail",
+    ),
+    path(
+        "orgs/<slug:org_slug>/members/",
+        views.MembershipViewSet.as_view({"get": "list"}),
+        name="membership_list",
+    ),
+    path(
+        "orgs/<slug:org_slug>/members/<int:membership_id>/",
+        views.MembershipViewSet.as_view({"get": "retrieve"}),
+        name="membership_detail",
+    ),
+]

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.api.serializers import (
+    MembershipSerializer,
+    MyMembershipSerializer,
+    OrganizationSerializer,
+)
+from accounts.models import Membership
+from accounts.permissions import Permission
+from accounts.selectors import membership_list, membership_list_for_user
+from k12cloud.api import OrganizationViewSet
+
+
+class MyOrganizationsView(ListAPIView):
+    """The organizations the caller belongs to, with their role in each."""
+
+    serializer_class = MyMembershipSerializer
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[Membership]:
+        return membership_list_for_user(user_id=self.request.user.pk)
+
+
+class OrganizationDetailViewSet(OrganizationViewSet):
+    action_permissions = {"retrieve": Permission.ORGANIZATION_VIEW}
+    serializer_class = OrganizationSerializer
+
+    @extend_schema(operation_id="organization_retrieve")
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(self.get_serializer(self.organization).data)
+
+
+class MembershipPagination(CursorPagination):
+    ordering = "pk"
+
+
+class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganizationViewSet):
+    action_permissions = {
+        "list": Permission.MEMBERS_VIEW,
+        "retrieve": Permission.MEMBERS_VIEW,
+    }
+    serializer_class = MembershipSerializer
+    pagination_class = MembershipPagination
+    lookup_url_kwarg = "membership_id"
+    # for the schema generator only: the real queryset comes from the selector, in context
+    queryset = Membership._base_manager.none()
+
+    def get_queryset(self) -> QuerySet[Membership]:
+        return membership_list(organization=self.organization)

@@ -1,0 +1,173 @@
+"""Organizations (the tenants), users and their memberships."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.permissions import Role
+from k12cloud import tenancy
+from k12cloud.models import TenantManager, TenantOwnedModel
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not an IANA time zone."), params={"value": value})
+
+
+class Organization(models.Model):
+    """A tenant: a school district, an EdTech vendor, or k-12.cloud itself (platform).
+
+    Not tenant-owned itself: it is the registry the tenant context points into, and it holds
+    nothing personal.
+    """
+
+    class Kind(models.TextChoices):
+        PLATFORM = "platform", _("Platform")
+        DISTRICT = "district", _("School district")
+        VENDOR = "vendor", _("EdTech vendor")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        TERMINATED = "terminated", _("Terminated")
+
+    class DataRegion(models.TextChoices):
+        US = "US", _("United States")
+        CA = "CA", _("Canada")
+
+    slug = models.SlugField(max_length=63, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    country = models.CharField(max_length=2, default="US", help_text=_("ISO 3166-1 alpha-2"))
+    subdivision = models.CharField(
+        max_length=3, blank=True, help_text=_("State or province code, e.g. CA, NY, ON, QC")
+    )
+    data_region = models.CharField(max_length=2, choices=DataRegion.choices, default=DataRegion.US)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    terminated_at = models.DateTimeField(null=True, blank=True)
+    deletion_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the customer's written deletion request arrived")
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                name="organization_terminated_at_matches_status",
+                condition=(
+                    models.Q(status="terminated", terminated_at__isnull=False)
+                    | models.Q(status="active", terminated_at__isnull=True)
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **fields: Any) -> User:
+        if not email:
+            raise ValueError("A user needs an email address.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **fields: Any) -> User:
+        fields.setdefault("is_staff", False)
+        fields.setdefault("is_superuser", False)
+        return self._create(email, password, **fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> User:
+        fields.update(is_staff=True, is_superuser=True)
+        return self._create(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """An Authorized User. Email is the login; there are no usernames.
+
+    Platform-level, not tenant-owned: one person may belong to several organizations, with a
+    role in each (see Membership). `is_staff` marks k-12.cloud ops staff (Django admin).
+    """
+
+    email = models.EmailField(_("email address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(
+        default=False, help_text=_("k-12.cloud ops staff: may use the Django admin.")
+    )
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_unique_ci")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+
+class MembershipManager(TenantManager):
+    def of_user(self, user_id: int) -> models.QuerySet[Membership]:
+        """A user's own memberships across organizations (the organization switcher).
+
+        Allowed without an organization context only for the signed-in user of the current
+        context: row-level security has a matching policy on `user_id`.
+        """
+        state = tenancy.current()
+        if not state.all_tenants and state.user_id != user_id:
+            raise tenancy.TenantMismatch("Only the signed-in user's memberships can be listed.")
+        return models.Manager.get_queryset(self).filter(user_id=user_id)
+
+
+class Membership(TenantOwnedModel):
+    """A user's place in one organization, with one role."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="memberships", editable=False
+    )
+    # Indexed on its own: "my organizations" is read by user across tenants (RLS allows it).
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MembershipManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user"], name="membership_one_per_user_and_organization"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "role"], name="membership_org_role")]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} at {self.organization_id}"

@@ -1,0 +1,40 @@
+"""Roles and the permission matrix: the one place that says which role may do what.
+
+The portal's and the API's base classes consult `role_allows`; a table-driven test checks
+every role against every page and API action.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ORG_ADMIN = "org_admin", _("Organization admin")
+    PRIVACY_OFFICER = "privacy_officer", _("Privacy officer")
+    PRIVACY_STAFF = "privacy_staff", _("Privacy staff")
+    BILLING_CONTACT = "billing_contact", _("Billing contact")
+    VIEWER = "viewer", _("Viewer")
+
+
+class Permission(StrEnum):
+    DASHBOARD_VIEW = "dashboard.view"
+    ORGANIZATION_VIEW = "organization.view"
+    MEMBERS_VIEW = "members.view"
+
+
+EVERY_ROLE = frozenset(Role)
+
+PERMISSION_MATRIX: dict[Permission, frozenset[Role]] = {
+    Permission.DASHBOARD_VIEW: EVERY_ROLE,
+    Permission.ORGANIZATION_VIEW: EVERY_ROLE,
+    # who works here is an admin's business, and privacy officers assign requests to people
+    Permission.MEMBERS_VIEW: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER}),
+}
+
+
+def role_allows(role: str, permission: Permission) -> bool:
+    return Role(role) in PERMISSION_MATRIX[permission]

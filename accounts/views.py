@@ -1,0 +1,80 @@
+"""Portal pages of the accounts app: home, the organization dashboard and members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db.models import Count, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.generic import DetailView, ListView, TemplateView
+
+from accounts.models import Membership
+from accounts.permissions import Permission, Role, role_allows
+from accounts.selectors import membership_get, membership_list, membership_list_for_user
+from k12cloud.portal import OrganizationView
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """`/`: sign-in for visitors; the user's organization, or a chooser, for members."""
+    if not request.user.is_authenticated:
+        return redirect("account_login")
+    memberships = list(membership_list_for_user(user_id=request.user.pk))
+    if len(memberships) == 1:
+        return redirect("accounts:dashboard", org_slug=memberships[0].organization.slug)
+    return render(request, "accounts/home.html", {"memberships": memberships})
+
+
+class DashboardView(OrganizationView, TemplateView):
+    """The landing page of an organization, with panels chosen by the member's role."""
+
+    permission = Permission.DASHBOARD_VIEW
+    template_name = "accounts/dashboard.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        role = Role(self.membership.role)
+        context["role"] = role
+        context["can_view_members"] = role_allows(role, Permission.MEMBERS_VIEW)
+        if context["can_view_members"]:
+            counts = (
+                membership_list(organization=self.organization)
+                .filter(is_active=True)
+                .order_by()
+                .values("role")
+                .annotate(n=Count("pk"))
+            )
+            by_role = {row["role"]: row["n"] for row in counts}
+            context["members_by_role"] = [(r.label, by_role.get(r.value, 0)) for r in Role]
+        return context
+
+
+class MemberListView(OrganizationView, ListView):
+    permission = Permission.MEMBERS_VIEW
+    template_name = "accounts/member_list.html"
+    context_object_name = "memberships"
+    paginate_by = 50
+
+    def get_queryset(self) -> QuerySet[Membership]:
+        return membership_list(organization=self.organization)
+
+
+class MemberDetailView(OrganizationView, DetailView):
+    permission = Permission.MEMBERS_VIEW
+    template_name = "accounts/member_detail.html"
+    context_object_name = "member"
+
+    def get_object(self, queryset: QuerySet[Membership] | None = None) -> Membership:
+        member = membership_get(
+            organization=self.organization, membership_id=self.kwargs["membership_id"]
+        )
+        if member is None:
+            raise Http404("No such member.")
+        return member
+
+
+class ProfileView(LoginRequiredMixin, TemplateView):
+    """The signed-in user's own account page (not tied to an organization)."""
+
+    template_name = "accounts/profile.html"

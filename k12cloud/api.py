@@ -1,0 +1,51 @@
+"""The base class of every organization API viewset (`/api/v1/orgs/<org_slug>/...`).
+
+The API twin of `k12cloud.portal.OrganizationView`: after DRF authenticates the caller it
+resolves the organization, checks membership and the role's permission for the action
+(`action_permissions`), and runs the handler inside `tenant_context(organization)`.
+Non-members and unknown organizations get 404; a role without the permission gets 403.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from typing import Any, ClassVar
+
+from django.http import HttpRequest
+from rest_framework import viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import Membership, Organization
+from accounts.permissions import Permission, role_allows
+from k12cloud.portal import resolve_membership
+from k12cloud.tenancy import tenant_context
+
+
+class OrganizationViewSet(viewsets.GenericViewSet):
+    action_permissions: ClassVar[dict[str, Permission]] = {}
+    organization: Organization
+    membership: Membership
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for method in ("dispatch", "initial"):
+            if method in cls.__dict__:
+                raise TypeError(f"{cls.__name__} must not override {method}(): it holds checks.")
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Response:
+        self._tenant_scope = ExitStack()
+        with self._tenant_scope:
+            response: Response = super().dispatch(request, *args, **kwargs)
+        return response
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # authentication, IsAuthenticated, throttles
+        permission = self.action_permissions.get(self.action or "")
+        if permission is None:
+            raise PermissionDenied("This action has no permission declared.")
+        self.organization, self.membership = resolve_membership(request, kwargs["org_slug"])
+        if not role_allows(self.membership.role, permission):
+            raise PermissionDenied("Your role does not allow this action.")
+        self._tenant_scope.enter_context(tenant_context(self.organization))

@@ -1,0 +1,52 @@
+"""Request-wide middleware: a request id, and the tenancy context for the signed-in user."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+
+from django.http import HttpRequest, HttpResponse
+
+from k12cloud.tenancy import user_context
+
+request_id: ContextVar[str | None] = ContextVar("k12cloud_request_id", default=None)
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestIdMiddleware:
+    """Takes a sane X-Request-ID from the proxy or makes one; echoes it on the response."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        value = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id.set(value)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id.reset(token)
+        response["X-Request-ID"] = value
+        return response
+
+
+class TenancyMiddleware:
+    """Runs the request in one transaction carrying the signed-in user's tenancy context.
+
+    With no organization chosen yet, the user can read only their own memberships. The
+    organization views and API base classes narrow this to one organization after checking
+    membership. Streaming response bodies are produced after this returns, so a streaming view
+    must enter its own tenant_context inside the generator.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        user_id = user.pk if user is not None and user.is_authenticated else None
+        with user_context(user_id):
+            return self.get_response(request)

@@ -1,0 +1,55 @@
+"""The abstract base for tenant-owned models.
+
+Every row that belongs to one organization inherits from `TenantOwnedModel`: a non-null
+organization foreign key (layer 1), a default manager that fails closed outside a tenant
+context and filters to the acting organization (layer 4), and, through the migration
+operation `k12cloud.rls.EnableTenantRowLevelSecurity`, PostgreSQL row-level security (layer 5).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from django.db import models
+
+from k12cloud import tenancy
+
+
+class TenantQuerySet(models.QuerySet):
+    def for_organization(self, organization: Any) -> Self:
+        """Rows of `organization`, which must be the organization being acted for.
+
+        Selectors call this with the organization they were given, so passing the wrong one
+        is caught here rather than silently returning an empty page.
+        """
+        state = tenancy.current()
+        if not state.all_tenants and state.organization_id != organization.pk:
+            raise tenancy.TenantMismatch(
+                f"Asked for organization {organization.pk} while acting for "
+                f"{state.organization_id}."
+            )
+        if state.all_tenants:
+            return self.filter(organization_id=organization.pk)
+        return self  # already filtered by the manager
+
+
+class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
+    def get_queryset(self) -> TenantQuerySet:
+        queryset: TenantQuerySet = super().get_queryset()
+        return queryset.filter(**tenancy.tenant_filter_kwargs(self.model))
+
+
+class TenantOwnedModel(models.Model):
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+
+    # Django's deletion collector and related-object access use `_base_manager`, which stays
+    # a plain Manager: those run under whatever context is active, and RLS still applies.
+    objects = TenantManager()
+
+    class Meta:
+        abstract = True

@@ -1,0 +1,66 @@
+"""The base class of every organization page in the portal (`/o/<org_slug>/...`).
+
+It resolves the organization from the URL, checks the user's active membership and the role's
+permission (accounts.permissions), and runs the view, template rendering included, inside
+`tenant_context(organization)`. Subclasses declare `permission` and cannot override
+`dispatch`, so none can skip the checks.
+
+Outcomes: anonymous → sign-in redirect; unknown organization or not a member → 404 (the same
+answer, so slugs cannot be probed); member whose role lacks the permission → 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponseBase
+from django.views import View
+
+from accounts.models import Membership, Organization
+from accounts.permissions import Permission, role_allows
+from accounts.selectors import membership_get_for_user, organization_get_by_slug
+from k12cloud.tenancy import tenant_context
+
+
+def resolve_membership(request: HttpRequest, org_slug: str) -> tuple[Organization, Membership]:
+    """The organization named by the URL and the user's active membership in it, or 404."""
+    organization = organization_get_by_slug(slug=org_slug)
+    if organization is None:
+        raise Http404("No such organization.")
+    membership = membership_get_for_user(organization=organization, user_id=request.user.pk)
+    if membership is None:
+        raise Http404("No such organization.")
+    return organization, membership
+
+
+class OrganizationView(View):
+    permission: ClassVar[Permission | None] = None
+    organization: Organization
+    membership: Membership
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "dispatch" in cls.__dict__:
+            raise TypeError(f"{cls.__name__} must not override dispatch(): it holds the checks.")
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if self.permission is None:
+            raise TypeError(f"{type(self).__name__} declares no permission.")
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        self.organization, self.membership = resolve_membership(request, kwargs["org_slug"])
+        if not role_allows(self.membership.role, self.permission):
+            raise PermissionDenied("Your role does not allow this page.")
+        with tenant_context(self.organization):
+            response = super().dispatch(request, *args, **kwargs)
+            render = getattr(response, "render", None)
+            if render is not None:
+                render()
+        return response
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
+        context.update(organization=self.organization, membership=self.membership)
+        return context

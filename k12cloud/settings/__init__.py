@@ -1,0 +1,5 @@
+"""Settings modules: `local` (development), `test` (pytest) and `production`.
+
+Everything that differs between deployments comes from the environment; see `base.py` and the
+README's configuration table.
+"""

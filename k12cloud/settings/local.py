@@ -1,0 +1,15 @@
+"""Development settings: `make run` sets DATABASE_URL and REDIS_URL (see k12cloud/devstack.py)."""
+
+from k12cloud.settings.base import *  # noqa: F403
+from k12cloud.settings.base import BASE_DIR
+from k12cloud.settings.environment import env_list, env_str
+
+DEBUG = True
+SECRET_KEY = env_str("SECRET_KEY", "local-development-only-not-a-secret")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = BASE_DIR / ".local" / "email"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

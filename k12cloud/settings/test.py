@@ -1,0 +1,26 @@
+"""Settings for pytest: real PostgreSQL and Redis, fast password hashing, in-memory email.
+
+DATABASE_URL here is the *owner* connection: pytest-django creates and migrates the test
+database with it, and the root conftest then reconnects as DATABASE_APP_ROLE so that every
+test runs as the runtime role, under row-level security, as production does.
+"""
+
+import os
+
+from k12cloud.settings.base import *  # noqa: F403
+from k12cloud.settings.base import CACHES
+from k12cloud.settings.environment import env_str
+
+SECRET_KEY = "test-only-secret-key-that-is-long-enough-for-django-checks-0123456789"  # noqa: S105
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+DATABASE_APP_PASSWORD = env_str("DATABASE_APP_PASSWORD", "")
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# parallel pytest-xdist workers share one Redis: keep their keys apart
+CACHES["default"]["KEY_PREFIX"] = f"k12cloud-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+ACCOUNT_RATE_LIMITS = False

@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts import views as account_views
+from k12cloud import views
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("healthz/", views.health, name="health"),
+    path("accounts/profile/", account_views.ProfileView.as_view(), name="profile"),
+    path("accounts/", include("allauth.urls")),
+    path("o/<slug:org_slug>/", include("accounts.urls")),
+    path("api/v1/", views.ApiRootView.as_view(), name="api_root"),
+    path("api/v1/", include("accounts.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("admin/", admin.site.urls),
+]

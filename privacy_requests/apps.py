@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class PrivacyRequestsConfig(AppConfig):
+    name = "privacy_requests"

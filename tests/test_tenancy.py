@@ -1,0 +1,148 @@
+"""The tenant context (layer 4) and PostgreSQL row-level security (layer 5)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, connection
+from django.db.utils import ProgrammingError
+
+from accounts.models import Membership
+from accounts.permissions import Role
+from k12cloud import tenancy
+from k12cloud.tenancy import (
+    TenantContextMissing,
+    tenant_context,
+    unscoped_all_tenants,
+    user_context,
+)
+from tests.conftest import Tenant
+
+pytestmark = pytest.mark.django_db
+
+
+def raw_membership_org_ids() -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT organization_id FROM accounts_membership")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_querying_a_tenant_model_without_context_fails_loudly(tenant_a: Tenant) -> None:
+    with pytest.raises(TenantContextMissing, match="accounts.Membership"):
+        list(Membership.objects.all())
+
+
+def test_context_shows_only_its_own_rows(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    with tenant_context(tenant_a.organization):
+        emails = set(Membership.objects.values_list("user__email", flat=True))
+    assert emails == {"admin@a.example", "viewer@a.example"}
+
+
+def test_rls_hides_other_tenants_rows_from_raw_sql(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    # raw SQL skips every application layer: only row-level security is left
+    assert raw_membership_org_ids() == set()
+    with tenant_context(tenant_b.organization):
+        assert raw_membership_org_ids() == {tenant_b.organization.pk}
+
+
+def test_rls_refuses_writing_a_row_into_another_tenant(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    with pytest.raises(ProgrammingError, match="row-level"), tenant_context(tenant_a.organization):
+        Membership._base_manager.create(
+            organization=tenant_b.organization, user=tenant_a.viewer, role=Role.VIEWER
+        )
+
+
+def test_rls_refuses_moving_a_row_to_another_tenant(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    with pytest.raises(ProgrammingError, match="row-level"), tenant_context(tenant_a.organization):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE accounts_membership SET organization_id = %s",
+                [tenant_b.organization.pk],
+            )
+
+
+def test_nested_context_restores_the_outer_one(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    with tenant_context(tenant_a.organization):
+        with tenant_context(tenant_b.organization):
+            assert raw_membership_org_ids() == {tenant_b.organization.pk}
+        assert tenancy.current_organization_id() == tenant_a.organization.pk
+        assert raw_membership_org_ids() == {tenant_a.organization.pk}
+
+
+def test_settings_do_not_outlive_the_transaction(tenant_a: Tenant) -> None:
+    with tenant_context(tenant_a.organization):
+        assert raw_membership_org_ids() == {tenant_a.organization.pk}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('k12cloud.organization_id', true)")
+        assert cursor.fetchone()[0] in ("", None)
+
+
+def test_rolled_back_inner_context_leaves_outer_intact(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    with tenant_context(tenant_a.organization):
+        with pytest.raises(IntegrityError), tenant_context(tenant_b.organization):
+            Membership.objects.create(
+                organization=tenant_b.organization, user=tenant_b.admin, role=Role.VIEWER
+            )  # duplicate (organization, user)
+        assert raw_membership_org_ids() == {tenant_a.organization.pk}
+
+
+def test_user_context_sees_only_own_memberships_across_tenants(
+    tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    with tenant_context(tenant_b.organization):
+        Membership.objects.create(
+            organization=tenant_b.organization, user=tenant_a.admin, role=Role.VIEWER
+        )
+    with user_context(tenant_a.admin.pk):
+        mine = Membership.objects.of_user(tenant_a.admin.pk)
+        assert {m.organization_id for m in mine} == {
+            tenant_a.organization.pk,
+            tenant_b.organization.pk,
+        }
+        # RLS: the same user context reveals nobody else's memberships
+        assert len(raw_membership_org_ids()) == 2
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM accounts_membership WHERE user_id <> %s", [tenant_a.admin.pk]
+            )
+            assert cursor.fetchone()[0] == 0
+
+
+def test_user_context_cannot_list_someone_elses_memberships(tenant_a: Tenant) -> None:
+    with user_context(tenant_a.admin.pk), pytest.raises(tenancy.TenantMismatch):
+        Membership.objects.of_user(tenant_a.viewer.pk)
+
+
+def test_user_context_cannot_write_memberships(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    with pytest.raises(ProgrammingError, match="row-level"), user_context(tenant_a.admin.pk):
+        Membership._base_manager.create(
+            organization=tenant_b.organization, user=tenant_a.admin, role=Role.ORG_ADMIN
+        )
+
+
+def test_unscoped_escape_hatch_needs_a_reason_and_sees_everything(
+    tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    with pytest.raises(ValueError, match="reason"), unscoped_all_tenants(reason=" "):
+        pass
+    with unscoped_all_tenants(reason="test: ops report"):
+        assert raw_membership_org_ids() == {tenant_a.organization.pk, tenant_b.organization.pk}
+        assert Membership.objects.count() == 4
+
+
+def test_for_organization_refuses_a_different_organization(
+    tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    with tenant_context(tenant_a.organization), pytest.raises(tenancy.TenantMismatch):
+        Membership.objects.for_organization(tenant_b.organization)
+
+
+def test_tests_run_as_the_runtime_role() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+        )
+        user, superuser, bypass = cursor.fetchone()
+    assert (superuser, bypass) == (False, False)
+    from django.conf import settings
+
+    assert user == settings.DATABASE_APP_ROLE
