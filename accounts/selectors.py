@@ -7,10 +7,6 @@ from django.db.models import QuerySet
 from accounts.models import Membership, Organization
 
 
-def organization_get_by_slug(*, slug: str) -> Organization | None:
-    return Organization.objects.filter(slug=slug).first()
-
-
 def membership_list_for_user(*, user_id: int) -> QuerySet[Membership]:
     """The user's active memberships in every organization, for the organization switcher."""
     return (
@@ -19,10 +15,6 @@ def membership_list_for_user(*, user_id: int) -> QuerySet[Membership]:
         .select_related("organization")
         .order_by("organization__name")
     )
-
-
-def membership_get_for_user(*, organization: Organization, user_id: int) -> Membership | None:
-    return membership_list_for_user(user_id=user_id).filter(organization=organization).first()
 
 
 def membership_list(*, organization: Organization) -> QuerySet[Membership]:

@@ -12,15 +12,15 @@ from django.views.generic import DetailView, ListView, TemplateView
 
 from accounts.models import Membership
 from accounts.permissions import Permission, Role, role_allows
-from accounts.selectors import membership_get, membership_list, membership_list_for_user
-from k12cloud.portal import OrganizationView
+from accounts.selectors import membership_get, membership_list
+from k12cloud.portal import OrganizationView, memberships_of
 
 
 def home(request: HttpRequest) -> HttpResponse:
     """`/`: sign-in for visitors; the user's organization, or a chooser, for members."""
     if not request.user.is_authenticated:
         return redirect("account_login")
-    memberships = list(membership_list_for_user(user_id=request.user.pk))
+    memberships = memberships_of(request)
     if len(memberships) == 1:
         return redirect("accounts:dashboard", org_slug=memberships[0].organization.slug)
     return render(request, "accounts/home.html", {"memberships": memberships})

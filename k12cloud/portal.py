@@ -20,19 +20,31 @@ from django.views import View
 
 from accounts.models import Membership, Organization
 from accounts.permissions import Permission, role_allows
-from accounts.selectors import membership_get_for_user, organization_get_by_slug
+from accounts.selectors import membership_list_for_user
 from k12cloud.tenancy import tenant_context
 
 
+def memberships_of(request: HttpRequest) -> list[Membership]:
+    """The signed-in user's active memberships (with organizations), loaded once per request.
+
+    Both the membership check and the header's organization switcher read it.
+    """
+    cached: list[Membership] | None = getattr(request, "_k12cloud_memberships", None)
+    if cached is None:
+        cached = list(membership_list_for_user(user_id=request.user.pk))
+        request._k12cloud_memberships = cached  # type: ignore[attr-defined]
+    return cached
+
+
 def resolve_membership(request: HttpRequest, org_slug: str) -> tuple[Organization, Membership]:
-    """The organization named by the URL and the user's active membership in it, or 404."""
-    organization = organization_get_by_slug(slug=org_slug)
-    if organization is None:
-        raise Http404("No such organization.")
-    membership = membership_get_for_user(organization=organization, user_id=request.user.pk)
-    if membership is None:
-        raise Http404("No such organization.")
-    return organization, membership
+    """The organization named by the URL and the user's active membership in it, or 404.
+
+    An unknown slug and an organization the user does not belong to get the same answer.
+    """
+    for membership in memberships_of(request):
+        if membership.organization.slug == org_slug:
+            return membership.organization, membership
+    raise Http404("No such organization.")
 
 
 class OrganizationView(View):

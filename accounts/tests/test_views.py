@@ -1,0 +1,65 @@
+"""Organization pages: exact query counts that do not grow with the number of rows."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.permissions import Role
+from accounts.tests.factories import OrganizationFactory, member
+
+pytestmark = pytest.mark.django_db
+
+# session, user; savepoint + set_config (user context); the user's memberships (the membership
+# check and the switcher share them); savepoint + set_config (tenant context); the page's own
+# queries; then release + restore, twice. The last restore happens only because the test runs
+# inside a transaction; a real request has no outer transaction to restore.
+DASHBOARD_QUERIES = 12  # one page query: members by role
+MEMBER_LIST_QUERIES = 13  # two page queries: count for the paginator, one page of members
+
+
+def admin_client(extra_members: int) -> tuple[Client, str]:
+    org = OrganizationFactory(slug="lincoln-usd")
+    admin = member(org, Role.ORG_ADMIN)
+    for _ in range(extra_members):
+        member(org, Role.PRIVACY_STAFF)
+    client = Client()
+    client.force_login(admin)
+    return client, org.slug
+
+
+@pytest.mark.parametrize("extra_members", [0, 30])
+def test_dashboard_query_count(extra_members: int, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    client, slug = admin_client(extra_members)
+    with django_assert_num_queries(DASHBOARD_QUERIES):
+        response = client.get(reverse("accounts:dashboard", kwargs={"org_slug": slug}))
+    assert response.status_code == 200
+    assert response.context["members_by_role"][2] == ("Privacy staff", extra_members)
+
+
+@pytest.mark.parametrize("extra_members", [0, 30])
+def test_member_list_query_count(extra_members: int, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    client, slug = admin_client(extra_members)
+    with django_assert_num_queries(MEMBER_LIST_QUERIES):
+        response = client.get(reverse("accounts:member_list", kwargs={"org_slug": slug}))
+    assert response.status_code == 200
+    assert len(response.context["memberships"]) == 1 + extra_members
+
+
+def test_home_sends_a_single_membership_straight_to_its_dashboard() -> None:
+    client, slug = admin_client(0)
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/o/{slug}/"
+
+
+def test_home_lists_several_organizations() -> None:
+    org_a = OrganizationFactory(slug="lincoln-usd", name="Lincoln USD")
+    org_b = OrganizationFactory(slug="hudson-csd", name="Hudson CSD")
+    user = member(org_a, Role.ORG_ADMIN, email="two@example.org")
+    member(org_b, Role.VIEWER, email="two@example.org")
+    client = Client()
+    client.force_login(user)
+    body = client.get("/").content.decode()
+    assert "Lincoln USD" in body and "Hudson CSD" in body

@@ -1,0 +1,116 @@
+"""Meta-tests: the tenancy layers cannot be forgotten by a new model, view or table."""
+
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+from django.db import connection, models
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from k12cloud.api import OrganizationViewSet
+from k12cloud.models import TenantOwnedModel
+from k12cloud.portal import OrganizationView
+from k12cloud.rls import tables_with_organization_column
+
+# Models that are not owned by one organization, and why.
+PLATFORM_MODELS = {
+    "accounts.Organization": "the tenant registry itself; holds nothing personal",
+    "accounts.User": "one person may belong to several organizations",
+    "auth.Group": "ops staff permission groups",
+    "auth.Permission": "Django's permission catalogue",
+    "contenttypes.ContentType": "Django's model catalogue",
+    "sessions.Session": "a signed-in browser; carries no tenant data",
+    "admin.LogEntry": "ops staff actions in the Django admin",
+    "account.EmailAddress": "a user's login addresses (platform-level, like User)",
+    "account.EmailConfirmation": "a user's login address confirmation",
+    "otp_totp.TOTPDevice": "a user's second factor (platform-level, like User)",
+    "otp_static.StaticDevice": "a user's recovery codes (platform-level, like User)",
+    "otp_static.StaticToken": "a user's recovery codes (platform-level, like User)",
+}
+# Foreign keys of tenant-owned models that may carry their own single-column index.
+CROSS_TENANT_INDEXES = {("accounts.Membership", "user"): "the switcher lists a user's orgs"}
+
+
+def concrete_models() -> list[type[models.Model]]:
+    return [m for m in apps.get_models() if not m._meta.proxy and m._meta.managed]
+
+
+def tenant_models() -> list[type[models.Model]]:
+    return [m for m in concrete_models() if issubclass(m, TenantOwnedModel)]
+
+
+def test_every_model_is_tenant_owned_or_explicitly_platform_level() -> None:
+    unclassified = [
+        m._meta.label
+        for m in concrete_models()
+        if not issubclass(m, TenantOwnedModel) and m._meta.label not in PLATFORM_MODELS
+    ]
+    assert unclassified == [], "make these TenantOwnedModel or add them to PLATFORM_MODELS"
+
+
+@pytest.mark.parametrize("model", tenant_models(), ids=lambda m: m._meta.label)
+def test_tenant_model_shape(model: type[models.Model]) -> None:
+    field = model._meta.get_field("organization")
+    assert isinstance(field, models.ForeignKey)
+    assert not field.null
+    assert field.remote_field.on_delete is models.PROTECT
+    for index in model._meta.indexes:
+        assert index.fields[0] == "organization", f"{index.name} must lead with organization"
+    for constraint in model._meta.constraints:
+        if isinstance(constraint, models.UniqueConstraint):
+            assert constraint.fields[0] == "organization", f"{constraint.name} must lead with it"
+    for f in model._meta.get_fields():
+        if getattr(f, "db_index", False) and f.name != "organization" and f.concrete:
+            assert (model._meta.label, f.name) in CROSS_TENANT_INDEXES, (
+                f"{model._meta.label}.{f.name} has an index not led by organization"
+            )
+
+
+@pytest.mark.django_db
+def test_every_tenant_table_has_forced_row_level_security() -> None:
+    with connection.cursor() as cursor:
+        protection = {t.table: t for t in tables_with_organization_column(cursor)}
+    for model in tenant_models():
+        table = protection.get(model._meta.db_table)
+        assert table is not None and table.protected, f"{model._meta.db_table} lacks RLS"
+
+
+def view_classes() -> list[type]:
+    found: list[type] = []
+
+    def walk(patterns: list) -> None:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns)
+            elif isinstance(p, URLPattern):
+                cls = getattr(p.callback, "view_class", None) or getattr(p.callback, "cls", None)
+                if cls is not None:
+                    found.append(cls)
+
+    walk(get_resolver().url_patterns)
+    return found
+
+
+def test_organization_views_declare_a_permission() -> None:
+    portal = [c for c in view_classes() if issubclass(c, OrganizationView)]
+    assert portal, "expected organization pages"
+    assert [c.__name__ for c in portal if c.permission is None] == []
+
+
+def test_organization_viewsets_declare_a_permission_per_action() -> None:
+    viewsets = [c for c in view_classes() if issubclass(c, OrganizationViewSet)]
+    assert viewsets, "expected organization API viewsets"
+    for cls in viewsets:
+        actions = {
+            a
+            for a in ("list", "retrieve", "create", "update", "partial_update", "destroy")
+            if hasattr(cls, a)
+        }
+        assert actions <= set(cls.action_permissions), f"{cls.__name__} misses {actions}"
+
+
+def test_a_view_cannot_override_the_checks() -> None:
+    with pytest.raises(TypeError, match="dispatch"):
+        type("Sneaky", (OrganizationView,), {"dispatch": lambda self, request: None})
+    with pytest.raises(TypeError, match="initial"):
+        type("SneakyApi", (OrganizationViewSet,), {"initial": lambda self, request: None})

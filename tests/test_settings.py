@@ -1,0 +1,80 @@
+"""Configuration from the environment: clear failures, and a clean `check --deploy`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from k12cloud.settings.environment import database_from_url
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "k12cloud.settings.production",
+    "SECRET_KEY": "a-production-like-secret-key-with-enough-length-and-entropy-0123456789abc",
+    "DATABASE_URL": "postgresql://k12cloud_app:pw@db.internal:5432/k12cloud",
+    "REDIS_URL": "redis://redis.internal:6379/0",
+    "ALLOWED_HOSTS": "portal.k-12.cloud",
+    "EMAIL_HOST": "smtp.internal",
+}
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_production_check_deploy_is_clean() -> None:
+    result = manage("check", "--deploy", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "EMAIL_HOST"])
+def test_production_refuses_to_start_without_a_secret(missing: str) -> None:
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert f"{missing} is required but not set" in result.stderr
+
+
+def test_a_malformed_database_url_stops_start_up_naming_it() -> None:
+    result = manage("check", env={**PRODUCTION_ENV, "DATABASE_URL": "mysql://nope"})
+    assert result.returncode != 0
+    assert "DATABASE_URL is malformed" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://u@h/db", "scheme must be postgresql"),
+        ("postgresql://u@h:notaport/db", "malformed"),
+        ("postgresql://u@h:5432/", "names no database"),
+    ],
+)
+def test_database_url_errors(url: str, message: str) -> None:
+    with pytest.raises(ImproperlyConfigured, match=message):
+        database_from_url(url)
+
+
+def test_database_url_socket_form() -> None:
+    config = database_from_url("postgresql://app:s%40cret@/k12?host=/run/pg&sslmode=disable")
+    assert (config["NAME"], config["USER"], config["PASSWORD"], config["HOST"]) == (
+        "k12",
+        "app",
+        "s@cret",
+        "/run/pg",
+    )
+    assert config["OPTIONS"] == {"sslmode": "disable"}

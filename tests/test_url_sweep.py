@@ -1,0 +1,133 @@
+"""Every URL pattern, requested by four kinds of visitor, against a table of expected outcomes.
+
+Each URL is built for tenant A (lincoln-usd) and requested by: nobody (anonymous), an admin of
+A, an admin of B (hudson-csd) and an ops staff user with no membership. A pattern without a row
+in EXPECTED fails the sweep, so every new URL makes its author decide who may open it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.conftest import Tenant, signed_in
+
+ACTORS = ("anonymous", "member_a", "member_b", "ops")
+
+# name: expected status for (anonymous, member of A, member of B, ops staff)
+EXPECTED: dict[str, tuple[int, int, int, int]] = {
+    "home": (302, 302, 302, 200),  # sign-in; the member's one organization; ops: chooser
+    "health": (200, 200, 200, 200),
+    "profile": (302, 200, 200, 200),
+    "account_login": (200, 302, 302, 302),
+    "account_logout": (302, 200, 200, 200),
+    "account_inactive": (200, 200, 200, 200),
+    "account_signup": (200, 302, 302, 302),  # anonymous sees "sign-up is closed"
+    "account_reauthenticate": (302, 200, 200, 200),
+    "account_email": (302, 200, 200, 200),
+    "account_email_verification_sent": (200, 200, 200, 200),
+    "account_change_password": (302, 200, 200, 200),
+    "account_set_password": (302, 302, 302, 302),  # users with a password go to "change"
+    "account_reset_password": (200, 200, 200, 200),
+    "account_confirm_login_code": (302, 302, 302, 302),  # login by code is off
+    "account_confirm_email": (200, 200, 200, 200),  # shows "invalid link" for a bad key
+    "account_reset_password_from_key_done": (200, 200, 200, 200),
+    "account_reset_password_from_key": (200, 200, 200, 200),  # shows "bad token"
+    "account_reset_password_done": (200, 200, 200, 200),
+    "accounts:dashboard": (302, 200, 404, 404),
+    "accounts:member_list": (302, 200, 404, 404),
+    "accounts:member_detail": (302, 200, 404, 404),
+    "api_root": (403, 200, 200, 200),
+    "accounts_api:my_organizations": (403, 200, 200, 200),
+    "accounts_api:organization_detail": (403, 200, 404, 404),
+    "accounts_api:membership_list": (403, 200, 404, 404),
+    "accounts_api:membership_detail": (403, 200, 404, 404),
+    "api_schema": (403, 200, 200, 200),
+    "api_docs": (403, 200, 200, 200),
+}
+# The Django admin is uniform: staff only. Non-staff are sent to the admin's sign-in page.
+ADMIN_EXPECTED = {"anonymous": {302}, "member_a": {302}, "member_b": {302}, "ops": {200, 302}}
+ADMIN_SPECIAL: dict[str, dict[str, set[int]]] = {
+    "admin:login": {"anonymous": {200}, "member_a": {200}, "member_b": {200}, "ops": {302}},
+    "admin:logout": {**ADMIN_EXPECTED, "ops": {405}},  # sign-out is POST only
+    "admin:autocomplete": {**ADMIN_EXPECTED, "ops": {403}},  # needs a registered field
+    "admin:view_on_site": {**ADMIN_EXPECTED, "ops": {404}},  # no such object to show
+    "admin:accounts_membership_add": {**ADMIN_EXPECTED, "ops": {403}},  # added per organization
+    "admin:unnamed admin/(?P<url>.*)$": {**ADMIN_EXPECTED, "ops": {404}},  # unknown admin path
+}
+
+
+def url_patterns() -> Iterator[tuple[str, str]]:
+    def walk(patterns: list, namespace: str = "", route: str = "") -> Iterator[tuple[str, str]]:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                ns = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                yield from walk(pattern.url_patterns, ns, route + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                full_route = route + str(pattern.pattern)
+                if pattern.name is None:
+                    # the admin's unnamed "<object_id>/" redirects to the change page
+                    if not full_route.startswith("admin/"):
+                        raise AssertionError(f"unnamed URL pattern {full_route}")
+                    yield f"admin:unnamed {full_route}", full_route
+                else:
+                    yield f"{namespace}{pattern.name}", full_route
+
+    yield from walk(get_resolver().url_patterns)
+
+
+def build_url(name: str, route: str, tenant: Tenant, device_pk: int) -> str:
+    values = {
+        "org_slug": tenant.organization.slug,
+        "membership_id": tenant.membership_of(tenant.viewer).pk,
+        "key": "not-a-real-key",
+        "uidb36": "zz",
+        "object_id": tenant.organization.pk,
+        "app_label": "accounts",
+        "content_type_id": 1,
+        "pk": device_pk,
+        "id": tenant.admin.pk,
+    }
+    if name == "admin:unnamed admin/(?P<url>.*)$":
+        return "/admin/no-such-page/"
+    if name.startswith("admin:unnamed "):
+        return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), route)
+    wanted = set(re.findall(r"<(?:\w+:)?(\w+)>", route)) | set(re.findall(r"\?P<(\w+)>", route))
+    return reverse(name, kwargs={key: values[key] for key in wanted})
+
+
+ALL_PATTERNS = sorted(set(url_patterns()))
+
+
+def test_every_url_pattern_has_a_row() -> None:
+    missing = [
+        name for name, _ in ALL_PATTERNS if name not in EXPECTED and not name.startswith("admin:")
+    ]
+    assert missing == [], f"add these URL names to EXPECTED: {missing}"
+    stale = set(EXPECTED) - {name for name, _ in ALL_PATTERNS}
+    assert stale == set(), f"EXPECTED has rows for URLs that no longer exist: {stale}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "route"), ALL_PATTERNS, ids=[n for n, _ in ALL_PATTERNS])
+def test_url_access(name: str, route: str, tenant_a: Tenant, tenant_b: Tenant, ops_user) -> None:
+    device = TOTPDevice.objects.create(user=ops_user, name="sweep")
+    url = build_url(name, route, tenant_a, device.pk)
+    clients = {
+        "anonymous": signed_in(None),
+        "member_a": signed_in(tenant_a.admin),
+        "member_b": signed_in(tenant_b.admin),
+        "ops": signed_in(ops_user),
+    }
+    got = {actor: clients[actor].get(url).status_code for actor in ACTORS}
+    if name.startswith("admin:"):
+        allowed = ADMIN_SPECIAL.get(name, ADMIN_EXPECTED)
+        wrong = {a: got[a] for a in ACTORS if got[a] not in allowed[a]}
+    else:
+        expected = dict(zip(ACTORS, EXPECTED[name], strict=True))
+        wrong = {a: (got[a], expected[a]) for a in ACTORS if got[a] != expected[a]}
+    assert wrong == {}, f"{url}: (got, expected) by actor: {wrong}"
