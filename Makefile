@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench lock clean
 
 install: $(STAMP)
 
@@ -22,10 +22,16 @@ run: install
 test: install
 	$(BIN)/python -m k12cloud.devstack test $(PYTEST_ARGS)
 
+# mypy's Django plugin loads the settings, which insist on a DATABASE_URL; it connects to nothing.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy .
+	DATABASE_URL=$${DATABASE_URL:-postgresql://lint@localhost/lint} $(BIN)/mypy .
+
+## Re-resolve requirements/lock.txt after editing pyproject.toml.
+lock: install
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --universal \
+		--python-version 3.11 -o requirements/lock.txt
 
 format: install
 	$(BIN)/ruff format .

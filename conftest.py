@@ -46,13 +46,13 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
     OWNER.update(
         USER=connection.settings_dict["USER"], PASSWORD=connection.settings_dict["PASSWORD"]
     )
-    original_teardown = TransactionTestCase._fixture_teardown
+    original_teardown = TransactionTestCase._fixture_teardown  # type: ignore[attr-defined]
 
     def flush_as_owner(self: TransactionTestCase) -> None:
         with connected_as_owner():
             original_teardown(self)
 
-    TransactionTestCase._fixture_teardown = flush_as_owner  # type: ignore[method-assign]
+    TransactionTestCase._fixture_teardown = flush_as_owner  # type: ignore[attr-defined]
     with connected_as(settings.DATABASE_APP_ROLE, settings.DATABASE_APP_PASSWORD):
         yield
-    TransactionTestCase._fixture_teardown = original_teardown  # type: ignore[method-assign]
+    TransactionTestCase._fixture_teardown = original_teardown  # type: ignore[attr-defined]

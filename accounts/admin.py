@@ -25,7 +25,7 @@ class OrganizationAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "updated_at")
     inlines = (MembershipInline,)
 
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def get_readonly_fields(self, request, obj=None):
         # the slug is in every URL and every tenant's bookmarks: fixed once created
         return (*self.readonly_fields, "slug") if obj else self.readonly_fields
 
@@ -39,7 +39,7 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user",)
     readonly_fields = ("organization", "created_at")
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False  # memberships are created in an organization's page (its inline)
 
 

@@ -116,7 +116,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     date_joined = models.DateTimeField(default=timezone.now)
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -159,7 +159,7 @@ class Membership(TenantOwnedModel):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     deactivated_at = models.DateTimeField(null=True, blank=True)
 
-    objects = MembershipManager()
+    objects: ClassVar[MembershipManager] = MembershipManager()
 
     class Meta:
         constraints = [

@@ -11,11 +11,10 @@ from __future__ import annotations
 from contextlib import ExitStack
 from typing import Any, ClassVar
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
 from rest_framework import viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from accounts.models import Membership, Organization
 from accounts.permissions import Permission, role_allows
@@ -34,11 +33,10 @@ class OrganizationViewSet(viewsets.GenericViewSet):
             if method in cls.__dict__:
                 raise TypeError(f"{cls.__name__} must not override {method}(): it holds checks.")
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Response:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self._tenant_scope = ExitStack()
         with self._tenant_scope:
-            response: Response = super().dispatch(request, *args, **kwargs)
-        return response
+            return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # authentication, IsAuthenticated, throttles

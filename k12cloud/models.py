@@ -8,7 +8,7 @@ operation `k12cloud.rls.EnableTenantRowLevelSecurity`, PostgreSQL row-level secu
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from django.db import models
 
@@ -49,7 +49,7 @@ class TenantOwnedModel(models.Model):
 
     # Django's deletion collector and related-object access use `_base_manager`, which stays
     # a plain Manager: those run under whatever context is active, and RLS still applies.
-    objects = TenantManager()
+    objects: ClassVar[TenantManager] = TenantManager()
 
     class Meta:
         abstract = True

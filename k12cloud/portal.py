@@ -31,7 +31,8 @@ def memberships_of(request: HttpRequest) -> list[Membership]:
     """
     cached: list[Membership] | None = getattr(request, "_k12cloud_memberships", None)
     if cached is None:
-        cached = list(membership_list_for_user(user_id=request.user.pk))
+        user_id: int = request.user.pk  # type: ignore[assignment]  # callers require sign-in
+        cached = list(membership_list_for_user(user_id=user_id))
         request._k12cloud_memberships = cached  # type: ignore[attr-defined]
     return cached
 

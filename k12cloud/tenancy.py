@@ -60,7 +60,8 @@ class TenantState:
         return self.all_tenants_reason is not None
 
 
-_state: ContextVar[TenantState] = ContextVar("k12cloud_tenant_state", default=TenantState())
+# TenantState is a frozen dataclass, so a shared default instance cannot be mutated.
+_state: ContextVar[TenantState] = ContextVar("k12cloud_tenant_state", default=TenantState())  # noqa: B039
 
 
 def current() -> TenantState:

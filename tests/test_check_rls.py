@@ -49,13 +49,13 @@ def test_check_rls_fails_naming_an_unprotected_table(unprotected_table: str) -> 
     assert exc.value.returncode == 1
 
 
-def test_check_rls_fails_when_the_runtime_role_owns_tables(settings) -> None:  # type: ignore[no-untyped-def]
+def test_check_rls_fails_when_the_runtime_role_owns_tables(settings) -> None:
     settings.DATABASE_APP_ROLE = OWNER["USER"]
     with pytest.raises(CommandError, match="owned by the runtime role"):
         call_command("check_rls")
 
 
-def test_check_rls_fails_when_the_runtime_role_is_a_superuser(settings) -> None:  # type: ignore[no-untyped-def]
+def test_check_rls_fails_when_the_runtime_role_is_a_superuser(settings) -> None:
     settings.DATABASE_APP_ROLE = "postgres"
     with pytest.raises(CommandError, match="is a superuser"):
         call_command("check_rls")

@@ -27,7 +27,7 @@ def raw_membership_org_ids() -> set[int]:
 
 
 def test_querying_a_tenant_model_without_context_fails_loudly(tenant_a: Tenant) -> None:
-    with pytest.raises(TenantContextMissing, match="accounts.Membership"):
+    with pytest.raises(TenantContextMissing, match=r"accounts\.Membership"):
         list(Membership.objects.all())
 
 
@@ -52,12 +52,14 @@ def test_rls_refuses_writing_a_row_into_another_tenant(tenant_a: Tenant, tenant_
 
 
 def test_rls_refuses_moving_a_row_to_another_tenant(tenant_a: Tenant, tenant_b: Tenant) -> None:
-    with pytest.raises(ProgrammingError, match="row-level"), tenant_context(tenant_a.organization):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE accounts_membership SET organization_id = %s",
-                [tenant_b.organization.pk],
-            )
+    with (
+        pytest.raises(ProgrammingError, match="row-level"),
+        tenant_context(tenant_a.organization),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "UPDATE accounts_membership SET organization_id = %s", [tenant_b.organization.pk]
+        )
 
 
 def test_nested_context_restores_the_outer_one(tenant_a: Tenant, tenant_b: Tenant) -> None:

@@ -126,7 +126,7 @@ def test_url_access(name: str, route: str, tenant_a: Tenant, tenant_b: Tenant, o
     got = {actor: clients[actor].get(url).status_code for actor in ACTORS}
     if name.startswith("admin:"):
         allowed = ADMIN_SPECIAL.get(name, ADMIN_EXPECTED)
-        wrong = {a: got[a] for a in ACTORS if got[a] not in allowed[a]}
+        wrong: dict[str, object] = {a: got[a] for a in ACTORS if got[a] not in allowed[a]}
     else:
         expected = dict(zip(ACTORS, EXPECTED[name], strict=True))
         wrong = {a: (got[a], expected[a]) for a in ACTORS if got[a] != expected[a]}

@@ -28,7 +28,8 @@ class MyOrganizationsView(ListAPIView):
     pagination_class = None
 
     def get_queryset(self) -> QuerySet[Membership]:
-        return membership_list_for_user(user_id=self.request.user.pk)
+        user_id: int = self.request.user.pk  # type: ignore[assignment]  # IsAuthenticated ran
+        return membership_list_for_user(user_id=user_id)
 
 
 class OrganizationDetailViewSet(OrganizationViewSet):

@@ -14,7 +14,7 @@ from k12cloud.tenancy import tenant_context
 TEST_PASSWORD = "correct-horse-battery-staple"
 
 
-class OrganizationFactory(factory.django.DjangoModelFactory):
+class OrganizationFactory(factory.django.DjangoModelFactory[Organization]):
     class Meta:
         model = Organization
         django_get_or_create = ("slug",)
@@ -25,7 +25,7 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
     time_zone = "America/Los_Angeles"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("email",)

@@ -26,11 +26,11 @@ def admin_client(extra_members: int) -> tuple[Client, str]:
         member(org, Role.PRIVACY_STAFF)
     client = Client()
     client.force_login(admin)
-    return client, org.slug
+    return client, str(org.slug)
 
 
 @pytest.mark.parametrize("extra_members", [0, 30])
-def test_dashboard_query_count(extra_members: int, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_dashboard_query_count(extra_members: int, django_assert_num_queries) -> None:
     client, slug = admin_client(extra_members)
     with django_assert_num_queries(DASHBOARD_QUERIES):
         response = client.get(reverse("accounts:dashboard", kwargs={"org_slug": slug}))
@@ -39,7 +39,7 @@ def test_dashboard_query_count(extra_members: int, django_assert_num_queries) ->
 
 
 @pytest.mark.parametrize("extra_members", [0, 30])
-def test_member_list_query_count(extra_members: int, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_member_list_query_count(extra_members: int, django_assert_num_queries) -> None:
     client, slug = admin_client(extra_members)
     with django_assert_num_queries(MEMBER_LIST_QUERIES):
         response = client.get(reverse("accounts:member_list", kwargs={"org_slug": slug}))
