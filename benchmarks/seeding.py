@@ -1,0 +1,208 @@
+"""Benchmark data in the bench database: seeded once, reused while it is complete.
+
+Rows are named deterministically from the seed's shape: organizations `bench-m100-org-007`,
+users `bench-m100-007-042@bench.example` (m100: 100 members per organization). A seed is
+recognised by counting each organization's memberships (two small queries); a missing or
+partial seed is filled in with `bulk_create(ignore_conflicts=True)`, so seeding is
+idempotent. Seeds with the same members per organization share rows: 10 organizations are the
+first 10 of 50. A different number of members per organization is a separate set of rows, so
+no scenario ever finds an organization bigger than it asked for.
+
+The process connects as the runtime role, so row-level security applies: memberships are
+written inside `tenant_context(organization)`, one organization at a time, as the app does.
+After a load, the tables are analyzed (as the owner role) so that plans match a settled
+database.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.db.models import Count, Model
+
+from accounts.models import Membership, Organization, User
+from accounts.permissions import Role
+from k12cloud.tenancy import tenant_context, unscoped_all_tenants
+
+EMAIL_DOMAIN = "bench.example"
+SEED_PASSWORD = "bench-password-not-secret"  # noqa: S105 (bench data only)
+ROLES = list(Role)  # org_admin, privacy_officer, privacy_staff, billing_contact, viewer
+# The first organization's admin also belongs to the second and third organizations (with
+# these roles), so that their organization switcher lists three organizations.
+MULTI_ORG_EXTRA_ROLES = [Role.PRIVACY_OFFICER, Role.VIEWER]
+
+
+@dataclass(frozen=True)
+class PortalSeed:
+    organization_slugs: list[str]
+    organization_ids: list[int]
+    admin_email: str  # org admin of the first organization; member of up to three
+    admin_organization_slug: str
+    users: int
+    memberships: int
+    reused: bool
+    seconds: float
+
+
+def organization_slug(index: int, *, members: int) -> str:
+    return f"bench-m{members}-org-{index:03d}"
+
+
+def user_email(organization_index: int, member_index: int, *, members: int) -> str:
+    return f"bench-m{members}-{organization_index:03d}-{member_index:03d}@{EMAIL_DOMAIN}"
+
+
+def member_role(member_index: int) -> Role:
+    """Members spread evenly over the five roles; member 0 of each organization is its admin."""
+    return ROLES[member_index % len(ROLES)]
+
+
+@cache
+def password_hash() -> str:
+    """One real hash, computed once and stored on every seeded user (Argon2 per row is slow)."""
+    return make_password(SEED_PASSWORD)
+
+
+def _expected_memberships(organizations: int, members: int) -> dict[int, list[tuple[int, Role]]]:
+    """{organization index: [(user number, role)]}; user number = org index * members + m.
+
+    An organization's memberships do not depend on how many organizations are seeded, so
+    seeds of different sizes agree on the rows they share.
+    """
+    expected: dict[int, list[tuple[int, Role]]] = {
+        o: [(o * members + m, member_role(m)) for m in range(members)] for o in range(organizations)
+    }
+    for o, role in enumerate(MULTI_ORG_EXTRA_ROLES, start=1):
+        if members and o < organizations:
+            expected[o].append((0, role))
+    return expected
+
+
+def seed_portal(*, organizations: int = 50, users_per_organization: int = 100) -> PortalSeed:
+    """Organizations, users and memberships; reused when already complete (two queries)."""
+    started = time.perf_counter()
+    members = users_per_organization
+    slugs = [organization_slug(o, members=members) for o in range(organizations)]
+    expected = _expected_memberships(organizations, members)
+    expected_counts = {slugs[o]: len(rows) for o, rows in expected.items()}
+
+    org_ids = _organization_ids(slugs)
+    reused = len(org_ids) == organizations and _membership_counts(org_ids) == expected_counts
+    if not reused:
+        emails = [
+            user_email(o, m, members=members) for o in range(organizations) for m in range(members)
+        ]
+        with transaction.atomic():
+            _create_organizations(slugs, existing=org_ids)
+            org_ids = _organization_ids(slugs)
+            _create_users(emails)
+            user_ids = dict(User.objects.filter(email__in=emails).values_list("email", "pk"))
+            for o, rows in expected.items():
+                organization_id = org_ids[slugs[o]]
+                with tenant_context(organization_id):
+                    Membership.objects.bulk_create(
+                        [
+                            Membership(
+                                organization_id=organization_id,
+                                user_id=user_ids[emails[u]],
+                                role=role,
+                            )
+                            for u, role in rows
+                        ],
+                        ignore_conflicts=True,
+                    )
+            found = _membership_counts(org_ids)
+            if found != expected_counts:
+                wrong = sorted(s for s in slugs if found.get(s) != expected_counts[s])
+                raise RuntimeError(
+                    f"bench seed: organizations {', '.join(wrong[:5])} have other than the "
+                    "expected number of memberships (rows from an older seed?); drop the "
+                    "k12cloud_bench database and run again"
+                )
+        analyze([User, Organization, Membership])
+    return PortalSeed(
+        organization_slugs=slugs,
+        organization_ids=[org_ids[s] for s in slugs],
+        admin_email=user_email(0, 0, members=members),
+        admin_organization_slug=slugs[0],
+        users=organizations * members,
+        memberships=sum(expected_counts.values()),
+        reused=reused,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def analyze(models: list[type[Model]]) -> None:
+    """Refresh planner statistics after a bulk load, as autovacuum eventually would.
+
+    Without them the first run after seeding plans queries for near-empty tables. ANALYZE
+    needs the table (or database) owner, so this uses DATABASE_OWNER_URL, which `make bench`
+    sets; without it the step is skipped.
+    """
+    owner_url = os.environ.get("DATABASE_OWNER_URL")
+    if not owner_url:
+        return
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        for model in models:
+            conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(model._meta.db_table)))
+
+
+def _organization_ids(slugs: list[str]) -> dict[str, int]:
+    return dict(Organization.objects.filter(slug__in=slugs).values_list("slug", "pk"))
+
+
+def _membership_counts(org_ids: dict[str, int]) -> dict[str, int]:
+    """{slug: memberships}, every organization's count in one query."""
+    slug_of = {pk: slug for slug, pk in org_ids.items()}
+    with unscoped_all_tenants(reason="benchmark seeding: count the bench seed's memberships"):
+        rows = (
+            Membership.objects.filter(organization_id__in=slug_of)
+            .order_by()
+            .values_list("organization_id")
+            .annotate(n=Count("pk"))
+        )
+        counts = Counter({slug_of[pk]: n for pk, n in rows})
+    return {slug: counts[slug] for slug in org_ids}
+
+
+def _create_organizations(slugs: list[str], *, existing: dict[str, int]) -> None:
+    zones = ["America/Los_Angeles", "America/Chicago", "America/New_York", "America/Denver"]
+    Organization.objects.bulk_create(
+        [
+            Organization(
+                slug=slug,
+                name=f"Bench District {index:03d}",
+                kind=Organization.Kind.DISTRICT,
+                time_zone=zones[index % len(zones)],
+                country="US",
+                subdivision="CA",
+            )
+            for index, slug in enumerate(slugs)
+            if slug not in existing
+        ],
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
+
+
+def _create_users(emails: list[str]) -> None:
+    existing = set(User.objects.filter(email__in=emails).values_list("email", flat=True))
+    hashed = password_hash()
+    User.objects.bulk_create(
+        [
+            User(email=email, full_name=email.split("@")[0], password=hashed)
+            for email in emails
+            if email not in existing
+        ],
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
