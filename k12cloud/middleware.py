@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 from k12cloud.tenancy import user_context
@@ -36,6 +37,8 @@ class RequestIdMiddleware:
 class TenancyMiddleware:
     """Runs the request in one transaction carrying the signed-in user's tenancy context.
 
+    The transaction rolls back when the view raises or the response is a server error.
+
     With no organization chosen yet, the user can read only their own memberships. The
     organization views and API base classes narrow this to one organization after checking
     membership. Streaming response bodies are produced after this returns, so a streaming view
@@ -49,4 +52,12 @@ class TenancyMiddleware:
         user = getattr(request, "user", None)
         user_id = user.pk if user is not None and user.is_authenticated else None
         with user_context(user_id):
-            return self.get_response(request)
+            response = self.get_response(request)
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+            return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        # Django turns a view's exception into a response before it reaches __call__, so the
+        # transaction would otherwise commit whatever the view wrote before failing.
+        transaction.set_rollback(True)
