@@ -13,3 +13,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# serve static files straight from the apps and static/ (no collectstatic outside production)
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

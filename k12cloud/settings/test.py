@@ -24,3 +24,6 @@ STORAGES = {
 # parallel pytest-xdist workers share one Redis: keep their keys apart
 CACHES["default"]["KEY_PREFIX"] = f"k12cloud-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 ACCOUNT_RATE_LIMITS = False
+# serve static files straight from the apps and static/ (no collectstatic outside production)
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
