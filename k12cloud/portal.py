@@ -11,6 +11,7 @@ answer, so slugs cannot be probed); member whose role lacks the permission → 4
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any, ClassVar
 
 from django.contrib.auth.views import redirect_to_login
@@ -21,7 +22,8 @@ from django.views import View
 from accounts.models import Membership, Organization
 from accounts.permissions import Permission, role_allows
 from accounts.selectors import membership_list_for_user
-from k12cloud.tenancy import tenant_context
+from k12cloud import tenancy
+from k12cloud.tenancy import tenant_context, user_context
 
 
 def memberships_of(request: HttpRequest) -> list[Membership]:
@@ -32,7 +34,10 @@ def memberships_of(request: HttpRequest) -> list[Membership]:
     cached: list[Membership] | None = getattr(request, "_k12cloud_memberships", None)
     if cached is None:
         user_id: int = request.user.pk  # type: ignore[assignment]  # callers require sign-in
-        cached = list(membership_list_for_user(user_id=user_id))
+        # The request that signs the user in began anonymous: its context carries no user yet.
+        signed_in_now = tenancy.current().user_id != user_id
+        with user_context(user_id) if signed_in_now else nullcontext():
+            cached = list(membership_list_for_user(user_id=user_id))
         request._k12cloud_memberships = cached  # type: ignore[attr-defined]
     return cached
 

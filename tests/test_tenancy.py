@@ -148,3 +148,15 @@ def test_tests_run_as_the_runtime_role() -> None:
     from django.conf import settings
 
     assert user == settings.DATABASE_APP_ROLE
+
+
+def test_memberships_are_readable_in_the_request_that_signs_in(tenant_a: Tenant) -> None:
+    """The sign-in request starts anonymous; after login it may still list the new user's orgs."""
+    from django.test import RequestFactory
+
+    from k12cloud.portal import memberships_of
+
+    request = RequestFactory().get("/")
+    request.user = tenant_a.admin
+    with user_context(None):  # what the middleware set while the visitor was anonymous
+        assert [m.organization.slug for m in memberships_of(request)] == ["lincoln-usd"]
