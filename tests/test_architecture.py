@@ -26,6 +26,9 @@ PLATFORM_MODELS = {
     "otp_totp.TOTPDevice": "a user's second factor (platform-level, like User)",
     "otp_static.StaticDevice": "a user's recovery codes (platform-level, like User)",
     "otp_static.StaticToken": "a user's recovery codes (platform-level, like User)",
+    "privacy_requests.JurisdictionRule": (
+        "the deadline rules table ops staff edit; the law is the same for every tenant"
+    ),
 }
 # Foreign keys of tenant-owned models that may carry their own single-column index.
 CROSS_TENANT_INDEXES = {("accounts.Membership", "user"): "the switcher lists a user's orgs"}

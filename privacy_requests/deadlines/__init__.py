@@ -5,6 +5,7 @@ request and the one that binds; `REFERENCE_RULES` holds the rules of docs/DEADLI
 """
 
 from .calendars import CalendarSpec, business_day_add, is_business_day
+from .defaults import DEFAULT_RULES, default_rule_ids
 from .engine import (
     REQUEST_TYPES,
     Confidence,
@@ -26,8 +27,10 @@ from .engine import (
     compute,
 )
 from .reference_rules import REFERENCE_RULES, get_rule, get_rules
+from .snapshot import DeadlineSnapshot
 
 __all__ = [
+    "DEFAULT_RULES",
     "REFERENCE_RULES",
     "REQUEST_TYPES",
     "CalendarSpec",
@@ -35,6 +38,7 @@ __all__ = [
     "DeadlineError",
     "DeadlineResult",
     "DeadlineRule",
+    "DeadlineSnapshot",
     "ExtensionNotice",
     "NaiveDatetime",
     "Period",
@@ -49,6 +53,7 @@ __all__ = [
     "UnknownTimeZone",
     "business_day_add",
     "compute",
+    "default_rule_ids",
     "get_rule",
     "get_rules",
     "is_business_day",

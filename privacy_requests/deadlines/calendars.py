@@ -13,9 +13,10 @@ integer arithmetic instead of stepping day by day.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import cache
 
 import holidays
 
@@ -46,7 +47,7 @@ ONTARIO = CalendarSpec("CA", "ON")
 WEEKENDS_ONLY = CalendarSpec(None)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _weekday_holidays(calendar: CalendarSpec, year: int) -> tuple[int, ...]:
     """Sorted ordinals of the calendar's holidays in `year` that fall on Monday to Friday.
 
@@ -82,6 +83,9 @@ def _holidays_between(calendar: CalendarSpec, after: int, through: int) -> int:
         return 0
     first_year = date.fromordinal(after + 1).year
     last_year = date.fromordinal(through).year
+    if first_year == last_year:  # the usual case, worth its own path
+        listed = _weekday_holidays(calendar, first_year)
+        return bisect_right(listed, through) - bisect_right(listed, after)
     count = 0
     for year in range(first_year, last_year + 1):
         listed = _weekday_holidays(calendar, year)
@@ -124,12 +128,21 @@ def business_day_add(
     """
     if n < 0:
         raise ValueError(f"cannot add a negative number of business days ({n})")
-    closures = sorted(
-        c.toordinal()
-        for c in extra_closures
-        if c > start and c.weekday() <= _FRIDAY and not _is_holiday(calendar, c.toordinal())
+    closures = (
+        sorted(
+            c.toordinal()
+            for c in extra_closures
+            if c > start and c.weekday() <= _FRIDAY and not _is_holiday(calendar, c.toordinal())
+        )
+        if extra_closures
+        else ()
     )
-    current = start.toordinal()
+    return date.fromordinal(_add_open_days(start.toordinal(), n, calendar, closures))
+
+
+def _add_open_days(start: int, n: int, calendar: CalendarSpec, closures: Sequence[int]) -> int:
+    """`business_day_add` on ordinals; `closures` are sorted weekday non-holiday ordinals."""
+    current = start
     remaining = n
     # Land on the weekday that would be right without holidays, then count the holidays (and
     # closures) skipped over and move on by that many more weekdays, until none are skipped.
@@ -139,7 +152,7 @@ def business_day_add(
         if closures:
             remaining += bisect_right(closures, end) - bisect_right(closures, current)
         current = end
-    return date.fromordinal(current)
+    return current
 
 
 def next_business_day_on_or_after(day: date, calendar: CalendarSpec) -> date:

@@ -100,8 +100,12 @@ class Period:
     unit: Unit
 
     def __post_init__(self) -> None:
-        if self.amount < 1:
-            raise ValueError(f"a period must be at least 1 {self.unit}, not {self.amount}")
+        # Periods are also built from stored strings; normalise so `unit is Unit.X` holds.
+        object.__setattr__(self, "unit", Unit(self.unit))
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int) or self.amount < 1:
+            raise ValueError(
+                f"a period must be a whole number >= 1 of {self.unit}: {self.amount!r}"
+            )
 
     def __str__(self) -> str:
         return f"{self.amount} {self.unit}"
@@ -132,9 +136,13 @@ class RulePart:
     effective_from: date | None = None
     effective_to: date | None = None  # inclusive: the last day the part is in force
     notes: str = ""
+    # respond + extension as one period from the trigger; derived once, in __post_init__.
+    extended_total: Period | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        unknown = set(self.request_types) - REQUEST_TYPES
+        object.__setattr__(self, "request_types", frozenset(self.request_types))
+        object.__setattr__(self, "confidence", Confidence(self.confidence))
+        unknown = self.request_types - REQUEST_TYPES
         if unknown:
             raise UnknownRequestType(f"unknown request type(s): {', '.join(sorted(unknown))}")
         if self.extension is not None:
@@ -144,6 +152,10 @@ class RulePart:
                 raise ValueError("an extension must use the unit of the response period")
         if self.extension_notice is not None and self.extension is None:
             raise ValueError("an extension notice needs an extension")
+        total = None
+        if self.respond is not None and self.extension is not None:
+            total = Period(self.respond.amount + self.extension.amount, self.respond.unit)
+        object.__setattr__(self, "extended_total", total)
 
     def in_force_on(self, day: date) -> bool:
         return (self.effective_from is None or self.effective_from <= day) and (
@@ -319,21 +331,21 @@ def _rule_deadlines(
     received_on: date,
     zone: ZoneInfo,
 ) -> RuleDeadlines:
-    def at(period: Period) -> date:
-        return _deadline(period, received_at, received_on, zone, rule)
-
-    respond_by = at(part.respond) if part.respond is not None else None
-    extended = notice = None
-    if part.respond is not None and part.extension is not None:
-        extended = at(Period(part.respond.amount + part.extension.amount, part.respond.unit))
+    acknowledge_by = respond_by = extended = notice = None
+    if part.acknowledge is not None:
+        acknowledge_by = _deadline(part.acknowledge, received_at, received_on, zone, rule)
+    if part.respond is not None:
+        respond_by = _deadline(part.respond, received_at, received_on, zone, rule)
+    if part.extended_total is not None:
+        extended = _deadline(part.extended_total, received_at, received_on, zone, rule)
         if isinstance(part.extension_notice, Period):
-            notice = at(part.extension_notice)
+            notice = _deadline(part.extension_notice, received_at, received_on, zone, rule)
         elif part.extension_notice is ExtensionNotice.WITHIN_RESPONSE_PERIOD:
             notice = respond_by
     return RuleDeadlines(
         rule=rule.id,
         source=part.source,
-        acknowledge_by=at(part.acknowledge) if part.acknowledge is not None else None,
+        acknowledge_by=acknowledge_by,
         respond_by=respond_by,
         respond_by_extended=extended,
         extension_notice_by=notice,

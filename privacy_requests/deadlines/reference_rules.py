@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .calendars import ONTARIO, QUEBEC, US_FEDERAL, WEEKENDS_ONLY, CANADA_FEDERAL
+from .calendars import CANADA_FEDERAL, ONTARIO, QUEBEC, US_FEDERAL, WEEKENDS_ONLY
 from .engine import (
     Confidence,
     DeadlineRule,

@@ -418,8 +418,12 @@ def test_unknown_time_zone() -> None:
 
 
 def test_malformed_rules_are_refused() -> None:
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(ValueError, match=">= 1"):
         Period(0, Unit.CALENDAR_DAYS)
+    with pytest.raises(ValueError, match="fortnights"):
+        Period(2, "fortnights")
+    # Stored strings are accepted and normalised.
+    assert Period(2, "business_days") == Period(2, Unit.BUSINESS_DAYS)
     with pytest.raises(ValueError, match="unit"):
         RulePart(
             request_types=frozenset({"access"}),

@@ -1,0 +1,241 @@
+"""Writes of deadline rules: the platform's rules table and each organization's choices.
+
+Every edit of a rule bumps its version, so that requests computed with the old version are
+flagged for review instead of silently moving (see `selectors.deadline_snapshot_is_stale`).
+
+Audit: the audit app has no event model yet; each service logs the actor and what changed,
+and should write its audit event in the same transaction once the audit app provides one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from privacy_requests.deadlines import DeadlineError, default_rule_ids
+from privacy_requests.models import (
+    ContractRule,
+    JurisdictionRule,
+    OrganizationClosure,
+    OrganizationRuleSelection,
+)
+from privacy_requests.selectors import (
+    contract_rule_to_deadline_rule,
+    deadline_rule_from_rows,
+)
+
+if TYPE_CHECKING:
+    from accounts.models import Organization, User
+
+logger = logging.getLogger(__name__)
+
+# Shared by every row of one rule id (they are one `DeadlineRule` in the engine).
+RULE_LEVEL_FIELDS = (
+    "jurisdiction",
+    "calendar_country",
+    "calendar_subdivision",
+    "roll_forward",
+    "pausing_allowed",
+)
+
+
+def _actor_label(actor: User | None) -> str:
+    return "system" if actor is None else f"user {actor.pk}"
+
+
+# --- the platform's rules table -------------------------------------------------------------
+
+
+def jurisdiction_rule_validate(
+    rule: JurisdictionRule, siblings: Sequence[JurisdictionRule] = ()
+) -> None:
+    """Raise ValidationError unless `rule`, with the other rows of its rule id, makes a valid
+    engine rule (units match, no request type governed by two rows, notice needs an extension,
+    ...). `siblings` are the rule id's other rows; loaded when not given."""
+    if not siblings and rule.rule_id:
+        siblings = list(JurisdictionRule.objects.filter(rule_id=rule.rule_id).exclude(pk=rule.pk))
+    try:
+        deadline_rule_from_rows([rule, *siblings])
+    except (ValueError, DeadlineError) as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+@transaction.atomic
+def jurisdiction_rule_save(*, actor: User | None, rule: JurisdictionRule) -> JurisdictionRule:
+    """Create or update one row of the rules table, bumping the rule's version.
+
+    The new version is one more than the highest of any row of the rule id, so versions are
+    unique within a rule id. Rule-level fields (calendar, roll-forward, ...) are copied to the
+    rule id's other rows, which get new versions too when that changes them.
+    """
+    previous_rule_id = None
+    if rule.pk is not None:
+        previous_rule_id = (
+            JurisdictionRule.objects.filter(pk=rule.pk).values_list("rule_id", flat=True).first()
+        )
+    locked_ids = sorted({rule.rule_id} | ({previous_rule_id} if previous_rule_id else set()))
+    # Lock every row of the rule id(s) in pk order, so that two edits cannot hand out the same
+    # version.
+    rows = list(
+        JurisdictionRule.objects.filter(rule_id__in=locked_ids).order_by("pk").select_for_update()
+    )
+    siblings = [r for r in rows if r.rule_id == rule.rule_id and r.pk != rule.pk]
+    for sibling in siblings:
+        for name in RULE_LEVEL_FIELDS:
+            setattr(sibling, name, getattr(rule, name))
+    jurisdiction_rule_validate(rule, siblings)
+
+    next_version = 1 + max((r.version for r in rows), default=0)
+    now = timezone.now()
+    rule.version, rule.updated_at = next_version, now
+    rule.save()
+    originals = {r.pk: r for r in JurisdictionRule.objects.filter(pk__in=[s.pk for s in siblings])}
+    for sibling in siblings:
+        original = originals[sibling.pk]
+        if any(getattr(original, n) != getattr(sibling, n) for n in RULE_LEVEL_FIELDS):
+            next_version += 1
+            sibling.version, sibling.updated_at = next_version, now
+            sibling.save(update_fields=[*RULE_LEVEL_FIELDS, "version", "updated_at"])
+    logger.info(
+        "jurisdiction rule %s row %s saved as version %s by %s",
+        rule.rule_id,
+        rule.pk,
+        rule.version,
+        _actor_label(actor),
+    )
+    return rule
+
+
+def jurisdiction_rule_current_version(rule_id: str) -> int:
+    """The highest version of any row of `rule_id` (0 if there is none)."""
+    return JurisdictionRule.objects.filter(rule_id=rule_id).aggregate(v=Max("version"))["v"] or 0
+
+
+# --- per organization -----------------------------------------------------------------------
+
+
+def deadline_rules_default_for(organization: Organization) -> tuple[str, ...]:
+    """The rule ids that apply to `organization` until it chooses (deadlines/defaults.py)."""
+    return default_rule_ids(organization.kind, organization.country, organization.subdivision)
+
+
+@transaction.atomic
+def organization_rule_selection_set(
+    *, organization: Organization, actor: User | None, rule_ids: Iterable[str]
+) -> tuple[str, ...]:
+    """Replace the organization's rule selection. Every id must be in the rules table.
+
+    Requests already open keep their deadlines; `deadline_snapshot_is_stale(..., organization=)`
+    flags them for review.
+    """
+    wanted = tuple(dict.fromkeys(rule_ids))
+    if not wanted:
+        raise ValidationError("choose at least one rule")
+    known = set(
+        JurisdictionRule.objects.filter(rule_id__in=wanted).values_list("rule_id", flat=True)
+    )
+    unknown = [r for r in wanted if r not in known]
+    if unknown:
+        raise ValidationError(f"unknown rule(s): {', '.join(unknown)}")
+    current = OrganizationRuleSelection.objects.for_organization(organization)
+    current.exclude(rule_id__in=wanted).delete()
+    existing = set(current.values_list("rule_id", flat=True))
+    OrganizationRuleSelection.objects.bulk_create(
+        OrganizationRuleSelection(organization=organization, rule_id=r)
+        for r in wanted
+        if r not in existing
+    )
+    logger.info(
+        "organization %s rule selection set to %s by %s",
+        organization.pk,
+        ",".join(wanted),
+        _actor_label(actor),
+    )
+    return wanted
+
+
+def organization_rule_selection_initialize(
+    *, organization: Organization, actor: User | None
+) -> tuple[str, ...]:
+    """Store the defaults as the organization's selection, unless it has one already."""
+    stored = tuple(
+        OrganizationRuleSelection.objects.for_organization(organization).values_list(
+            "rule_id", flat=True
+        )
+    )
+    if stored:
+        return stored
+    return organization_rule_selection_set(
+        organization=organization, actor=actor, rule_ids=deadline_rules_default_for(organization)
+    )
+
+
+@transaction.atomic
+def contract_rule_save(
+    *, organization: Organization, actor: User | None, rule: ContractRule
+) -> ContractRule:
+    """Create or update one of the organization's contract rules, bumping its version.
+
+    Periods must be whole numbers >= 1 in a known unit, and the request types known. A
+    contract rule only ever makes deadlines earlier: it is computed alongside the jurisdiction
+    rules and the earliest date binds.
+    """
+    if rule.pk is not None and rule.organization_id != organization.pk:
+        raise ValidationError("this contract rule belongs to another organization")
+    rule.organization = organization
+    errors = {}
+    for prefix in ("acknowledge", "respond"):
+        amount = getattr(rule, f"{prefix}_amount")
+        if amount is not None and amount < 1:
+            errors[f"{prefix}_amount"] = "must be a whole number of at least 1"
+    if errors:
+        raise ValidationError(errors)
+    try:
+        contract_rule_to_deadline_rule(rule, organization)
+    except (ValueError, DeadlineError) as exc:
+        raise ValidationError(str(exc)) from exc
+    if rule.pk is not None:
+        locked = (
+            ContractRule.objects.for_organization(organization)
+            .filter(pk=rule.pk)
+            .select_for_update()
+            .values_list("version", flat=True)
+            .first()
+        )
+        rule.version = (locked or 0) + 1
+    rule.updated_at = timezone.now()
+    rule.full_clean(exclude=["organization", "version"], validate_unique=False)
+    rule.save()
+    logger.info(
+        "organization %s contract rule %s saved as version %s by %s",
+        organization.pk,
+        rule.slug,
+        rule.version,
+        _actor_label(actor),
+    )
+    return rule
+
+
+def organization_closure_add(
+    *, organization: Organization, actor: User | None, day: date, reason: str = ""
+) -> OrganizationClosure:
+    """Mark a day closed for internal targets (idempotent). Never moves a statutory date."""
+    closure, _ = OrganizationClosure.objects.get_or_create(
+        organization=organization, date=day, defaults={"reason": reason}
+    )
+    logger.info("organization %s closed on %s by %s", organization.pk, day, _actor_label(actor))
+    return closure
+
+
+def organization_closure_remove(
+    *, organization: Organization, actor: User | None, day: date
+) -> None:
+    OrganizationClosure.objects.for_organization(organization).filter(date=day).delete()
+    logger.info("organization %s open on %s by %s", organization.pk, day, _actor_label(actor))
