@@ -23,8 +23,16 @@ PRODUCTION_ENV = {
 }
 
 
+# set by the browser tests' session fixture when they share this worker; not production's
+TEST_HARNESS_ONLY = {"DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in PRODUCTION_ENV and k not in TEST_HARNESS_ONLY
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
