@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import zoneinfo
 from typing import Any, ClassVar
 
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -21,6 +24,17 @@ from k12cloud.models import TenantManager, TenantOwnedModel
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(_("%(value)s is not an IANA time zone."), params={"value": value})
+
+
+def validate_network(value: str) -> None:
+    """An IPv4 or IPv6 network in CIDR notation (a bare address means a single host)."""
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValidationError(
+            _("%(value)s is not an IPv4 or IPv6 address or network (CIDR, e.g. 203.0.113.0/24)."),
+            params={"value": value},
+        ) from None
 
 
 class Organization(models.Model):
@@ -59,6 +73,33 @@ class Organization(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # --- Security settings, edited by the organization's admins -----------------------------
+    class MfaPolicy(models.TextChoices):
+        EVERYONE = "everyone", _("Everyone")
+        PRIVILEGED = "privileged", _("Admins and privacy roles")
+        NOBODY = "nobody", _("No one")
+
+    class AllowlistScope(models.TextChoices):
+        ADMINS = "admins", _("Organization admins only")
+        EVERYONE = "everyone", _("Every role")
+
+    mfa_policy = models.CharField(
+        max_length=16, choices=MfaPolicy.choices, default=MfaPolicy.PRIVILEGED
+    )
+    # Empty means no restriction. Networks are stored normalized (ipaddress.ip_network).
+    ip_allowlist = ArrayField(
+        models.CharField(max_length=49, validators=[validate_network]), default=list, blank=True
+    )
+    ip_allowlist_scope = models.CharField(
+        max_length=16, choices=AllowlistScope.choices, default=AllowlistScope.ADMINS
+    )
+    session_idle_timeout_minutes = models.PositiveSmallIntegerField(
+        default=30, validators=[MinValueValidator(5), MaxValueValidator(480)]
+    )
+    session_absolute_timeout_hours = models.PositiveSmallIntegerField(
+        default=12, validators=[MinValueValidator(1), MaxValueValidator(24)]
+    )
 
     class Meta:
         ordering = ["name"]

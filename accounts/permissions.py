@@ -24,6 +24,11 @@ class Permission(StrEnum):
     DASHBOARD_VIEW = "dashboard.view"
     ORGANIZATION_VIEW = "organization.view"
     MEMBERS_VIEW = "members.view"
+    # invite, change roles, deactivate and reactivate members, unlock locked-out members
+    MEMBERS_MANAGE = "members.manage"
+    # MFA policy, IP allowlist, session timeouts, single sign-on
+    SECURITY_MANAGE = "security.manage"
+    API_KEYS_MANAGE = "api_keys.manage"
 
 
 EVERY_ROLE = frozenset(Role)
@@ -33,7 +38,14 @@ PERMISSION_MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.ORGANIZATION_VIEW: EVERY_ROLE,
     # who works here is an admin's business, and privacy officers assign requests to people
     Permission.MEMBERS_VIEW: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER}),
+    Permission.MEMBERS_MANAGE: frozenset({Role.ORG_ADMIN}),
+    Permission.SECURITY_MANAGE: frozenset({Role.ORG_ADMIN}),
+    Permission.API_KEYS_MANAGE: frozenset({Role.ORG_ADMIN}),
 }
+
+# Roles that handle personal data or administer the organization: the default MFA policy
+# ("admins and privacy roles") requires a second factor of these.
+PRIVILEGED_ROLES = frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF})
 
 
 def role_allows(role: str, permission: Permission) -> bool:

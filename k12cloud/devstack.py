@@ -264,8 +264,10 @@ def test(args: list[str]) -> int:
     with ExitStack() as stack:
         admin_url = stack.enter_context(postgres_server(stack))
         redis_url = stack.enter_context(redis_server(stack))
-        # the owner creates test_k12cloud (and a copy per xdist worker) and migrates it
-        databases = provision_postgres(admin_url, "k12cloud")
+        # The owner creates test_<name> (and a copy per xdist worker) and migrates it. The name
+        # comes from DATABASE_URL when set, so parallel checkouts can use separate databases.
+        dbname = urlsplit(admin_url).path.lstrip("/") if "DATABASE_URL" in os.environ else ""
+        databases = provision_postgres(admin_url, dbname or "k12cloud")
         env = _environment(DATABASE_URL=databases.owner_url, REDIS_URL=redis_url)
         env.pop("DJANGO_SETTINGS_MODULE", None)  # pytest's configuration names the test one
         command = [PYTHON, "-m", "pytest", *(args or ["-n", "2"])]

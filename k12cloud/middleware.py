@@ -10,6 +10,7 @@ from contextvars import ContextVar
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
+from audit.context import current_request
 from k12cloud.tenancy import user_context
 
 request_id: ContextVar[str | None] = ContextVar("k12cloud_request_id", default=None)
@@ -17,7 +18,10 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class RequestIdMiddleware:
-    """Takes a sane X-Request-ID from the proxy or makes one; echoes it on the response."""
+    """Takes a sane X-Request-ID from the proxy or makes one; echoes it on the response.
+
+    Also makes the request the current one for audit events (audit.context).
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -26,9 +30,11 @@ class RequestIdMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         value = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id.set(value)
+        request_token = current_request.set(request)
         try:
             response = self.get_response(request)
         finally:
+            current_request.reset(request_token)
             request_id.reset(token)
         response["X-Request-ID"] = value
         return response

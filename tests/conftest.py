@@ -9,7 +9,7 @@ from django.test import Client
 
 from accounts.models import Membership, Organization, User
 from accounts.permissions import Role
-from accounts.tests.factories import OrganizationFactory, UserFactory, member
+from accounts.tests.factories import OrganizationFactory, UserFactory, member, sign_in
 from k12cloud.tenancy import tenant_context
 
 
@@ -49,10 +49,11 @@ def ops_user(db: None) -> User:
     return UserFactory(email="ops@k12.example", is_staff=True, is_superuser=True)
 
 
-def signed_in(user: User | None) -> Client:
+def signed_in(user: User | None, *, second_factor: bool = True) -> Client:
+    """A client signed in as `user` (with a verified second factor unless told otherwise)."""
     client = Client()
     if user is not None:
-        client.force_login(user)
+        sign_in(client, user, second_factor=second_factor)
     return client
 
 

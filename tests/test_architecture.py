@@ -26,6 +26,9 @@ PLATFORM_MODELS = {
     "otp_totp.TOTPDevice": "a user's second factor (platform-level, like User)",
     "otp_static.StaticDevice": "a user's recovery codes (platform-level, like User)",
     "otp_static.StaticToken": "a user's recovery codes (platform-level, like User)",
+    "audit.AuditEvent": (
+        "platform events have no organization; its own RLS policy scopes organization events"
+    ),
     "privacy_requests.JurisdictionRule": (
         "the deadline rules table ops staff edit; the law is the same for every tenant"
     ),

@@ -6,6 +6,9 @@ Memberships are tenant-owned: create them inside `tenant_context` (the `member` 
 from __future__ import annotations
 
 import factory
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Membership, Organization, User
 from accounts.permissions import Role
@@ -42,3 +45,19 @@ def member(organization: Organization, role: Role = Role.ORG_ADMIN, **user_field
     with tenant_context(organization):
         Membership.objects.create(organization=organization, user=user, role=role)
     return user
+
+
+def sign_in(client: Client, user: User, *, second_factor: bool = True) -> Client:
+    """Sign `user` in on `client`; with `second_factor`, as after entering a TOTP code.
+
+    The user gets a confirmed TOTP device when they have none, so MFA policies are satisfied.
+    """
+    client.force_login(user)
+    if second_factor:
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="Authenticator app")
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from accounts.models import Membership
 from accounts.permissions import PERMISSION_MATRIX, Permission, Role
-from accounts.tests.factories import OrganizationFactory, member
+from accounts.tests.factories import OrganizationFactory, member, sign_in
 from k12cloud.tenancy import tenant_context
 
 R = Role
@@ -42,6 +42,6 @@ def test_role_against_page(role: Role, name: str) -> None:
     if "detail" in name and "organization" not in name:
         kwargs["membership_id"] = membership_id
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     expected = 200 if role in ALLOWED[name] else 403
     assert client.get(reverse(name, kwargs=kwargs)).status_code == expected

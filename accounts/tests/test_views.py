@@ -7,16 +7,16 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.permissions import Role
-from accounts.tests.factories import OrganizationFactory, member
+from accounts.tests.factories import OrganizationFactory, member, sign_in
 
 pytestmark = pytest.mark.django_db
 
-# session, user; savepoint + set_config (user context); the user's memberships (the membership
+# session, user, the session's verified second factor (django-otp); savepoint + set_config (user context); the user's memberships (the membership
 # check and the switcher share them); savepoint + set_config (tenant context); the page's own
 # queries; then release + restore, twice. The last restore happens only because the test runs
 # inside a transaction; a real request has no outer transaction to restore.
-DASHBOARD_QUERIES = 12  # one page query: members by role
-MEMBER_LIST_QUERIES = 13  # two page queries: count for the paginator, one page of members
+DASHBOARD_QUERIES = 13  # one page query: members by role
+MEMBER_LIST_QUERIES = 14  # two page queries: count for the paginator, one page of members
 
 
 def admin_client(extra_members: int) -> tuple[Client, str]:
@@ -25,7 +25,7 @@ def admin_client(extra_members: int) -> tuple[Client, str]:
     for _ in range(extra_members):
         member(org, Role.PRIVACY_STAFF)
     client = Client()
-    client.force_login(admin)
+    sign_in(client, admin)
     return client, str(org.slug)
 
 
@@ -60,6 +60,6 @@ def test_home_lists_several_organizations() -> None:
     user = member(org_a, Role.ORG_ADMIN, email="two@example.org")
     member(org_b, Role.VIEWER, email="two@example.org")
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     body = client.get("/").content.decode()
     assert "Lincoln USD" in body and "Hudson CSD" in body

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import User
+from accounts.tests.factories import sign_in
 from benchmarks.harness import Bench, ScenarioError, scenario
 from benchmarks.seeding import seed_portal
 
@@ -53,7 +54,7 @@ def landing_page(bench: Bench) -> None:
 
     admin = User.objects.get(email=seed.admin_email)
     client = Client()
-    client.force_login(admin)
+    sign_in(client, admin)
     url = reverse("accounts:dashboard", kwargs={"org_slug": seed.admin_organization_slug})
 
     def request() -> None:

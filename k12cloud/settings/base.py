@@ -182,6 +182,12 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- Network access -------------------------------------------------------------------------
+# Reverse proxies and load balancers whose X-Forwarded-For is believed (k12cloud.client_ip).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+# Deployment-wide allowlist for the Django admin (ops staff); empty means no restriction.
+OPS_ADMIN_IP_ALLOWLIST = env_list("OPS_ADMIN_IP_ALLOWLIST", [])
+
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import UserFactory, sign_in
 from privacy_requests.models import JurisdictionRule
 
 pytestmark = pytest.mark.usefixtures("reference_rules")
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("reference_rules")
 @pytest.fixture
 def ops() -> Client:
     client = Client()
-    client.force_login(UserFactory(email="ops@k12.example", is_staff=True, is_superuser=True))
+    sign_in(client, UserFactory(email="ops@k12.example", is_staff=True, is_superuser=True))
     return client
 
 

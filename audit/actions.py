@@ -1,0 +1,51 @@
+"""The catalogue of audited actions: every state change that matters has one name here.
+
+Names are `area.verb_past_tense`. A table-driven test (audit issue) proves that each
+security-relevant action writes exactly one event; add new actions here, never ad hoc strings.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    # sign-in and credentials (platform events: no organization)
+    SIGNED_IN = "auth.signed_in"
+    SIGN_IN_FAILED = "auth.sign_in_failed"
+    LOCKED_OUT = "auth.locked_out"
+    UNLOCKED = "auth.unlocked"
+    SIGNED_OUT = "auth.signed_out"
+    SESSIONS_REVOKED = "auth.sessions_revoked"
+    SESSION_EXPIRED = "auth.session_expired"
+    PASSWORD_CHANGED = "auth.password_changed"
+    PASSWORD_RESET = "auth.password_reset"
+    # second factor
+    MFA_ENROLLED = "mfa.enrolled"
+    MFA_REMOVED = "mfa.removed"
+    MFA_RECOVERY_CODES_GENERATED = "mfa.recovery_codes_generated"
+    MFA_RECOVERY_CODE_USED = "mfa.recovery_code_used"
+    MFA_VERIFICATION_FAILED = "mfa.verification_failed"
+    # members and invitations (organization events)
+    MEMBER_INVITED = "members.invited"
+    INVITATION_REVOKED = "members.invitation_revoked"
+    INVITATION_ACCEPTED = "members.invitation_accepted"
+    MEMBER_ROLE_CHANGED = "members.role_changed"
+    MEMBER_DEACTIVATED = "members.deactivated"
+    MEMBER_REACTIVATED = "members.reactivated"
+    # organization security settings
+    MFA_POLICY_CHANGED = "security.mfa_policy_changed"
+    IP_ALLOWLIST_CHANGED = "security.ip_allowlist_changed"
+    SESSION_POLICY_CHANGED = "security.session_policy_changed"
+    SSO_CONNECTION_CHANGED = "security.sso_connection_changed"
+    ACCESS_REFUSED_BY_IP = "security.access_refused_by_ip"
+    # integrations
+    API_KEY_CREATED = "api_keys.created"
+    API_KEY_REVOKED = "api_keys.revoked"
+    # organizations and platform data
+    ORGANIZATION_CREATED = "organizations.created"
+    DEMO_DATA_SEEDED = "platform.demo_data_seeded"
+    JURISDICTION_RULE_SAVED = "deadlines.jurisdiction_rule_saved"
+    RULE_SELECTION_CHANGED = "deadlines.rule_selection_changed"
+    CONTRACT_RULE_SAVED = "deadlines.contract_rule_saved"
+    CLOSURE_SAVED = "deadlines.closure_saved"

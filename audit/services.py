@@ -1,0 +1,78 @@
+"""The one call point for audit events: `record()`.
+
+Call it inside the transaction that makes the change, so the event and the change commit or
+roll back together. `changes` says what changed, never the values of personal fields: pass
+field names, roles, flags, counts, ids.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from contextlib import nullcontext
+from typing import Any
+
+from django.db import models
+
+from accounts.models import Organization
+from audit.actions import Action
+from audit.context import Actor, current_actor
+from audit.models import AuditEvent
+from k12cloud import tenancy
+from k12cloud.middleware import request_id
+
+
+def _target(target: models.Model | tuple[str, object] | None) -> tuple[str, str]:
+    if target is None:
+        return "", ""
+    if isinstance(target, models.Model):
+        return target._meta.label_lower, str(target.pk)
+    kind, identifier = target
+    return kind, str(identifier)
+
+
+def record(
+    action: Action,
+    *,
+    organization: Organization | int | None = None,
+    target: models.Model | tuple[str, object] | None = None,
+    changes: Mapping[str, Any] | None = None,
+    actor: Actor | None = None,
+) -> AuditEvent:
+    """Write one audit event in the current transaction.
+
+    `organization` None makes a platform event. The actor defaults to the current request's
+    user or API key, or the system actor a task declared (audit.context).
+    """
+    if not isinstance(action, Action):
+        raise TypeError(f"{action!r} is not an audit Action: add it to audit.actions.")
+    summary = dict(changes or {})
+    json.dumps(summary)  # fail here, not at commit, on values that cannot be stored
+    who = actor or current_actor()
+    target_type, target_id = _target(target)
+    organization_id = organization if isinstance(organization, int | None) else organization.pk
+    event = AuditEvent(
+        organization_id=organization_id,
+        actor_kind=who.kind,
+        actor_user_id=who.user_id,
+        actor_api_key_id=who.api_key_id,
+        actor_label=who.label,
+        ip_address=who.ip_address,
+        user_agent=who.user_agent,
+        action=action.value,
+        target_type=target_type,
+        target_id=target_id,
+        changes=summary,
+        request_id=request_id.get() or "",
+    )
+    # Row-level security shows an organization's events only in its context, and platform
+    # events only to ops; INSERT ... RETURNING needs the new row to be visible.
+    if organization_id is None:
+        context = tenancy.unscoped_all_tenants(reason="write a platform audit event")
+    elif tenancy.current().organization_id != organization_id:
+        context = tenancy.tenant_context(organization_id)
+    else:
+        context = nullcontext()
+    with context:
+        event.save(force_insert=True)
+    return event

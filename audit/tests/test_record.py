@@ -1,0 +1,73 @@
+"""The audit call point: events land in the caller's transaction, scoped like tenant data."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from accounts.tests.factories import OrganizationFactory, UserFactory
+from audit.actions import Action
+from audit.context import Actor, ActorKind, acting_as
+from audit.models import AuditEvent
+from audit.services import record
+from k12cloud.tenancy import tenant_context, unscoped_all_tenants
+
+pytestmark = pytest.mark.django_db
+
+
+def test_organization_event_is_visible_only_in_its_tenant() -> None:
+    org_a = OrganizationFactory(slug="lincoln-usd")
+    org_b = OrganizationFactory(slug="hudson-csd")
+    with acting_as(Actor.system("test")):
+        event = record(Action.MEMBER_ROLE_CHANGED, organization=org_a, target=("membership", 7),
+                       changes={"role": ["viewer", "org_admin"]})
+    with tenant_context(org_a):
+        stored = AuditEvent.objects.get(pk=event.pk)
+    assert (stored.action, stored.target_type, stored.target_id) == (
+        "members.role_changed", "membership", "7")
+    assert stored.actor_kind == ActorKind.SYSTEM and stored.actor_label == "test"
+    with tenant_context(org_b):
+        assert not AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_platform_event_is_visible_only_to_all_tenant_contexts() -> None:
+    org = OrganizationFactory(slug="lincoln-usd")
+    user = UserFactory()
+    with acting_as(Actor(ActorKind.USER, user_id=user.pk, ip_address="203.0.113.9")):
+        event = record(Action.SIGNED_IN, target=user)
+    with tenant_context(org):
+        assert not AuditEvent.objects.filter(pk=event.pk).exists()
+    with unscoped_all_tenants(reason="test"):
+        stored = AuditEvent.objects.get(pk=event.pk)
+    assert stored.organization_id is None
+    assert (stored.actor_user_id, stored.ip_address) == (user.pk, "203.0.113.9")
+    assert (stored.target_type, stored.target_id) == ("accounts.user", str(user.pk))
+
+
+def test_event_rolls_back_with_the_change() -> None:
+    org = OrganizationFactory(slug="lincoln-usd")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        record(Action.MEMBER_INVITED, organization=org)
+        raise RuntimeError("the change failed")
+    with tenant_context(org):
+        assert not AuditEvent.objects.exists()
+
+
+def test_unknown_action_strings_are_refused() -> None:
+    with pytest.raises(TypeError, match="audit.actions"):
+        record("members.whatever")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_auditevent SET action = 'edited'",
+        "DELETE FROM audit_auditevent",
+        "TRUNCATE audit_auditevent",
+    ],
+)
+def test_runtime_role_cannot_change_events(statement: str) -> None:
+    record(Action.DEMO_DATA_SEEDED, actor=Actor.system("test"))
+    with pytest.raises(DatabaseError), unscoped_all_tenants(reason="test"):
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
