@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from accounts import views
 
@@ -8,4 +8,9 @@ urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("members/", views.MemberListView.as_view(), name="member_list"),
     path("members/<int:membership_id>/", views.MemberDetailView.as_view(), name="member_detail"),
+    # each area keeps its organization pages in its own module
+    path("", include("accounts.urls_members")),
+    path("", include("accounts.urls_security")),
+    path("", include("accounts.urls_mfa_policy")),
+    path("", include("accounts.urls_integrations")),
 ]

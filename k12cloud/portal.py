@@ -80,5 +80,11 @@ class OrganizationView(View):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
-        context.update(organization=self.organization, membership=self.membership)
+        context.update(
+            organization=self.organization,
+            membership=self.membership,
+            # permission names the member's role allows, for navigation and buttons:
+            # {% if "members.manage" in allowed %}
+            allowed=frozenset(p.value for p in Permission if role_allows(self.membership.role, p)),
+        )
         return context

@@ -48,6 +48,10 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "accounts_api:membership_detail": (403, 200, 404, 404),
     "api_schema": (403, 200, 200, 200),
     "api_docs": (403, 200, 200, 200),
+    # --- MFA (enrolment, verification, recovery codes, policy) ---
+    # --- members and invitations ---
+    # --- lockout, IP allowlist, sessions ---
+    # --- API keys and single sign-on ---
 }
 # The Django admin is uniform: staff only. Non-staff are sent to the admin's sign-in page.
 ADMIN_EXPECTED = {"anonymous": {302}, "member_a": {302}, "member_b": {302}, "ops": {200, 302}}

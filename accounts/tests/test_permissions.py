@@ -23,6 +23,10 @@ ALLOWED: dict[str, set[Role]] = {
     "accounts_api:organization_detail": set(Role),
     "accounts_api:membership_list": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
     "accounts_api:membership_detail": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    # --- MFA (enrolment, verification, recovery codes, policy) ---
+    # --- members and invitations ---
+    # --- lockout, IP allowlist, sessions ---
+    # --- API keys and single sign-on ---
 }
 
 

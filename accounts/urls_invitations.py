@@ -1,0 +1,5 @@
+"""Public invitation links."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
