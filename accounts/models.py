@@ -6,9 +6,9 @@ import ipaddress
 import zoneinfo
 from typing import Any, ClassVar
 
-from django.contrib.postgres.fields import ArrayField
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models

@@ -18,8 +18,8 @@ class Action(StrEnum):
     SIGNED_OUT = "auth.signed_out"
     SESSIONS_REVOKED = "auth.sessions_revoked"
     SESSION_EXPIRED = "auth.session_expired"
-    PASSWORD_CHANGED = "auth.password_changed"
-    PASSWORD_RESET = "auth.password_reset"
+    PASSWORD_CHANGED = "auth.password_changed"  # noqa: S105 (an action name)
+    PASSWORD_RESET = "auth.password_reset"  # noqa: S105
     # second factor
     MFA_ENROLLED = "mfa.enrolled"
     MFA_REMOVED = "mfa.removed"

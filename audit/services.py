@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from django.db import models
@@ -67,6 +67,7 @@ def record(
     )
     # Row-level security shows an organization's events only in its context, and platform
     # events only to ops; INSERT ... RETURNING needs the new row to be visible.
+    context: AbstractContextManager[object]
     if organization_id is None:
         context = tenancy.unscoped_all_tenants(reason="write a platform audit event")
     elif tenancy.current().organization_id != organization_id:

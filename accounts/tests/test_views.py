@@ -11,10 +11,11 @@ from accounts.tests.factories import OrganizationFactory, member, sign_in
 
 pytestmark = pytest.mark.django_db
 
-# session, user, the session's verified second factor (django-otp); savepoint + set_config (user context); the user's memberships (the membership
-# check and the switcher share them); savepoint + set_config (tenant context); the page's own
-# queries; then release + restore, twice. The last restore happens only because the test runs
-# inside a transaction; a real request has no outer transaction to restore.
+# session, user, the session's verified second factor (django-otp); savepoint + set_config
+# (user context); the user's memberships (the membership check and the switcher share them);
+# savepoint + set_config (tenant context); the page's own queries; then release + restore,
+# twice. The last restore happens only because the test runs inside a transaction; a real
+# request has no outer transaction to restore.
 DASHBOARD_QUERIES = 13  # one page query: members by role
 MEMBER_LIST_QUERIES = 14  # two page queries: count for the paginator, one page of members
 

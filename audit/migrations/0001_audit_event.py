@@ -6,35 +6,66 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0003_organization_security_settings'),
-        ('k12cloud', '0001_tenant_visibility_function'),
+        ("accounts", "0003_organization_security_settings"),
+        ("k12cloud", "0001_tenant_visibility_function"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('occurred_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('actor_kind', models.CharField(choices=[('user', 'User'), ('api_key', 'API key'), ('system', 'System'), ('anonymous', 'Anonymous visitor')], max_length=16)),
-                ('actor_user_id', models.BigIntegerField(blank=True, null=True)),
-                ('actor_api_key_id', models.BigIntegerField(blank=True, null=True)),
-                ('actor_label', models.CharField(blank=True, max_length=200)),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, max_length=400)),
-                ('action', models.CharField(max_length=64)),
-                ('target_type', models.CharField(blank=True, max_length=64)),
-                ('target_id', models.CharField(blank=True, max_length=64)),
-                ('changes', models.JSONField(blank=True, default=dict)),
-                ('request_id', models.CharField(blank=True, max_length=64)),
-                ('organization', models.ForeignKey(blank=True, help_text='Empty for platform events (sign-ins, second factors, ops actions).', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "actor_kind",
+                    models.CharField(
+                        choices=[
+                            ("user", "User"),
+                            ("api_key", "API key"),
+                            ("system", "System"),
+                            ("anonymous", "Anonymous visitor"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("actor_user_id", models.BigIntegerField(blank=True, null=True)),
+                ("actor_api_key_id", models.BigIntegerField(blank=True, null=True)),
+                ("actor_label", models.CharField(blank=True, max_length=200)),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True)),
+                ("user_agent", models.CharField(blank=True, max_length=400)),
+                ("action", models.CharField(max_length=64)),
+                ("target_type", models.CharField(blank=True, max_length=64)),
+                ("target_id", models.CharField(blank=True, max_length=64)),
+                ("changes", models.JSONField(blank=True, default=dict)),
+                ("request_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty for platform events (sign-ins, second factors, ops actions).",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['organization', '-occurred_at', '-id'], name='audit_org_time'), models.Index(fields=['action', '-occurred_at'], name='audit_action_time'), models.Index(fields=['actor_user_id', '-occurred_at'], name='audit_actor_time')],
+                "indexes": [
+                    models.Index(
+                        fields=["organization", "-occurred_at", "-id"], name="audit_org_time"
+                    ),
+                    models.Index(fields=["action", "-occurred_at"], name="audit_action_time"),
+                    models.Index(fields=["actor_user_id", "-occurred_at"], name="audit_actor_time"),
+                ],
             },
         ),
     ]
