@@ -39,9 +39,9 @@ def _is_trusted(address: Address) -> bool:
 
 
 def client_address(request: HttpRequest) -> Address | None:
-    cached = getattr(request, "_k12cloud_client_address", False)
-    if cached is not False:
-        return cached  # type: ignore[no-any-return]
+    if hasattr(request, "_k12cloud_client_address"):
+        cached: Address | None = request._k12cloud_client_address
+        return cached
     address = parse_address(request.META.get("REMOTE_ADDR", ""))
     if address is not None and _is_trusted(address):
         hops = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")

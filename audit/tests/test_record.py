@@ -39,7 +39,7 @@ def test_organization_event_is_visible_only_in_its_tenant() -> None:
 
 def test_platform_event_is_visible_only_to_all_tenant_contexts() -> None:
     org = OrganizationFactory(slug="lincoln-usd")
-    user = UserFactory()
+    user = UserFactory.create()
     with acting_as(Actor(ActorKind.USER, user_id=user.pk, ip_address="203.0.113.9")):
         event = record(Action.SIGNED_IN, target=user)
     with tenant_context(org):
