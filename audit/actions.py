@@ -48,4 +48,5 @@ class Action(StrEnum):
     JURISDICTION_RULE_SAVED = "deadlines.jurisdiction_rule_saved"
     RULE_SELECTION_CHANGED = "deadlines.rule_selection_changed"
     CONTRACT_RULE_SAVED = "deadlines.contract_rule_saved"
-    CLOSURE_SAVED = "deadlines.closure_saved"
+    CLOSURE_ADDED = "deadlines.closure_added"
+    CLOSURE_REMOVED = "deadlines.closure_removed"

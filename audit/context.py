@@ -54,6 +54,17 @@ class Actor:
         return cls(ActorKind.ANONYMOUS, ip_address=ip, user_agent=agent)
 
 
+def actor_for_user(user_id: int) -> Actor:
+    """A user acting through a service that names them, with the current request's address."""
+    request = current_request.get()
+    if request is None:
+        return Actor(ActorKind.USER, user_id=user_id)
+    seen = Actor.from_request(request)
+    return Actor(
+        ActorKind.USER, user_id=user_id, ip_address=seen.ip_address, user_agent=seen.user_agent
+    )
+
+
 _actor: ContextVar[Actor | None] = ContextVar("k12cloud_audit_actor", default=None)
 current_request: ContextVar[HttpRequest | None] = ContextVar(
     "k12cloud_current_request", default=None

@@ -3,13 +3,13 @@
 Every edit of a rule bumps its version, so that requests computed with the old version are
 flagged for review instead of silently moving (see `selectors.deadline_snapshot_is_stale`).
 
-Audit: the audit app has no event model yet; each service logs the actor and what changed,
-and should write its audit event in the same transaction once the audit app provides one.
+Each service writes its audit event in the same transaction (audit.services.record). The rules
+table is platform data, so its edits are platform events; an organization's choices are that
+organization's events.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
@@ -19,6 +19,9 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from audit.actions import Action
+from audit.context import Actor, actor_for_user
+from audit.services import record
 from privacy_requests.deadlines import DeadlineError, default_rule_ids
 from privacy_requests.models import (
     ContractRule,
@@ -34,8 +37,6 @@ from privacy_requests.selectors import (
 if TYPE_CHECKING:
     from accounts.models import Organization, User
 
-logger = logging.getLogger(__name__)
-
 # Shared by every row of one rule id (they are one `DeadlineRule` in the engine).
 RULE_LEVEL_FIELDS = (
     "jurisdiction",
@@ -46,8 +47,9 @@ RULE_LEVEL_FIELDS = (
 )
 
 
-def _actor_label(actor: User | None) -> str:
-    return "system" if actor is None else f"user {actor.pk}"
+def _audit_actor(actor: User | None) -> Actor | None:
+    """The named user, or (None) whoever the current request or task is."""
+    return None if actor is None else actor_for_user(actor.pk)
 
 
 # --- the platform's rules table -------------------------------------------------------------
@@ -103,12 +105,17 @@ def jurisdiction_rule_save(*, actor: User | None, rule: JurisdictionRule) -> Jur
             next_version += 1
             sibling.version, sibling.updated_at = next_version, now
             sibling.save(update_fields=[*RULE_LEVEL_FIELDS, "version", "updated_at"])
-    logger.info(
-        "jurisdiction rule %s row %s saved as version %s by %s",
-        rule.rule_id,
-        rule.pk,
-        rule.version,
-        _actor_label(actor),
+    record(
+        Action.JURISDICTION_RULE_SAVED,
+        target=rule,
+        changes={
+            "rule_id": rule.rule_id,
+            "request_types": list(rule.request_types),
+            "version": rule.version,
+            "enabled": rule.enabled,
+            "rows_reversioned": [s.pk for s in siblings if s.version > rule.version],
+        },
+        actor=_audit_actor(actor),
     )
     return rule
 
@@ -145,19 +152,24 @@ def organization_rule_selection_set(
     if unknown:
         raise ValidationError(f"unknown rule(s): {', '.join(unknown)}")
     current = OrganizationRuleSelection.objects.for_organization(organization)
+    before = set(current.values_list("rule_id", flat=True))
     current.exclude(rule_id__in=wanted).delete()
-    existing = set(current.values_list("rule_id", flat=True))
+    existing = before & set(wanted)
     OrganizationRuleSelection.objects.bulk_create(
         OrganizationRuleSelection(organization=organization, rule_id=r)
         for r in wanted
         if r not in existing
     )
-    logger.info(
-        "organization %s rule selection set to %s by %s",
-        organization.pk,
-        ",".join(wanted),
-        _actor_label(actor),
-    )
+    if before != set(wanted):
+        record(
+            Action.RULE_SELECTION_CHANGED,
+            organization=organization,
+            changes={
+                "added": sorted(set(wanted) - before),
+                "removed": sorted(before - set(wanted)),
+            },
+            actor=_audit_actor(actor),
+        )
     return wanted
 
 
@@ -213,29 +225,46 @@ def contract_rule_save(
     rule.updated_at = timezone.now()
     rule.full_clean(exclude=["organization", "version"], validate_unique=False)
     rule.save()
-    logger.info(
-        "organization %s contract rule %s saved as version %s by %s",
-        organization.pk,
-        rule.slug,
-        rule.version,
-        _actor_label(actor),
+    record(
+        Action.CONTRACT_RULE_SAVED,
+        organization=organization,
+        target=rule,
+        changes={"slug": rule.slug, "version": rule.version},
+        actor=_audit_actor(actor),
     )
     return rule
 
 
+@transaction.atomic
 def organization_closure_add(
     *, organization: Organization, actor: User | None, day: date, reason: str = ""
 ) -> OrganizationClosure:
     """Mark a day closed for internal targets (idempotent). Never moves a statutory date."""
-    closure, _ = OrganizationClosure.objects.get_or_create(
+    closure, created = OrganizationClosure.objects.get_or_create(
         organization=organization, date=day, defaults={"reason": reason}
     )
-    logger.info("organization %s closed on %s by %s", organization.pk, day, _actor_label(actor))
+    if created:
+        record(
+            Action.CLOSURE_ADDED,
+            organization=organization,
+            target=closure,
+            changes={"date": day.isoformat()},
+            actor=_audit_actor(actor),
+        )
     return closure
 
 
+@transaction.atomic
 def organization_closure_remove(
     *, organization: Organization, actor: User | None, day: date
 ) -> None:
-    OrganizationClosure.objects.for_organization(organization).filter(date=day).delete()
-    logger.info("organization %s open on %s by %s", organization.pk, day, _actor_label(actor))
+    closures = OrganizationClosure.objects.for_organization(organization).filter(date=day)
+    deleted, _ = closures.delete()
+    if deleted:
+        record(
+            Action.CLOSURE_REMOVED,
+            organization=organization,
+            target=("privacy_requests.organizationclosure", day.isoformat()),
+            changes={"date": day.isoformat()},
+            actor=_audit_actor(actor),
+        )
