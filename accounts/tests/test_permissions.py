@@ -6,14 +6,18 @@ to the matrix must be made twice: once in the data, once here, deliberately.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 import pytest
 from django.test import Client
-from django.urls import reverse
+from django.urls import resolve, reverse
 
-from accounts.models import Membership
+from accounts.models import Membership, Organization, User
 from accounts.permissions import PERMISSION_MATRIX, Permission, Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
 from k12cloud.tenancy import tenant_context
+from tests.test_url_sweep import url_patterns
 
 R = Role
 ALLOWED: dict[str, set[Role]] = {
@@ -34,18 +38,64 @@ def test_every_permission_is_in_the_matrix() -> None:
     assert set(PERMISSION_MATRIX) == set(Permission)
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
-@pytest.mark.parametrize("name", sorted(ALLOWED))
-def test_role_against_page(role: Role, name: str) -> None:
-    org = OrganizationFactory(slug="lincoln-usd")
-    user = member(org, role)
+def organization_url_names() -> set[str]:
+    return {name for name, route in url_patterns() if "<slug:org_slug>" in route}
+
+
+def test_every_organization_url_has_a_row() -> None:
+    names = organization_url_names()
+    assert names - set(ALLOWED) == set(), "add these organization URLs to ALLOWED"
+    assert set(ALLOWED) - names == set(), "ALLOWED has rows for URLs that no longer exist"
+
+
+def methods_of(url: str) -> list[str]:
+    """The HTTP methods the view behind `url` handles (a DRF route maps methods to actions)."""
+    func = resolve(url).func
+    actions: dict[str, str] | None = getattr(func, "actions", None)
+    if actions is not None:
+        return sorted(actions)
+    view_class = func.view_class  # type: ignore[attr-defined]
+    return [m for m in ("get", "post", "put", "patch", "delete") if hasattr(view_class, m)]
+
+
+# How to fill each URL keyword for organization `org`; the target is never the acting user.
+KWARGS: dict[str, Callable[[Organization], object]] = {
+    "org_slug": lambda org: org.slug,
+    "membership_id": lambda org: membership_of(member(org, Role.VIEWER), org).pk,
+}
+
+
+def membership_of(user: User, org: Organization) -> Membership:
     with tenant_context(org):
-        membership_id = Membership.objects.get(user=user).pk
-    kwargs: dict[str, object] = {"org_slug": org.slug}
-    if "detail" in name and "organization" not in name:
-        kwargs["membership_id"] = membership_id
-    client = Client()
-    sign_in(client, user)
-    expected = 200 if role in ALLOWED[name] else 403
-    assert client.get(reverse(name, kwargs=kwargs)).status_code == expected
+        return Membership.objects.get(user=user)
+
+
+def build(name: str, org: Organization) -> str:
+    route = next(route for n, route in url_patterns() if n == name)
+    wanted = re.findall(r"<(?:\w+:)?(\w+)>", route)
+    return reverse(name, kwargs={key: KWARGS[key](org) for key in wanted})
+
+
+CASES = [(name, role) for name in sorted(ALLOWED) for role in Role]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "role"), CASES, ids=[f"{n}-{r.value}" for n, r in CASES])
+def test_role_against_every_method(name: str, role: Role) -> None:
+    """A role without the permission gets 403 for every method; a role with it never does.
+
+    POST bodies are empty: an allowed role gets a form error, a redirect or a 400, which is
+    enough to show the permission check let it through.
+    """
+    org = OrganizationFactory(slug="lincoln-usd")
+    member(org, Role.ORG_ADMIN, email="other-admin@example.org")  # the last-admin rule aside
+    user = member(org, role)
+    url = build(name, org)
+    client = sign_in(Client(), user)
+    allowed = role in ALLOWED[name]
+    for method in methods_of(url):
+        status = getattr(client, method)(url, content_type="application/json").status_code
+        if allowed:
+            assert status not in (403, 404), f"{method.upper()} {url} as {role}: {status}"
+        else:
+            assert status == 403, f"{method.upper()} {url} as {role}: {status}, expected 403"
