@@ -1,0 +1,73 @@
+"""Recovery codes as a django-otp device, so `is_verified()` and `devices_for_user` see them.
+
+Codes are random and high-entropy (about 59 bits each), so a fast hash is enough: nobody can
+guess one from its SHA-256 digest. Only digests are stored; the codes are shown once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django_otp.models import Device
+
+# No look-alike characters (0/o, 1/l/i), so codes read from paper are typed back correctly.
+RECOVERY_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+RECOVERY_CODE_LENGTH = 12  # shown as three groups of four: abcd-efgh-jkmn
+
+
+def normalize_recovery_code(code: str) -> str:
+    return "".join(ch for ch in code.lower() if ch not in " -\t")
+
+
+def recovery_code_digest(code: str) -> str:
+    return hashlib.sha256(normalize_recovery_code(code).encode()).hexdigest()
+
+
+class RecoveryCodeDevice(Device):
+    """A user's set of single-use recovery codes (at most one device per user)."""
+
+    # no reverse accessor on User: read through this model (and devices_for_user)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The user that this device belongs to.",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        app_label = "accounts"
+        constraints = [
+            models.UniqueConstraint(fields=["user"], name="recovery_code_device_one_per_user")
+        ]
+
+    def verify_token(self, token: str) -> bool:
+        """Consume the matching code. Call inside a transaction, on a row locked for update."""
+        digest = recovery_code_digest(token)
+        match = None
+        # constant-time comparison against every remaining code (there are at most ten)
+        for code in self.codes.order_by("pk"):
+            if hmac.compare_digest(code.digest, digest):
+                match = code
+        if match is None:
+            return False
+        match.delete()
+        return True
+
+
+class RecoveryCode(models.Model):
+    device = models.ForeignKey(RecoveryCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    digest = models.CharField(max_length=64)  # hex SHA-256 of the normalized code
+
+    class Meta:
+        app_label = "accounts"
+        constraints = [
+            models.UniqueConstraint(fields=["device", "digest"], name="recovery_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk} of device {self.device_id}"  # never the digest

@@ -1,0 +1,197 @@
+"""Every write about second factors: enrolment, recovery codes, verification, removal, policy.
+
+Platform events (organization=None) except the organization's policy change. Audit `changes`
+carry methods, counts and flags only.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django_otp.models import Device, VerifyNotAllowed
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.mfa.models import (
+    RECOVERY_CODE_ALPHABET,
+    RECOVERY_CODE_LENGTH,
+    RecoveryCode,
+    RecoveryCodeDevice,
+    recovery_code_digest,
+)
+from accounts.models import Organization, User
+from audit.actions import Action
+from audit.services import record
+
+RECOVERY_CODE_COUNT = 10
+TOTP_DEVICE_NAME = "Authenticator app"
+_TOTP_CODE = re.compile(r"^\d{6}$")
+
+
+class MfaRequiredError(Exception):
+    """The user's organization (or ops duty) requires a second factor: it cannot be removed."""
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of checking a code: the device that accepted it, or why none did."""
+
+    device: Device | None
+    method: str  # "totp" or "recovery_code"
+    locked_until: datetime | None = None  # set when too many wrong codes were entered
+    recovery_codes_left: int | None = None
+
+
+def _new_recovery_code() -> str:
+    raw = "".join(secrets.choice(RECOVERY_CODE_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH))
+    return "-".join(raw[i : i + 4] for i in range(0, RECOVERY_CODE_LENGTH, 4))
+
+
+def totp_device_start(*, user: User) -> TOTPDevice:
+    """An unconfirmed authenticator for enrolment: the pending one, or a new key.
+
+    Reusing the pending device keeps the QR code stable when the page is reloaded.
+    """
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+    return device
+
+
+@transaction.atomic
+def totp_device_confirm(*, user: User, device_id: int, token: str) -> list[str] | None:
+    """Confirm a pending authenticator with a code from it; returns new recovery codes.
+
+    The new device replaces any authenticator the user had, and every earlier recovery code.
+    Returns None (and audits the failure) when the code is wrong; `device_id` must be the
+    user's pending device.
+    """
+    device = (
+        TOTPDevice.objects.select_for_update()
+        .filter(pk=device_id, user=user, confirmed=False)
+        .first()
+    )
+    if device is None or not device.verify_token(token.strip()):
+        record(
+            Action.MFA_VERIFICATION_FAILED,
+            target=user,
+            changes={"method": "totp", "stage": "enrolment"},
+        )
+        return None
+    replaced = TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()[0]
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    record(
+        Action.MFA_ENROLLED,
+        target=user,
+        changes={"method": "totp", "replaced_device": bool(replaced)},
+    )
+    return recovery_codes_generate(user=user)
+
+
+@transaction.atomic
+def recovery_codes_generate(*, user: User) -> list[str]:
+    """Ten new single-use recovery codes, replacing all earlier ones. Only hashes are kept:
+    the caller shows the returned codes once."""
+    device, _ = RecoveryCodeDevice.objects.select_for_update().get_or_create(
+        user=user, defaults={"name": "Recovery codes"}
+    )
+    device.codes.all().delete()
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    RecoveryCode.objects.bulk_create(
+        RecoveryCode(device=device, digest=recovery_code_digest(code)) for code in codes
+    )
+    record(Action.MFA_RECOVERY_CODES_GENERATED, target=user, changes={"count": RECOVERY_CODE_COUNT})
+    return codes
+
+
+@transaction.atomic
+def second_factor_verify(*, user: User, code: str) -> Verification:
+    """Check a code from the user's authenticator app (six digits) or a recovery code.
+
+    An authenticator code is accepted once: django-otp refuses a time step at or before the
+    last one used (`last_t`), so a code cannot be replayed within its window. Wrong
+    authenticator codes back off exponentially (django-otp's throttling). A recovery code is
+    consumed. Failures are audited.
+    """
+    code = code.strip()
+    if _TOTP_CODE.match(code.replace(" ", "")):
+        verification = _verify_totp(user, code.replace(" ", ""))
+    else:
+        verification = _verify_recovery_code(user, code)
+    if verification.device is None:
+        record(
+            Action.MFA_VERIFICATION_FAILED,
+            target=user,
+            changes={
+                "method": verification.method,
+                "stage": "sign_in",
+                "throttled": verification.locked_until is not None,
+            },
+        )
+    return verification
+
+
+def _verify_totp(user: User, token: str) -> Verification:
+    device = (
+        TOTPDevice.objects.select_for_update()
+        .filter(user=user, confirmed=True)
+        .order_by("-pk")
+        .first()
+    )
+    if device is None:
+        return Verification(device=None, method="totp")
+    allowed, details = device.verify_is_allowed()
+    if not allowed and details and details.get("reason") == VerifyNotAllowed.N_FAILED_ATTEMPTS:
+        return Verification(device=None, method="totp", locked_until=details["locked_until"])
+    if device.verify_token(token):
+        return Verification(device=device, method="totp")
+    return Verification(device=None, method="totp")
+
+
+def _verify_recovery_code(user: User, code: str) -> Verification:
+    device = (
+        RecoveryCodeDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+    )
+    if device is None or not device.verify_token(code):
+        return Verification(device=None, method="recovery_code")
+    left = device.codes.count()
+    record(Action.MFA_RECOVERY_CODE_USED, target=user, changes={"remaining": left})
+    return Verification(device=device, method="recovery_code", recovery_codes_left=left)
+
+
+@transaction.atomic
+def mfa_disable(*, user: User, required: bool) -> None:
+    """Remove the user's authenticator and recovery codes.
+
+    Refused with MfaRequiredError when `required` (see selectors.mfa_required): such users may
+    only replace their authenticator. The view asks for recent re-authentication first.
+    """
+    if required:
+        raise MfaRequiredError("A second factor is required for this account.")
+    totp = TOTPDevice.objects.filter(user=user).delete()[0]
+    RecoveryCodeDevice.objects.filter(user=user).delete()
+    record(Action.MFA_REMOVED, target=user, changes={"method": "totp", "devices": totp})
+
+
+@transaction.atomic
+def organization_mfa_policy_set(*, organization: Organization, policy: str) -> bool:
+    """Set who in the organization must use a second factor; False when nothing changed."""
+    locked = Organization.objects.select_for_update().get(pk=organization.pk)
+    previous = locked.mfa_policy
+    policy = Organization.MfaPolicy(policy).value
+    if previous == policy:
+        return False
+    locked.mfa_policy = policy
+    locked.save(update_fields=["mfa_policy", "updated_at"])
+    organization.mfa_policy = policy
+    record(
+        Action.MFA_POLICY_CHANGED,
+        organization=organization,
+        target=organization,
+        changes={"mfa_policy": [previous, policy]},
+    )
+    return True
