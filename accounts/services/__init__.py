@@ -1,0 +1,1 @@
+"""Writes of the accounts app, one module per area (members and invitations: `members`)."""
