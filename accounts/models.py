@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import zoneinfo
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -212,3 +214,192 @@ class Membership(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} at {self.organization_id}"
+
+
+# --- Invitations ------------------------------------------------------------------------------
+
+
+class Invitation(TenantOwnedModel):
+    """An admin's invitation of an email address to join the organization with a role.
+
+    The emailed link carries a random secret; only its SHA-256 (`token_hash`) is stored, so a
+    database reader cannot accept invitations. A link works once, until `expires_at`.
+    Services: accounts.services.members (invitation_create, _revoke, _accept).
+    """
+
+    VALID_FOR = timedelta(days=7)
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="invitations", editable=False
+    )
+    email = models.EmailField(_("email address"))  # stored lowercased
+    role = models.CharField(max_length=32, choices=Role.choices)
+    # Unique on its own, not led by organization: the public link is looked up across tenants
+    # (the visitor has no organization yet), and a hash collision across tenants must not pass.
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # no indexes of their own: they are read only through the invitation (see test_architecture)
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # re-inviting revokes the open invitation first (invitation_create)
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_open_per_email",
+            ),
+            models.CheckConstraint(
+                name="invitation_accepted_or_revoked_not_both",
+                condition=models.Q(accepted_at__isnull=True) | models.Q(revoked_at__isnull=True),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="invitation_org_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation {self.pk} as {self.role} at {self.organization_id}"
+
+    @property
+    def is_open(self) -> bool:
+        """Neither accepted nor revoked (it may still have expired)."""
+        return self.accepted_at is None and self.revoked_at is None
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def is_usable(self, now: datetime | None = None) -> bool:
+        return self.is_open and (now or timezone.now()) < self.expires_at
+
+
+# --- Integrations: API keys -------------------------------------------------------------------
+
+
+class ApiKey(TenantOwnedModel):
+    """An organization's credential for integrations, acting with one role.
+
+    The token (`k12_<prefix>_<secret>`) is shown once when the key is created; only the
+    SHA-256 of its secret is stored. The secret has 256 bits of entropy, so a fast hash is as
+    safe as a password hash here, and cheap enough to check on every request.
+    The key belongs to the organization, not to the admin who made it: it keeps working when
+    they leave, until an admin revokes it. Services: accounts.api_keys.
+    """
+
+    TOKEN_PREFIX = "k12"  # noqa: S105 (the public start of every token, not a secret)
+    # last_used_at is written at most this often, not on every request
+    LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="api_keys", editable=False
+    )
+    name = models.CharField(_("name"), max_length=100)
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    # Public and unique on its own, not led by organization: a request's key is looked up by
+    # its prefix before its organization is known (accounts.api_keys.api_key_authenticate).
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    # no index of its own: read only through the key (see test_architecture)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="apikey_org_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"API key {self.prefix} at {self.organization_id}"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and (now or timezone.now()) >= self.expires_at
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def is_usable(self, now: datetime | None = None) -> bool:
+        return not self.is_revoked and not self.is_expired(now)
+
+
+# Recovery codes (MFA) live in their own module; importing them registers the models.
+from accounts.mfa.models import RecoveryCode, RecoveryCodeDevice  # noqa: E402, F401
+
+# Sessions (sign-in protection) live in their own module; importing them registers the model.
+from accounts.security.models import UserSession  # noqa: E402, F401
+
+# --- Integrations: single sign-on ---------------------------------------------------------------
+
+
+def validate_domain(value: str) -> None:
+    labels = value.split(".")
+    if (
+        len(labels) < 2
+        or len(value) > 253
+        or not all(label and len(label) <= 63 for label in labels)
+        or not all(c.isalnum() or c in "-." for c in value)
+    ):
+        raise ValidationError(
+            _("%(value)s is not a domain name (e.g. lincolnusd.org)."), params={"value": value}
+        )
+
+
+class SsoConnection(TenantOwnedModel):
+    """An organization's single sign-on through its identity provider (allauth providers).
+
+    Members whose email address is at `allowed_domain` sign in at /accounts/sso/ through the
+    organization's own OAuth client (accounts.sso). Only existing users with an active
+    membership here may sign in; nobody is signed up.
+    The client secret is stored as entered until encryption at rest arrives (audit issue).
+    """
+
+    class Provider(models.TextChoices):
+        GOOGLE = "google", _("Google Workspace")
+        MICROSOFT = "microsoft", _("Microsoft Entra ID")
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="sso_connections", editable=False
+    )
+    provider = models.CharField(_("identity provider"), max_length=16, choices=Provider.choices)
+    client_id = models.CharField(_("client ID"), max_length=255)
+    client_secret = models.CharField(_("client secret"), max_length=500)
+    # the Entra ID directory (tenant) id: only its accounts can sign in
+    tenant_id = models.CharField(_("directory (tenant) ID"), max_length=64, blank=True)
+    # Unique on its own, not led by organization: the sign-in page finds the connection by the
+    # domain of the email address typed in, before any organization is known. Stored lowercased.
+    allowed_domain = models.CharField(
+        _("allowed email domain"), max_length=253, unique=True, validators=[validate_domain]
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="sso_one_per_organization"),
+            models.CheckConstraint(
+                name="sso_entra_needs_tenant_id",
+                condition=~models.Q(provider="microsoft") | ~models.Q(tenant_id=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"SSO {self.provider} at {self.organization_id}"

@@ -1,5 +1,9 @@
 """Public invitation links."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from accounts.views_invitations import invitation_accept_view
+
+urlpatterns: list[URLPattern] = [
+    path("<str:token>/", invitation_accept_view, name="invitation_accept"),
+]

@@ -1,5 +1,9 @@
 """The organization's MFA policy (organization pages)."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from accounts.mfa import views
+
+urlpatterns = [
+    path("settings/mfa/", views.MfaPolicyView.as_view(), name="mfa_policy"),
+]

@@ -1,5 +1,9 @@
 """Single sign-on entry points (public)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from accounts.views_sso import SsoStartView
+
+urlpatterns: list[URLPattern] = [
+    path("", SsoStartView.as_view(), name="sso_start"),
+]

@@ -10,9 +10,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.generic import DetailView, ListView, TemplateView
 
+from accounts.forms_members import RoleChangeForm
 from accounts.models import Membership
 from accounts.permissions import Permission, Role, role_allows
-from accounts.selectors import membership_get, membership_list
+from accounts.selectors import member_get, member_list, membership_list
 from k12cloud.portal import OrganizationView, memberships_of
 
 
@@ -57,21 +58,28 @@ class MemberListView(OrganizationView, ListView):
     paginate_by = 50
 
     def get_queryset(self) -> QuerySet[Membership]:
-        return membership_list(organization=self.organization)
+        # with `has_mfa`, and the user for name, email and last sign-in: still one page query
+        return member_list(organization=self.organization)
 
 
 class MemberDetailView(OrganizationView, DetailView):
+    """One member: role, status, last sign-in, MFA; admins also get the management forms."""
+
     permission = Permission.MEMBERS_VIEW
     template_name = "accounts/member_detail.html"
     context_object_name = "member"
 
     def get_object(self, queryset: QuerySet[Membership] | None = None) -> Membership:
-        member = membership_get(
+        member = member_get(
             organization=self.organization, membership_id=self.kwargs["membership_id"]
         )
         if member is None:
             raise Http404("No such member.")
         return member
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        kwargs.setdefault("role_form", RoleChangeForm(initial={"role": self.object.role}))
+        return super().get_context_data(**kwargs)
 
 
 class ProfileView(LoginRequiredMixin, TemplateView):

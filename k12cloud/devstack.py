@@ -240,6 +240,7 @@ def _print_welcome(port: str) -> None:
         f"  k12cloud portal: http://127.0.0.1:{port}/",
         f"  Demo logins (password: {password}):",
         *[f"    {email:<26} {org:<12} {role}" for email, org, role in DEMO_LOGINS],
+        "  Admins, privacy roles and ops set up an authenticator app (TOTP) at first sign-in.",
         "  Ctrl-C stops the portal, the worker, beat and the embedded servers.",
         "",
     ]

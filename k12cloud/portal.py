@@ -21,6 +21,7 @@ from django.views import View
 
 from accounts.models import Membership, Organization
 from accounts.permissions import Permission, role_allows
+from accounts.security import allowlist
 from accounts.selectors import membership_list_for_user
 from k12cloud import tenancy
 from k12cloud.tenancy import tenant_context, user_context
@@ -69,6 +70,10 @@ class OrganizationView(View):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         self.organization, self.membership = resolve_membership(request, kwargs["org_slug"])
+        # answered, not raised: the refusal's audit event must not roll back
+        refusal = allowlist.refusal_for(request, self.organization, self.membership)
+        if refusal is not None:
+            return refusal
         if not role_allows(self.membership.role, self.permission):
             raise PermissionDenied("Your role does not allow this page.")
         with tenant_context(self.organization):

@@ -1,3 +1,4 @@
+from allauth.urls import build_provider_urlpatterns
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -13,7 +14,11 @@ urlpatterns = [
     path("accounts/sessions/", include("accounts.urls_sessions")),
     path("accounts/sso/", include("accounts.urls_sso")),
     path("invitations/", include("accounts.urls_invitations")),
-    path("accounts/", include("allauth.urls")),
+    # allauth's accounts and single sign-on URLs, without the deprecated unnamed social/ redirects
+    # that include("allauth.urls") adds
+    path("accounts/", include("allauth.account.urls")),
+    path("accounts/3rdparty/", include("allauth.socialaccount.urls")),
+    path("accounts/", include(build_provider_urlpatterns())),
     path("o/<slug:org_slug>/", include("accounts.urls")),
     path("api/v1/", views.ApiRootView.as_view(), name="api_root"),
     path("api/v1/", include("accounts.api.urls")),

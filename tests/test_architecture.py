@@ -26,9 +26,19 @@ PLATFORM_MODELS = {
     "otp_totp.TOTPDevice": "a user's second factor (platform-level, like User)",
     "otp_static.StaticDevice": "a user's recovery codes (platform-level, like User)",
     "otp_static.StaticToken": "a user's recovery codes (platform-level, like User)",
+    "accounts.RecoveryCodeDevice": "a user's recovery codes, hashed (platform-level, like User)",
+    "accounts.RecoveryCode": "one hashed recovery code of a user (platform-level, like User)",
+    "socialaccount.SocialApp": "unused: accounts.sso builds each organization's app, unsaved",
+    "socialaccount.SocialAccount": "unused: single sign-on matches members by address",
+    "socialaccount.SocialToken": "unused: SOCIALACCOUNT_STORE_TOKENS is off",
     "audit.AuditEvent": (
         "platform events have no organization; its own RLS policy scopes organization events"
     ),
+    "accounts.UserSession": "a user's signed-in browser (platform-level, like User and Session)",
+    "axes.AccessAttempt": "failed sign-ins per email address (lockout); before any tenant is known",
+    "axes.AccessAttemptExpiration": "the expiry of an axes.AccessAttempt",
+    "axes.AccessLog": "axes's sign-in log (disabled: AXES_DISABLE_ACCESS_LOG)",
+    "axes.AccessFailureLog": "axes's failure log (disabled by default)",
     "privacy_requests.JurisdictionRule": (
         "the deadline rules table ops staff edit; the law is the same for every tenant"
     ),

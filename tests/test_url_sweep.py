@@ -49,9 +49,43 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "api_schema": (403, 200, 200, 200),
     "api_docs": (403, 200, 200, 200),
     # --- MFA (enrolment, verification, recovery codes, policy) ---
+    "mfa_overview": (302, 200, 200, 200),
+    "mfa_enrol": (302, 200, 200, 200),  # signed in and verified: replace the authenticator
+    "mfa_verify": (302, 302, 302, 302),  # already verified: on to `next` (home)
+    "mfa_recovery_codes": (302, 200, 200, 200),
+    "mfa_disable": (302, 302, 302, 302),  # re-authentication first
+    "accounts:mfa_policy": (302, 200, 404, 404),
     # --- members and invitations ---
+    "accounts:invitation_list": (302, 200, 404, 404),
+    "accounts:invitation_create": (302, 200, 404, 404),
+    # POST-only actions: GET is 405 once the membership and permission checks pass
+    "accounts:invitation_revoke": (302, 405, 404, 404),
+    "accounts:member_role_change": (302, 405, 404, 404),
+    "accounts:member_deactivate": (302, 405, 404, 404),
+    "accounts:member_reactivate": (302, 405, 404, 404),
+    "invitation_accept": (404, 404, 404, 404),  # the sweep's token names no invitation
     # --- lockout, IP allowlist, sessions ---
+    "accounts:ip_allowlist": (302, 200, 404, 404),
+    "accounts:session_policy": (302, 200, 404, 404),
+    "accounts:member_unlock": (302, 405, 404, 404),  # POST only
+    "session_list": (302, 200, 200, 200),
+    "session_revoke_others": (302, 405, 405, 405),  # POST only
+    "session_revoke_all": (302, 405, 405, 405),  # POST only
     # --- API keys and single sign-on ---
+    "accounts:api_key_list": (302, 200, 404, 404),
+    "accounts:api_key_revoke": (302, 404, 404, 404),  # the sweep's key_id names no key
+    "accounts:sso_connection": (302, 200, 404, 404),
+    "sso_start": (200, 200, 200, 200),
+    # allauth's provider views: without a sign-in begun at sso_start there is no OAuth client
+    "google_login": (404, 404, 404, 404),
+    "google_callback": (404, 404, 404, 404),
+    "google_login_by_token": (404, 404, 404, 404),  # Google One Tap: not offered
+    "microsoft_login": (404, 404, 404, 404),
+    "microsoft_callback": (404, 404, 404, 404),
+    "socialaccount_login_cancelled": (200, 200, 200, 200),
+    "socialaccount_login_error": (401, 401, 401, 401),  # allauth's "sign-in failed" page
+    "socialaccount_signup": (302, 302, 302, 302),  # nobody signs up: no pending sign-in
+    "socialaccount_connections": (302, 200, 200, 200),
 }
 # The Django admin is uniform: staff only. Non-staff are sent to the admin's sign-in page.
 ADMIN_EXPECTED = {"anonymous": {302}, "member_a": {302}, "member_b": {302}, "ops": {200, 302}}
@@ -97,6 +131,9 @@ def build_url(name: str, route: str, tenant: Tenant, device_pk: int) -> str:
         "content_type_id": 1,
         "pk": device_pk,
         "id": tenant.admin.pk,
+        "invitation_id": 999_999,
+        "token": "not-a-real-token",
+        "key_id": 999_999,
     }
     if name == "admin:unnamed admin/(?P<url>.*)$":
         return "/admin/no-such-page/"

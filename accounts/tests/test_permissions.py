@@ -12,8 +12,10 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 from django.urls import resolve, reverse
+from django.utils import timezone
 
-from accounts.models import Membership, Organization, User
+from accounts.api_keys import api_key_create
+from accounts.models import Invitation, Membership, Organization, User
 from accounts.permissions import PERMISSION_MATRIX, Permission, Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
 from k12cloud.tenancy import tenant_context
@@ -28,9 +30,22 @@ ALLOWED: dict[str, set[Role]] = {
     "accounts_api:membership_list": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
     "accounts_api:membership_detail": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
     # --- MFA (enrolment, verification, recovery codes, policy) ---
+    "accounts:mfa_policy": {R.ORG_ADMIN},
     # --- members and invitations ---
+    "accounts:invitation_list": {R.ORG_ADMIN},
+    "accounts:invitation_create": {R.ORG_ADMIN},
+    "accounts:invitation_revoke": {R.ORG_ADMIN},
+    "accounts:member_role_change": {R.ORG_ADMIN},
+    "accounts:member_deactivate": {R.ORG_ADMIN},
+    "accounts:member_reactivate": {R.ORG_ADMIN},
     # --- lockout, IP allowlist, sessions ---
+    "accounts:ip_allowlist": {R.ORG_ADMIN},
+    "accounts:session_policy": {R.ORG_ADMIN},
+    "accounts:member_unlock": {R.ORG_ADMIN},
     # --- API keys and single sign-on ---
+    "accounts:api_key_list": {R.ORG_ADMIN},
+    "accounts:api_key_revoke": {R.ORG_ADMIN},
+    "accounts:sso_connection": {R.ORG_ADMIN},
 }
 
 
@@ -62,7 +77,24 @@ def methods_of(url: str) -> list[str]:
 KWARGS: dict[str, Callable[[Organization], object]] = {
     "org_slug": lambda org: org.slug,
     "membership_id": lambda org: membership_of(member(org, Role.VIEWER), org).pk,
+    "invitation_id": lambda org: open_invitation(org).pk,
+    "key_id": lambda org: (
+        api_key_create(
+            organization=org, user=member(org), name="SIS", role=Role.VIEWER, expires_at=None
+        ).key.pk
+    ),
 }
+
+
+def open_invitation(org: Organization) -> Invitation:
+    with tenant_context(org):
+        return Invitation.objects.create(
+            organization=org,
+            email="invited@example.org",
+            role=Role.VIEWER,
+            token_hash=Invitation.hash_token("permission-table"),
+            expires_at=timezone.now() + Invitation.VALID_FOR,
+        )
 
 
 def membership_of(user: User, org: Organization) -> Membership:

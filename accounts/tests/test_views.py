@@ -15,7 +15,8 @@ pytestmark = pytest.mark.django_db
 # (user context); the user's memberships (the membership check and the switcher share them);
 # savepoint + set_config (tenant context); the page's own queries; then release + restore,
 # twice. The last restore happens only because the test runs inside a transaction; a real
-# request has no outer transaction to restore.
+# request has no outer transaction to restore. The MFA middleware adds none for a verified
+# user (it reads the device django-otp already loaded); test_mfa.py measures its other cases.
 DASHBOARD_QUERIES = 13  # one page query: members by role
 MEMBER_LIST_QUERIES = 14  # two page queries: count for the paginator, one page of members
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from csp.constants import NONE, SELF
@@ -39,9 +40,14 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
+    # single sign-on, configured per organization (accounts.sso), never by global SocialApp rows
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.microsoft",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -58,8 +64,14 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "csp.middleware.CSPMiddleware",
+    # turns a sign-in refused by django-axes into the lockout page (accounts.security.lockout)
+    "axes.middleware.AxesMiddleware",
     # last: every request runs in one transaction that carries the user's tenancy context
     "k12cloud.middleware.TenancyMiddleware",
+    # inside it: idle and absolute session timeouts, session tracking (accounts.security)
+    "accounts.security.sessions.SessionPolicyMiddleware",
+    # inside that context (it reads the user's memberships): second factor before anything else
+    "accounts.mfa.middleware.MfaEnforcementMiddleware",
 ]
 
 ROOT_URLCONF = "k12cloud.urls"
@@ -124,6 +136,8 @@ CELERY_TIMEZONE = "UTC"
 # --- Accounts and authentication ------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # first: refuses a locked-out account before any password is checked
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -155,8 +169,42 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False  # a reset never skips the second factor
-ACCOUNT_RATE_LIMITS: dict[str, str] | bool = {"login_failed": "10/m/ip,5/5m/key"}
+OTP_TOTP_ISSUER = "k12cloud"  # the account name authenticator apps show
+# The source address is throttled here; the account itself is locked by django-axes below (a
+# per-key allauth limit would answer before axes and hide the lockout page).
+ACCOUNT_RATE_LIMITS: dict[str, str] | bool = {"login_failed": "20/m/ip"}
 ACCOUNT_PREVENT_ENUMERATION = True
+
+# Single sign-on (accounts.sso): the adapter supplies each organization's OAuth client, signs in
+# only existing members of that organization, and signs nobody up. The identity provider, bound
+# to the organization's domain, vouches for the address, so no confirmation email is sent.
+SOCIALACCOUNT_ADAPTER = "accounts.sso.SsoAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_PROVIDERS = {
+    "google": {"SCOPE": ["openid", "email", "profile"], "OAUTH_PKCE_ENABLED": True},
+    "microsoft": {"SCOPE": ["User.Read"], "OAUTH_PKCE_ENABLED": True},
+}
+
+# Lockout (django-axes, accounts.security.lockout): AXES_FAILURE_LIMIT failed sign-ins for one
+# email address within the cool-off lock it (whether or not the account exists, so the answer
+# reveals nothing) until AXES_COOLOFF_TIME after the last failure, or until an organization
+# admin unlocks the member. Failures during a lockout do not extend it.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# by email address only (a callable: see its docstring for why the address is not in the key)
+AXES_LOCKOUT_PARAMETERS = "accounts.security.lockout.lockout_parameters"
+AXES_USERNAME_CALLABLE = "accounts.security.lockout.username_from_credentials"
+AXES_CLIENT_IP_CALLABLE = "k12cloud.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.security.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are in the audit log
+AXES_ENABLE_ADMIN = False  # ops reset with `manage.py axes_reset_username`; admins unlock members
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "login", "email", "csrfmiddlewaretoken"]
+AXES_VERBOSE = False
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -191,6 +239,8 @@ OPS_ADMIN_IP_ALLOWLIST = env_list("OPS_ADMIN_IP_ALLOWLIST", [])
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # first: its Bearer challenge makes a refused API key a 401 (accounts.api.authentication)
+        "accounts.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -11,7 +11,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from playwright.sync_api import Page, expect
 
-from accounts.models import User
+from accounts.models import Organization, User
 from accounts.permissions import Role
 from accounts.tests.factories import TEST_PASSWORD, OrganizationFactory, member
 
@@ -21,7 +21,11 @@ EMAIL = "avery@lincoln.example"
 
 
 def member_of_two_districts() -> User:
-    lincoln = OrganizationFactory(slug="lincoln-usd", name="Lincoln USD")
+    # No second factor in this journey (test_journey_mfa.py has it): Lincoln's policy would
+    # send its admin to MFA enrolment first.
+    lincoln = OrganizationFactory(
+        slug="lincoln-usd", name="Lincoln USD", mfa_policy=Organization.MfaPolicy.NOBODY
+    )
     hudson = OrganizationFactory(slug="hudson-csd", name="Hudson CSD", time_zone="America/New_York")
     user = member(lincoln, Role.ORG_ADMIN, email=EMAIL, full_name="Avery Admin")
     member(hudson, Role.VIEWER, email=EMAIL)  # the same user: the factory gets by email
