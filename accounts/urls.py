@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("members/", views.MemberListView.as_view(), name="member_list"),
     path("members/<int:membership_id>/", views.MemberDetailView.as_view(), name="member_detail"),
+    path("settings/", views.SecuritySettingsView.as_view(), name="security_settings"),
     # each area keeps its organization pages in its own module
     path("", include("accounts.urls_members")),
     path("", include("accounts.urls_security")),

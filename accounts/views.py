@@ -8,12 +8,15 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView
 
+from accounts.api_keys import api_key_list
 from accounts.forms_members import RoleChangeForm
 from accounts.models import Membership
 from accounts.permissions import Permission, Role, role_allows
 from accounts.selectors import member_get, member_list, membership_list
+from accounts.sso import sso_connection_get
 from k12cloud.portal import OrganizationView, memberships_of
 
 
@@ -86,3 +89,23 @@ class ProfileView(LoginRequiredMixin, TemplateView):
     """The signed-in user's own account page (not tied to an organization)."""
 
     template_name = "accounts/profile.html"
+
+
+class SecuritySettingsView(OrganizationView, TemplateView):
+    """One page that says how the organization is protected, linking to each setting."""
+
+    permission = Permission.SECURITY_MANAGE
+    template_name = "accounts/security_settings.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["sso_connection"] = sso_connection_get(organization=self.organization)
+        if role_allows(self.membership.role, Permission.API_KEYS_MANAGE):
+            now = timezone.now()
+            context["active_api_keys"] = (
+                api_key_list(organization=self.organization)
+                .filter(revoked_at__isnull=True)
+                .exclude(expires_at__lte=now)
+                .count()
+            )
+        return context

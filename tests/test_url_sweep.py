@@ -48,6 +48,7 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "accounts_api:membership_detail": (403, 200, 404, 404),
     "api_schema": (403, 200, 200, 200),
     "api_docs": (403, 200, 200, 200),
+    "accounts:security_settings": (302, 200, 404, 404),
     # --- MFA (enrolment, verification, recovery codes, policy) ---
     "mfa_overview": (302, 200, 200, 200),
     "mfa_enrol": (302, 200, 200, 200),  # signed in and verified: replace the authenticator

@@ -29,6 +29,7 @@ ALLOWED: dict[str, set[Role]] = {
     "accounts_api:organization_detail": set(Role),
     "accounts_api:membership_list": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
     "accounts_api:membership_detail": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts:security_settings": {R.ORG_ADMIN},
     # --- MFA (enrolment, verification, recovery codes, policy) ---
     "accounts:mfa_policy": {R.ORG_ADMIN},
     # --- members and invitations ---

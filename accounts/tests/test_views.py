@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import Organization
 from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
 
@@ -65,3 +66,22 @@ def test_home_lists_several_organizations() -> None:
     sign_in(client, user)
     body = client.get("/").content.decode()
     assert "Lincoln USD" in body and "Hudson CSD" in body
+
+
+SECURITY_SETTINGS_QUERIES = 14  # the SSO connection, and the count of active API keys
+
+
+def test_security_settings_summarize_each_setting(django_assert_num_queries) -> None:
+    client, slug = admin_client(0)
+    organization = Organization.objects.get(slug=slug)
+    organization.ip_allowlist = ["127.0.0.0/8", "2001:db8::/32"]  # incl. the test client
+    organization.session_idle_timeout_minutes = 15
+    organization.save()
+    with django_assert_num_queries(SECURITY_SETTINGS_QUERIES):
+        response = client.get(reverse("accounts:security_settings", kwargs={"org_slug": slug}))
+    body = response.content.decode()
+    assert "Required of: Admins and privacy roles." in body
+    assert "2 allowed networks, for: Organization admins only." in body
+    assert "Signed out after 15 minutes without activity, and after 12 hours at most." in body
+    assert "Not set up: members sign in with their email address and password." in body
+    assert "0 active keys." in body

@@ -22,6 +22,7 @@ from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
 from k12cloud.tenancy import tenant_context
 from tests.browser.conftest import TIMEOUT_MS, AccessibilityAudit, _failed
+from tests.browser.test_journey_mfa import code_from_key
 
 pytestmark = pytest.mark.browser
 
@@ -170,3 +171,65 @@ def test_a_deactivated_members_open_session_is_refused_on_its_next_request(
         viewer_page.get_by_text("You are not an active member of any organization.")
     ).to_be_visible()
     page_checked(viewer_page)
+
+
+def test_invited_privacy_staff_enrols_mfa_then_signs_in_with_a_code(
+    live_server: Any,
+    lincoln: Organization,
+    open_page: Callable[[User | None], Page],
+    page_checked: Callable[[Page], Page],
+) -> None:
+    """Invite → accept → forced MFA enrolment → sign out → sign in with password and TOTP."""
+    admin = member(lincoln, Role.ORG_ADMIN, email="ada@lincoln.example", full_name="Ada Admin")
+    admin_page = open_page(admin)
+    admin_page.goto("/o/lincoln-usd/members/invite/")
+    page_checked(admin_page)
+    admin_page.get_by_label("Email address").fill("pat@lincoln.example")
+    admin_page.get_by_label("Role").select_option(label="Privacy staff")
+    admin_page.get_by_role("button", name="Send invitation").click()
+    expect(admin_page.get_by_role("status")).to_contain_text("Invitation sent")
+    page_checked(admin_page)
+    (message,) = mail.outbox
+    link = re.search(r"https?://\S+/invitations/[\w-]+/", message.body).group(0)  # type: ignore[union-attr]
+
+    newcomer = open_page(None)
+    newcomer.goto(link)
+    page_checked(newcomer)
+    newcomer.get_by_label("Full name").fill("Pat Privacy")
+    newcomer.get_by_label("Password", exact=True).fill("violet-lantern-orbit-42")
+    newcomer.get_by_label("Password (again)").fill("violet-lantern-orbit-42")
+    newcomer.get_by_role("button", name="Create account and join").click()
+
+    # privacy staff must use a second factor under the default policy: enrolment comes first
+    expect(newcomer).to_have_url(re.compile(r"/accounts/mfa/enrol/"))
+    page_checked(newcomer)
+    key_text = newcomer.locator("#setup-key").inner_text()
+    newcomer.get_by_label("Six-digit code from the app").fill(code_from_key(key_text))
+    newcomer.get_by_role("button", name="Turn on two-step verification").click()
+    expect(newcomer.get_by_role("heading", level=1)).to_have_text("Save your recovery codes")
+    page_checked(newcomer)
+    newcomer.get_by_role("link", name="I have saved these codes, continue").click()
+    expect(newcomer).to_have_url(f"{live_server.url}/o/lincoln-usd/")
+    expect(newcomer.get_by_text("You are signed in as Privacy staff.")).to_be_visible()
+    page_checked(newcomer)
+
+    newcomer.get_by_role("button", name="Sign out").click()
+    page_checked(newcomer)
+    newcomer.get_by_label("Email address", exact=True).fill("pat@lincoln.example")
+    newcomer.get_by_label("Password", exact=True).fill("violet-lantern-orbit-42")
+    newcomer.get_by_role("button", name="Sign in", exact=True).click()
+    expect(newcomer).to_have_url(f"{live_server.url}/accounts/mfa/verify/")
+    page_checked(newcomer)
+    # the enrolment used this time step's code; a code is never accepted twice
+    newcomer.get_by_label("Authentication code").fill(code_from_key(key_text, steps_ahead=1))
+    newcomer.get_by_role("button", name="Verify", exact=True).click()
+    expect(newcomer).to_have_url(f"{live_server.url}/o/lincoln-usd/")
+    expect(newcomer.get_by_text("You are signed in as Privacy staff.")).to_be_visible()
+    page_checked(newcomer)
+
+    # the admin sees the new member with two-step verification set up
+    admin_page.goto("/o/lincoln-usd/members/")
+    row = admin_page.get_by_role("row").filter(has_text="pat@lincoln.example")
+    expect(row).to_contain_text("Privacy staff")
+    expect(row).not_to_contain_text("Not set up")
+    page_checked(admin_page)
