@@ -24,8 +24,6 @@ PLATFORM_MODELS = {
     "account.EmailAddress": "a user's login addresses (platform-level, like User)",
     "account.EmailConfirmation": "a user's login address confirmation",
     "otp_totp.TOTPDevice": "a user's second factor (platform-level, like User)",
-    "otp_static.StaticDevice": "a user's recovery codes (platform-level, like User)",
-    "otp_static.StaticToken": "a user's recovery codes (platform-level, like User)",
     "accounts.RecoveryCodeDevice": "a user's recovery codes, hashed (platform-level, like User)",
     "accounts.RecoveryCode": "one hashed recovery code of a user (platform-level, like User)",
     "socialaccount.SocialApp": "unused: accounts.sso builds each organization's app, unsaved",

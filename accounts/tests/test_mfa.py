@@ -132,6 +132,19 @@ def test_user_with_a_device_verifies_before_anything_else(lincoln: Organization)
     assert client.get("/api/v1/orgs/").json()["code"] == "second_factor_required"
 
 
+def test_the_password_step_does_not_claim_the_user_is_signed_in(lincoln: Organization) -> None:
+    user = member(lincoln, Role.VIEWER)
+    with_device(user)
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    client = Client()
+    response = client.post(
+        reverse("account_login"), {"login": user.email, "password": TEST_PASSWORD}, follow=True
+    )
+    assert response.redirect_chain[-1][0].startswith(VERIFY)
+    assert "Two-step verification" in response.content.decode()
+    assert "Successfully signed in" not in response.content.decode()
+
+
 # --- enrolment ------------------------------------------------------------------------------
 
 

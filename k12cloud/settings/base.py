@@ -46,7 +46,6 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.microsoft",
     "django_otp",
     "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
     "axes",
 ]
 
