@@ -22,8 +22,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from k12cloud.encryption.fields import BlindIndexField, EncryptedEmailField, EncryptedTextField
 from k12cloud.models import TenantOwnedModel
 from privacy_requests.deadlines import Confidence, RequestType, Unit
+from privacy_requests.status import CLOSED_STATUSES, Status
 
 REQUEST_TYPE_CHOICES = [(t.value, t.value) for t in RequestType]
 UNIT_CHOICES = [(u.value, u.value.replace("_", " ")) for u in Unit]
@@ -240,3 +242,202 @@ class OrganizationClosure(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.date} {self.reason}".strip()
+
+
+# --- privacy rights requests ----------------------------------------------------------------
+
+
+class PrivacyRequest(TenantOwnedModel):
+    """One privacy rights request to an organization, from receipt to closure.
+
+    Personal fields are encrypted under the organization's data key (k12cloud.encryption);
+    duplicates are found through blind indexes, never by decrypting rows. The statutory dates
+    come from the deadline engine at receipt and are kept with the snapshot that produced them
+    (`deadlines`), so a later rule change flags the request instead of silently moving it.
+    `next_due_on` is the earliest open deadline, kept by the services, for the triage queue.
+    """
+
+    class Channel(models.TextChoices):
+        WEB = "web", _("Web form")
+        EMAIL = "email", _("Email")
+        PHONE = "phone", _("Phone")
+        MAIL = "mail", _("Mail")
+        IN_PERSON = "in_person", _("In person")
+        API = "api", _("API")
+
+    class Relationship(models.TextChoices):
+        SELF = "self", _("The person the data is about")
+        PARENT = "parent", _("Parent or guardian")
+        ELIGIBLE_STUDENT = "eligible_student", _("Eligible student (18 or older)")
+        AGENT = "agent", _("Authorized agent")
+        STAFF = "staff", _("Staff member on someone's behalf")
+
+    class Outcome(models.TextChoices):
+        FULFILLED = "fulfilled", _("Fulfilled")
+        PARTIALLY_FULFILLED = "partially_fulfilled", _("Partially fulfilled")
+        DENIED = "denied", _("Denied")
+
+    class VerificationMethod(models.TextChoices):
+        EMAIL = "email", _("Email address confirmed")
+        IN_PERSON_ID = "in_person_id", _("In person with ID")
+        RECORDS_MATCH = "records_match", _("Matched against records")
+        SIGNED_DECLARATION = "signed_declaration", _("Signed declaration")
+        AGENT_PROOF = "agent_proof", _("Authorized agent's proof")
+
+    # shown to the requester and staff, e.g. "R-7KQ2-M9XD"; unique within the organization
+    reference = models.CharField(max_length=16, editable=False)
+    request_type = models.CharField(max_length=32, choices=REQUEST_TYPE_CHOICES)
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.RECEIVED)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    language = models.CharField(max_length=8, default="en")
+
+    requester_name = EncryptedTextField()
+    requester_email = EncryptedEmailField(blank=True)
+    requester_email_index = BlindIndexField(source="requester_email", null=True, blank=True)
+    requester_phone = EncryptedTextField(blank=True)
+    requester_address = EncryptedTextField(blank=True)
+    relationship = models.CharField(max_length=20, choices=Relationship.choices)
+    subject_name = EncryptedTextField(blank=True)
+    subject_school = EncryptedTextField(blank=True)
+    subject_birth_date = EncryptedTextField(blank=True)  # ISO date; encrypted, so text
+    subject_index = BlindIndexField(source="subject_name", kind="name", null=True, blank=True)
+    details = EncryptedTextField(blank=True)
+    gpc_signal = models.BooleanField(
+        default=False, help_text=_("The browser sent Sec-GPC: 1 (Global Privacy Control).")
+    )
+
+    received_at = models.DateTimeField()
+    email_confirmed_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verification_method = models.CharField(
+        max_length=24, choices=VerificationMethod.choices, blank=True
+    )
+    verification_evidence = EncryptedTextField(blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    assignee = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # indexed with the organization (privacy_request_assignee)
+    )
+
+    # the deadline engine's answer at receipt (DeadlineSnapshot.to_json_dict())
+    deadlines = models.JSONField(default=dict)
+    acknowledge_by = models.DateField(null=True, blank=True)
+    respond_by = models.DateField(null=True, blank=True)
+    extended_respond_by = models.DateField(null=True, blank=True)
+    extended_at = models.DateTimeField(null=True, blank=True)
+    extension_reason = EncryptedTextField(blank=True)
+    next_due_on = models.DateField(null=True, blank=True)
+
+    outcome = models.CharField(max_length=24, choices=Outcome.choices, blank=True)
+    closure_reason = EncryptedTextField(blank=True)  # the requester sees it
+    closed_at = models.DateTimeField(null=True, blank=True)
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "reference"], name="privacy_request_reference_unique"
+            ),
+            models.CheckConstraint(
+                name="privacy_request_closed_has_closed_at",
+                condition=Q(status__in=[s.value for s in CLOSED_STATUSES], closed_at__isnull=False)
+                | (~Q(status__in=[s.value for s in CLOSED_STATUSES]) & Q(closed_at__isnull=True)),
+            ),
+        ]
+        indexes = [
+            # the triage queue: open requests by earliest deadline
+            models.Index(
+                fields=["organization", "next_due_on", "id"],
+                name="privacy_request_queue",
+                condition=Q(closed_at__isnull=True),
+            ),
+            models.Index(fields=["organization", "status"], name="privacy_request_status"),
+            models.Index(fields=["organization", "assignee"], name="privacy_request_assignee"),
+            models.Index(
+                fields=["organization", "requester_email_index"], name="privacy_request_email"
+            ),
+            models.Index(fields=["organization", "subject_index"], name="privacy_request_subject"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class RequestEvent(TenantOwnedModel):
+    """One entry of a request's timeline: a transition, an assignment, a note, a message sent.
+
+    Summaries never hold personal values; the texts live encrypted in `RequestMessage`.
+    """
+
+    request = models.ForeignKey(
+        PrivacyRequest, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
+    occurred_at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=48)
+    actor = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    from_status = models.CharField(max_length=32, blank=True)
+    to_status = models.CharField(max_length=32, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["organization", "request", "occurred_at"], name="request_event_timeline"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class RequestMessage(TenantOwnedModel):
+    """A message to or from the requester, or an internal note (never shown to them)."""
+
+    class Direction(models.TextChoices):
+        TO_REQUESTER = "to_requester", _("To the requester")
+        FROM_REQUESTER = "from_requester", _("From the requester")
+        INTERNAL = "internal", _("Internal note")
+
+    request = models.ForeignKey(
+        PrivacyRequest, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
+    direction = models.CharField(max_length=16, choices=Direction.choices)
+    author = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    body = EncryptedTextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["organization", "request", "created_at"], name="request_message_thread"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} at {self.created_at:%Y-%m-%d %H:%M}"
