@@ -9,6 +9,7 @@ Actors and targets are plain ids, not foreign keys: the log must outlive what it
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audit.context import ActorKind
@@ -21,6 +22,8 @@ class AuditEvent(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        # the chain's unique (organization, sequence) and audit_org_time indexes lead with it
+        db_index=False,
         help_text="Empty for platform events (sign-ins, second factors, ops actions).",
     )
     occurred_at = models.DateTimeField(default=timezone.now)
@@ -36,8 +39,26 @@ class AuditEvent(models.Model):
     # field names and non-personal values only (see audit.services.record)
     changes = models.JSONField(default=dict, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
+    # The hash chain (audit.chain): position in the organization's chain (or the platform's),
+    # the previous event's hash and this event's, written once at INSERT.
+    sequence = models.BigIntegerField()
+    previous_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
 
     class Meta:
+        constraints = [
+            # one event per position in each chain; also the index verification streams from
+            models.UniqueConstraint(
+                fields=["organization", "sequence"],
+                condition=models.Q(organization__isnull=False),
+                name="audit_org_chain_position",
+            ),
+            models.UniqueConstraint(
+                fields=["sequence"],
+                condition=models.Q(organization__isnull=True),
+                name="audit_platform_chain_position",
+            ),
+        ]
         indexes = [
             models.Index(fields=["organization", "-occurred_at", "-id"], name="audit_org_time"),
             models.Index(fields=["action", "-occurred_at"], name="audit_action_time"),
@@ -46,3 +67,65 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+
+class AuditChainHead(models.Model):
+    """The last position and hash of each chain: one row per chain, locked by each writer.
+
+    Not append-only (every event moves it) and not trusted: verification never reads it. It
+    makes appending O(1) and serializes writers of one chain (audit.chain.advance_head).
+    """
+
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        help_text="Empty for the platform chain.",
+    )
+    sequence = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            # one row per chain, the platform's (no organization) included
+            models.UniqueConstraint(
+                Coalesce("organization", models.Value(0)), name="audit_chain_head_one_per_chain"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"head of {self.organization_id or 'platform'} at {self.sequence}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement that a chain had `sequence` events, the last one hashing to `hash`.
+
+    Signed with an Ed25519 key from the environment (audit.checkpoints), which the database
+    does not hold: rewriting a chain or cutting its tail no longer matches the checkpoint.
+    Append-only like the events.
+    """
+
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for the platform chain.",
+    )
+    sequence = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=100)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "sequence"], name="audit_checkpoint_chain"),
+        ]
+
+    def __str__(self) -> str:
+        return f"checkpoint of {self.organization_id or 'platform'} at {self.sequence}"

@@ -3,6 +3,10 @@
 Call it inside the transaction that makes the change, so the event and the change commit or
 roll back together. `changes` says what changed, never the values of personal fields: pass
 field names, roles, flags, counts, ids.
+
+Each event is appended to its organization's hash chain (or the platform chain) under a
+per-chain lock held until the caller's transaction ends (audit.chain): keep transactions that
+record events short, and record events of one chain per transaction where possible.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from django.db import models
 
 from accounts.models import Organization
+from audit import chain
 from audit.actions import Action
 from audit.context import Actor, current_actor
 from audit.models import AuditEvent
@@ -75,5 +80,9 @@ def record(
     else:
         context = nullcontext()
     with context:
+        sequence, previous_hash = chain.lock_head(organization_id)
+        event.sequence, event.previous_hash = sequence + 1, previous_hash
+        event.hash = chain.event_hash(vars(event))
         event.save(force_insert=True)
+        chain.move_head(organization_id, event.sequence, event.hash)
     return event

@@ -280,7 +280,9 @@ def bench(args: list[str]) -> int:
     with ExitStack() as stack:
         admin_url = stack.enter_context(postgres_server(stack))
         redis_url = stack.enter_context(redis_server(stack))
-        databases = provision_postgres(admin_url, "k12cloud_bench")
+        # BENCH_DATABASE: a separate benchmark database, e.g. per engineer sharing a server
+        dbname = os.environ.get("BENCH_DATABASE", "k12cloud_bench")
+        databases = provision_postgres(admin_url, dbname)
         env = _environment(
             DATABASE_URL=databases.app_url,
             DATABASE_OWNER_URL=databases.owner_url,

@@ -1,0 +1,56 @@
+"""Periodic audit work (k12cloud.celery beat schedule): sign chain heads, verify nightly.
+
+Platform-wide sweeps, not per-organization fan-outs: a checkpoint run is one small query per
+chain, and verification must see every chain, the platform's included.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+
+from audit.checkpoints import checkpoint_chains
+from audit.verification import verify_chains
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="audit.checkpoint_audit_chains", soft_time_limit=540, time_limit=600)
+def checkpoint_audit_chains() -> int:
+    return checkpoint_chains()
+
+
+@shared_task(name="audit.verify_audit_chains", soft_time_limit=5 * 3600, time_limit=6 * 3600)
+def verify_audit_chains() -> bool:
+    """Verify every chain; on failure log an error and email ops staff. True when intact."""
+    report = verify_chains()
+    if report.intact:
+        logger.info("audit chains intact: %d events in %d chains", report.events, report.chains)
+        return True
+    lines = [str(problem) for problem in report.problems]
+    logger.error("audit chain verification FAILED: %s", "; ".join(lines))
+    recipients = list(
+        get_user_model()
+        .objects.filter(is_staff=True, is_active=True)
+        .exclude(email="")
+        .order_by("pk")
+        .values_list("email", flat=True)
+    )
+    if recipients:
+        send_mail(
+            subject="[k12cloud] Audit log verification failed",
+            message=(
+                "The nightly audit chain verification found evidence of tampering:\n\n"
+                + "\n".join(lines)
+                + f"\n\n{report.events} events checked in {report.chains} chains. "
+                "Run `python manage.py audit_verify` to reproduce."
+            ),
+            from_email=None,
+            recipient_list=recipients,
+        )
+    else:
+        logger.error("audit chain verification failed and no ops staff can be emailed")
+    return False

@@ -1,0 +1,247 @@
+"""The tamper-evident audit log: record() with the hash chain, and verifying 1,000,000 events.
+
+audit_record        one record() per transaction, as a request or task writes it (lock the
+                    chain, read its head, hash, insert, commit); then 2 and 4 concurrent
+                    writers (threads, each with its own connection) on different
+                    organizations and on the same one, reported in `extra` as events/s.
+audit_verify_1m     audit_verify's check of one organization's chain of 1,000,000 events
+                    (seeded once with valid hashes by set-based INSERTs, then reused).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection
+
+from accounts.models import Organization
+from audit.actions import Action
+from audit.chain import GENESIS, event_hash, lock_head, move_head
+from audit.checkpoints import checkpoint_chains
+from audit.context import Actor, acting_as
+from audit.models import AuditEvent
+from audit.services import record
+from audit.verification import verify_chains
+from benchmarks.harness import Bench, ScenarioError, scenario
+from benchmarks.seeding import analyze
+from k12cloud.tenancy import tenant_context, unscoped_all_tenants
+
+WRITER_SLUGS = [f"bench-audit-writer-{i}" for i in range(4)]
+MILLION_SLUG = "bench-audit-1m"
+BASELINE_SLUG = "bench-audit-baseline"
+MILLION = 1_000_000
+SEED_BATCH = 20_000
+
+
+def _organization(slug: str) -> Organization:
+    organization, _ = Organization.objects.get_or_create(
+        slug=slug,
+        defaults={
+            "name": slug.replace("-", " ").title(),
+            "kind": Organization.Kind.DISTRICT,
+            "time_zone": "America/Chicago",
+        },
+    )
+    return organization
+
+
+def _record_one(organization_id: int) -> None:
+    record(
+        Action.MEMBER_ROLE_CHANGED,
+        organization=organization_id,
+        target=("accounts.membership", 42),
+        changes={"role": ["viewer", "privacy_staff"]},
+    )
+
+
+def _baseline_rate(events: int) -> float:
+    """Events/s of the same INSERT without the head row's lock, read and update (hash kept).
+
+    On its own organization, whose chain only this function writes (it tracks sequence and
+    previous hash itself), so the chain stays valid and no head row is involved.
+    """
+    organization_id = _organization(BASELINE_SLUG).pk
+    with unscoped_all_tenants(reason="benchmark: the baseline chain's last event"):
+        last = AuditEvent.objects.filter(organization_id=organization_id).order_by("-sequence")
+        found = last.values_list("sequence", "hash").first()
+    sequence, previous = found or (0, GENESIS)
+    began = time.perf_counter()
+    for _ in range(events):
+        event = AuditEvent(
+            organization_id=organization_id,
+            actor_kind="system",
+            actor_label="benchmark",
+            action=Action.MEMBER_ROLE_CHANGED.value,
+            target_type="accounts.membership",
+            target_id="42",
+            changes={"role": ["viewer", "privacy_staff"]},
+        )
+        sequence += 1
+        event.sequence, event.previous_hash = sequence, previous
+        previous = event.hash = event_hash(vars(event))
+        with tenant_context(organization_id):
+            event.save(force_insert=True)
+    return events / (time.perf_counter() - began)
+
+
+def _concurrent_rate(organization_ids: list[int], events_each: int) -> float:
+    """Events/s of len(organization_ids) writers, writer i on organization_ids[i]."""
+    start = threading.Barrier(len(organization_ids) + 1, timeout=60)
+    errors: list[str] = []
+
+    def write(organization_id: int) -> None:
+        try:
+            with acting_as(Actor.system("benchmark")):
+                _record_one(organization_id)  # connect and warm up before the clock
+                start.wait()
+                for _ in range(events_each):
+                    _record_one(organization_id)
+        except Exception as error:
+            errors.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(o,)) for o in organization_ids]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    if errors:
+        raise ScenarioError(f"concurrent writers failed: {errors[:3]}")
+    return len(organization_ids) * events_each / elapsed
+
+
+@scenario(
+    "audit_record",
+    description="record() of one audit event in its own transaction, hash-chained",
+    runs=2000,
+    warmup=100,
+)
+def audit_record(bench: Bench) -> None:
+    writers = [_organization(slug).pk for slug in WRITER_SLUGS]
+    with acting_as(Actor.system("benchmark")):
+        timing = bench.measure(lambda: _record_one(writers[0]))
+    bench.extra["events/s 1 writer"] = round(1000 / timing.median_ms)
+    bench.extra["events/s 1 writer, no lock/head read"] = round(
+        _baseline_rate(200 if bench.quick else 1000)
+    )
+    each = 100 if bench.quick else 500
+    for count in (2, 4):
+        bench.extra[f"events/s {count} writers, {count} orgs"] = round(
+            _concurrent_rate(writers[:count], each)
+        )
+        bench.extra[f"events/s {count} writers, 1 org"] = round(
+            _concurrent_rate([writers[0]] * count, each)
+        )
+    bench.details["concurrent_events_per_writer"] = each
+    report = verify_chains(organization=Organization.objects.get(pk=writers[0]))
+    if not report.intact:
+        raise ScenarioError(f"the writers' chain does not verify: {report.problems}")
+
+
+def _seed_million(organization_id: int, bench: Bench) -> tuple[int, float]:
+    """Extend the organization's chain to MILLION events; returns (events added, seconds)."""
+    started = time.perf_counter()
+    with tenant_context(organization_id):
+        sequence, previous = lock_head(organization_id)
+    added = 0
+    base = datetime(2025, 1, 1, tzinfo=UTC)
+    actions = [a.value for a in Action]
+    while sequence < MILLION:
+        batch = []
+        for s in range(sequence + 1, min(sequence + SEED_BATCH, MILLION) + 1):
+            fields = {
+                "organization_id": organization_id,
+                "occurred_at": base + timedelta(seconds=s * 20, microseconds=s % 997),
+                "actor_kind": "user",
+                "actor_user_id": 1000 + s % 250,
+                "actor_api_key_id": None,
+                "actor_label": "",
+                "ip_address": f"10.{s % 200}.{s % 150}.{s % 250 + 1}",
+                "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0",
+                "action": actions[s % len(actions)],
+                "target_type": "accounts.membership",
+                "target_id": str(s % 5000),
+                "changes": {"role": ["viewer", "privacy_staff"], "count": s % 7},
+                "request_id": f"{s:032x}",
+                "sequence": s,
+                "previous_hash": previous,
+            }
+            previous = fields["hash"] = event_hash(fields)
+            batch.append(fields)
+        columns = list(batch[0])
+        arrays = [[row[c] for row in batch] for c in columns]
+        arrays[columns.index("changes")] = [json.dumps(row["changes"]) for row in batch]
+        types = {
+            "organization_id": "bigint",
+            "occurred_at": "timestamptz",
+            "actor_kind": "text",
+            "actor_user_id": "bigint",
+            "actor_api_key_id": "bigint",
+            "actor_label": "text",
+            "ip_address": "inet",
+            "user_agent": "text",
+            "action": "text",
+            "target_type": "text",
+            "target_id": "text",
+            "changes": "jsonb",
+            "request_id": "text",
+            "sequence": "bigint",
+            "previous_hash": "text",
+            "hash": "text",
+        }
+        unnest = ", ".join(f"%s::{types[c]}[]" for c in columns)
+        with tenant_context(organization_id), connection.cursor() as cursor:
+            lock_head(organization_id)  # the seed is one more writer of the chain
+            cursor.execute(
+                f"INSERT INTO audit_auditevent ({', '.join(columns)}) "
+                f"SELECT * FROM unnest({unnest})",
+                arrays,
+            )
+            move_head(organization_id, min(sequence + SEED_BATCH, MILLION), previous)
+        added += len(batch)
+        sequence = min(sequence + SEED_BATCH, MILLION)
+        if added % 200_000 == 0:
+            bench.log(f"seeded {sequence:,} events ({time.perf_counter() - started:.0f}s)")
+    return added, time.perf_counter() - started
+
+
+@scenario(
+    "audit_verify_1m",
+    description="audit_verify of one organization's chain of 1,000,000 events",
+    runs=2,
+    warmup=0,
+)
+def audit_verify_1m(bench: Bench) -> None:
+    organization = _organization(MILLION_SLUG)
+    added, seconds = _seed_million(organization.pk, bench)
+    if added:
+        bench.log(f"seeded {added:,} events in {seconds:.1f}s ({added / seconds:,.0f} rows/s)")
+        bench.extra["seed rows/s"] = round(added / seconds)
+        analyze([AuditEvent])  # what a settled database has
+    checkpoint_chains()  # so the check covers a signed checkpoint too
+    checked: list[int] = []
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    def verify() -> None:
+        report = verify_chains(organization=organization)
+        if not report.intact:
+            raise ScenarioError(f"the seeded chain does not verify: {report.problems}")
+        checked.append(report.events)
+
+    timing = bench.measure(verify)
+    if checked[-1] != MILLION:
+        raise ScenarioError(f"checked {checked[-1]} events, expected {MILLION}")
+    bench.extra["events"] = checked[-1]
+    bench.extra["events/s"] = round(MILLION / (timing.median_ms / 1000))
+    bench.extra["seconds"] = round(timing.median_ms / 1000, 1)
+    rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
+    bench.extra["peak RSS growth MB"] = round(rss_growth / 1024, 1)
+    bench.details["seed"] = {"added": added, "seconds": round(seconds, 1)}
