@@ -53,3 +53,7 @@ class TenantOwnedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+# The encryption key store lives in its own package; importing it registers the model.
+from k12cloud.encryption.models import OrganizationDataKey  # noqa: E402, F401
