@@ -13,6 +13,7 @@ conversion to the engine's `DeadlineRule` objects lives in `selectors.py`.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
@@ -348,8 +349,13 @@ class PrivacyRequest(TenantOwnedModel):
             ),
             models.CheckConstraint(
                 name="privacy_request_closed_has_closed_at",
-                condition=Q(status__in=[s.value for s in CLOSED_STATUSES], closed_at__isnull=False)
-                | (~Q(status__in=[s.value for s in CLOSED_STATUSES]) & Q(closed_at__isnull=True)),
+                condition=Q(
+                    status__in=sorted(s.value for s in CLOSED_STATUSES), closed_at__isnull=False
+                )
+                | (
+                    ~Q(status__in=sorted(s.value for s in CLOSED_STATUSES))
+                    & Q(closed_at__isnull=True)
+                ),
             ),
         ]
         indexes = [
@@ -441,3 +447,40 @@ class RequestMessage(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class RequesterToken(TenantOwnedModel):
+    """A single-use secret link for a requester: confirm their email, later their portal.
+
+    Only the SHA-256 of the random secret is stored, so a database reader cannot use links.
+    Services: privacy_requests.intake.services (issue, use).
+    """
+
+    class Purpose(models.TextChoices):
+        CONFIRM_EMAIL = "confirm_email", _("Confirm email address")
+        PORTAL = "portal", _("Requester portal")
+
+    request = models.ForeignKey(
+        PrivacyRequest, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    # Unique on its own, not led by organization: the public link is looked up across tenants
+    # (the visitor has no organization yet), and a hash collision across tenants must not pass.
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["organization", "request", "purpose"], name="requester_token_request"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} link for request {self.request_id}"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()

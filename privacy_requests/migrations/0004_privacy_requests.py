@@ -345,7 +345,7 @@ class Migration(migrations.Migration):
                         ("closed_at__isnull", False),
                         (
                             "status__in",
-                            ["fulfilled", "closed_unverified", "duplicate", "denied", "withdrawn"],
+                            ["closed_unverified", "denied", "duplicate", "fulfilled", "withdrawn"],
                         ),
                     ),
                     models.Q(
@@ -353,10 +353,10 @@ class Migration(migrations.Migration):
                             (
                                 "status__in",
                                 [
-                                    "fulfilled",
                                     "closed_unverified",
-                                    "duplicate",
                                     "denied",
+                                    "duplicate",
+                                    "fulfilled",
                                     "withdrawn",
                                 ],
                             ),

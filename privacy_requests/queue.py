@@ -1,0 +1,333 @@
+"""Reads of the triage queue and the request register: filters, keyset pages, badges, export.
+
+The queue is sorted by the earliest open deadline (`next_due_on`, then id; closed requests,
+which have none, come last) and paged by keyset on (next_due_on, id), like the audit log:
+each page is one indexed range read however deep it is, and nothing counts the requests.
+Per page: one query for the rows (assignee joined), one for the organization's data keys
+(the requester names decrypt in memory), whatever the page size.
+
+Nothing here decrypts to filter: the requester email search compares the blind index.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Membership, Organization
+from accounts.permissions import Permission, role_allows
+from k12cloud.encryption.envelope import blind_index
+from k12cloud.encryption.keys import data_keys_preloaded
+from k12cloud.tenancy import tenant_context
+from privacy_requests.deadlines.calendars import CalendarSpec, is_business_day
+from privacy_requests.models import PrivacyRequest
+from privacy_requests.selectors import organization_calendar
+
+PAGE_SIZE = 50
+EXPORT_CHUNK_SIZE = 2000
+
+# the status filter's groups, besides single statuses
+STATUS_OPEN = "open"
+STATUS_CLOSED = "closed"
+STATUS_ALL = "all"
+UNASSIGNED = "unassigned"
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What to narrow the queue to. `status` is a group (open, closed, all) or one status."""
+
+    status: str = STATUS_OPEN
+    request_type: str = ""
+    assignee_id: int | None = None
+    unassigned: bool = False
+    rule_id: str = ""
+    due_within_days: int | None = None
+    overdue: bool = False
+    requester_email: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        """The filters in use, for the export's audit event: never the email searched for."""
+        values: dict[str, Any] = {
+            "status": self.status,
+            "request_type": self.request_type,
+            "assignee_id": self.assignee_id,
+            "unassigned": self.unassigned or None,
+            "rule_id": self.rule_id,
+            "due_within_days": self.due_within_days,
+            "overdue": self.overdue or None,
+            "requester_email": True if self.requester_email else None,
+        }
+        return {key: value for key, value in values.items() if value not in (None, "")}
+
+
+def organization_today(organization: Organization) -> date:
+    """Today in the organization's time zone: deadlines are the organization's local dates."""
+    return timezone.localdate(timezone=ZoneInfo(organization.time_zone))
+
+
+def request_queue(
+    *, organization: Organization, filters: QueueFilter | None = None, today: date | None = None
+) -> QuerySet[PrivacyRequest]:
+    """The organization's requests matching `filters`, earliest open deadline first, with the
+    assignee in the same query."""
+    filters = filters or QueueFilter()
+    today = today or organization_today(organization)
+    rows = PrivacyRequest.objects.filter(organization=organization)
+    if filters.status == STATUS_OPEN:
+        # closed_at, not status: the queue's partial index is "WHERE closed_at IS NULL"
+        rows = rows.filter(closed_at__isnull=True)
+    elif filters.status == STATUS_CLOSED:
+        rows = rows.filter(closed_at__isnull=False)
+    elif filters.status and filters.status != STATUS_ALL:
+        rows = rows.filter(status=filters.status)
+    if filters.request_type:
+        rows = rows.filter(request_type=filters.request_type)
+    if filters.unassigned:
+        rows = rows.filter(assignee__isnull=True)
+    elif filters.assignee_id is not None:
+        rows = rows.filter(assignee_id=filters.assignee_id)
+    if filters.rule_id:
+        rows = rows.filter(deadlines__binding_rule=filters.rule_id)
+    if filters.due_within_days is not None:
+        rows = rows.filter(next_due_on__lte=today + timedelta(days=filters.due_within_days))
+    if filters.overdue:
+        rows = rows.filter(next_due_on__lt=today)
+    if filters.requester_email:
+        index = blind_index(organization.pk, filters.requester_email, kind="email")
+        rows = rows.filter(requester_email_index=index)
+    return rows.select_related("assignee").order_by(F("next_due_on").asc(nulls_last=True), "id")
+
+
+# --- keyset pages -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueCursor:
+    """A position in the queue: the (next_due_on, id) of a request, opaque in URLs."""
+
+    due_on: date | None
+    id: int
+
+    def encode(self) -> str:
+        raw = f"{self.due_on.isoformat() if self.due_on else ''}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, value: str) -> QueueCursor | None:
+        """The cursor a URL carries, or None when it is not one (tampered, truncated)."""
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+            due, separator, identifier = raw.partition("|")
+            if not separator:
+                return None
+            return cls(date.fromisoformat(due) if due else None, int(identifier))
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            return None
+
+    @classmethod
+    def of(cls, request: PrivacyRequest) -> QueueCursor:
+        return cls(request.next_due_on, request.pk)
+
+
+def _after(cursor: QueueCursor) -> Q:
+    if cursor.due_on is None:  # among the requests without a deadline (closed), by id
+        return Q(next_due_on__isnull=True, id__gt=cursor.id)
+    # "next_due_on >= d" bounds the index range scan; the OR only sorts out the ties at d
+    return Q(next_due_on__gte=cursor.due_on) & (
+        Q(next_due_on__gt=cursor.due_on) | Q(id__gt=cursor.id)
+    ) | Q(next_due_on__isnull=True)
+
+
+@dataclass
+class QueuePage:
+    requests: list[PrivacyRequest]
+    next: QueueCursor | None = None  # the last row shown, when there is a page after it
+
+
+def request_queue_page(
+    *,
+    organization: Organization,
+    filters: QueueFilter | None = None,
+    after: QueueCursor | None = None,
+    size: int = PAGE_SIZE,
+    today: date | None = None,
+) -> QueuePage:
+    """One page of the queue, in one query (it reads one row more than it shows)."""
+    rows = request_queue(organization=organization, filters=filters, today=today)
+    if after is not None:
+        rows = rows.filter(_after(after))
+    found = list(rows[: size + 1])
+    shown = found[:size]
+    return QueuePage(shown, next=QueueCursor.of(shown[-1]) if len(found) > size else None)
+
+
+# --- badges -----------------------------------------------------------------------------------
+
+
+def business_days_between(start: date, end: date, calendar: CalendarSpec) -> int:
+    """Business days d with start < d <= end (0 when end <= start)."""
+    days = 0
+    day = start + timedelta(days=1)
+    while day <= end:
+        days += is_business_day(day, calendar)
+        day += timedelta(days=1)
+    return days
+
+
+@dataclass(frozen=True)
+class DueBadge:
+    """How close the next deadline is: business days left, or overdue by business days."""
+
+    kind: str  # "none", "overdue", "today", "soon" (<= 2 business days), "later"
+    days: int
+    due_on: date | None
+
+
+def due_badge(due_on: date | None, *, today: date, calendar: CalendarSpec) -> DueBadge:
+    if due_on is None:
+        return DueBadge("none", 0, None)
+    if due_on < today:
+        return DueBadge("overdue", max(1, business_days_between(due_on, today, calendar)), due_on)
+    if due_on == today:
+        return DueBadge("today", 0, due_on)
+    left = business_days_between(today, due_on, calendar)
+    return DueBadge("soon" if left <= 2 else "later", left, due_on)
+
+
+@dataclass
+class QueueRow:
+    request: PrivacyRequest
+    requester_name: str
+    badge: DueBadge
+
+
+def queue_rows(
+    *, organization: Organization, requests: Iterable[PrivacyRequest], today: date
+) -> list[QueueRow]:
+    """The rows as the queue shows them: names decrypted with the keys read once (one query,
+    even for no rows), badges from the calendar loaded once (no query)."""
+    calendar = organization_calendar(organization)
+    with data_keys_preloaded(organization.pk):
+        return [
+            QueueRow(r, r.requester_name, due_badge(r.next_due_on, today=today, calendar=calendar))
+            for r in requests
+        ]
+
+
+# --- the request register (CSV export) --------------------------------------------------------
+
+REGISTER_COLUMNS = (
+    "reference",
+    "request_type",
+    "channel",
+    "received_at",
+    "acknowledge_by",
+    "respond_by",
+    "extended_respond_by",
+    "next_due_on",
+    "binding_rule",
+    "status",
+    "acknowledged_at",
+    "verified_at",
+    "verification_method",
+    "assignee_email",
+    "outcome",
+    "closed_at",
+)
+# personal data of the requester: only for roles that work requests (REQUESTS_WORK)
+PERSONAL_COLUMNS = ("requester_name", "requester_email", "relationship")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def register_includes_personal_data(membership: Membership) -> bool:
+    """Privacy staff, privacy officers and org admins get the requester's name and email in
+    the register; viewers get the register without them."""
+    return role_allows(membership.role, Permission.REQUESTS_WORK)
+
+
+def register_columns(*, personal: bool) -> tuple[str, ...]:
+    return REGISTER_COLUMNS + PERSONAL_COLUMNS if personal else REGISTER_COLUMNS
+
+
+def csv_cell(value: object) -> str:
+    """A cell a spreadsheet shows as text: no formula injection (OWASP's leading quote)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC).isoformat()
+    elif isinstance(value, date):
+        value = value.isoformat()
+    text = json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def register_record(request: PrivacyRequest, *, personal: bool) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "reference": request.reference,
+        "request_type": request.request_type,
+        "channel": request.channel,
+        "received_at": request.received_at,
+        "acknowledge_by": request.acknowledge_by,
+        "respond_by": request.respond_by,
+        "extended_respond_by": request.extended_respond_by,
+        "next_due_on": request.next_due_on,
+        "binding_rule": (request.deadlines or {}).get("binding_rule", ""),
+        "status": request.status,
+        "acknowledged_at": request.acknowledged_at,
+        "verified_at": request.verified_at,
+        "verification_method": request.verification_method,
+        "assignee_email": request.assignee.email if request.assignee else "",
+        "outcome": request.outcome,
+        "closed_at": request.closed_at,
+    }
+    if personal:
+        record["requester_name"] = request.requester_name
+        record["requester_email"] = request.requester_email
+        record["relationship"] = request.relationship
+    return record
+
+
+def register_csv_body(
+    organization: Organization, filters: QueueFilter, *, personal: bool, today: date
+) -> Iterator[str]:
+    """The register as CSV, one chunk of the body per EXPORT_CHUNK_SIZE requests.
+
+    The view's transaction and tenant context have ended when the body is produced, so the
+    generator opens its own (one transaction: the server-side cursor needs it, and the export
+    reads one consistent snapshot). Memory stays flat.
+    """
+    columns = register_columns(personal=personal)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    yield buffer.getvalue()
+    with tenant_context(organization), data_keys_preloaded(organization.pk):
+        rows = request_queue(organization=organization, filters=filters, today=today)
+        if not personal:
+            rows = rows.defer(*(f for f in PERSONAL_COLUMNS if f != "relationship"))
+        pending = 0
+        buffer.seek(0)
+        buffer.truncate()
+        for request in rows.iterator(chunk_size=EXPORT_CHUNK_SIZE):
+            record = register_record(request, personal=personal)
+            writer.writerow([csv_cell(record[column]) for column in columns])
+            pending += 1
+            if pending >= EXPORT_CHUNK_SIZE:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+                pending = 0
+        if pending:
+            yield buffer.getvalue()

@@ -1,0 +1,164 @@
+"""Forms of the triage queue: the filters, and the bulk actions on a selection of requests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django import forms
+from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Membership
+from accounts.permissions import Permission, role_allows
+from privacy_requests.models import REQUEST_TYPE_CHOICES
+from privacy_requests.queue import (
+    STATUS_ALL,
+    STATUS_CLOSED,
+    STATUS_OPEN,
+    UNASSIGNED,
+    QueueFilter,
+)
+from privacy_requests.status import Status
+
+FILTER_FIELDS = (
+    "status",
+    "request_type",
+    "assignee",
+    "rule",
+    "due_within_days",
+    "overdue",
+    "requester_email",
+)
+MAX_DUE_WITHIN_DAYS = 366
+MAX_SELECTION = 200
+
+
+def worker_choices(memberships: Iterable[Membership]) -> list[tuple[str, str]]:
+    """Active members whose role works requests (REQUESTS_WORK), as (user id, label)."""
+    return [
+        (str(m.user_id), m.user.full_name or m.user.email)
+        for m in memberships
+        if m.is_active and role_allows(m.role, Permission.REQUESTS_WORK)
+    ]
+
+
+def status_choices() -> list[tuple[str, Any]]:
+    return [
+        (STATUS_OPEN, _("Open (any open status)")),
+        (STATUS_CLOSED, _("Closed (any closed status)")),
+        (STATUS_ALL, _("All")),
+        *Status.choices,
+    ]
+
+
+class QueueFilterForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    request_type = forms.ChoiceField(label=_("Type"), required=False)
+    assignee = forms.ChoiceField(label=_("Assignee"), required=False)
+    rule = forms.ChoiceField(label=_("Rule"), required=False)
+    due_within_days = forms.IntegerField(
+        label=_("Due within (days)"),
+        required=False,
+        min_value=0,
+        max_value=MAX_DUE_WITHIN_DAYS,
+        help_text=_("Calendar days from today, overdue requests included."),
+    )
+    overdue = forms.BooleanField(label=_("Overdue only"), required=False)
+    requester_email = forms.EmailField(
+        label=_("Requester email"),
+        required=False,
+        help_text=_("The exact address the request was made with."),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        workers: Sequence[tuple[str, str]],
+        rule_ids: Sequence[str],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        fields = self.fields
+        fields["status"].choices = status_choices()  # type: ignore[attr-defined]
+        fields["request_type"].choices = [("", _("Any type")), *REQUEST_TYPE_CHOICES]  # type: ignore[attr-defined]
+        fields["assignee"].choices = [  # type: ignore[attr-defined]
+            ("", _("Anyone")),
+            (UNASSIGNED, _("Unassigned")),
+            *workers,
+        ]
+        fields["rule"].choices = [("", _("Any rule")), *((r, r) for r in rule_ids)]  # type: ignore[attr-defined]
+        for name, field in fields.items():
+            described = [f"id_{name}_hint"] if field.help_text else []
+            if self.is_bound and name in self.errors:
+                described.append(f"id_{name}_error")
+                field.widget.attrs["aria-invalid"] = "true"
+            if described:
+                field.widget.attrs["aria-describedby"] = " ".join(described)
+
+    def to_filter(self) -> QueueFilter:
+        data = self.cleaned_data
+        assignee = data.get("assignee") or ""
+        return QueueFilter(
+            status=data.get("status") or STATUS_OPEN,
+            request_type=data.get("request_type") or "",
+            unassigned=assignee == UNASSIGNED,
+            assignee_id=int(assignee) if assignee and assignee != UNASSIGNED else None,
+            rule_id=data.get("rule") or "",
+            due_within_days=data.get("due_within_days"),
+            overdue=bool(data.get("overdue")),
+            requester_email=data.get("requester_email") or "",
+        )
+
+    def filter_values(self) -> list[tuple[str, str]]:
+        """The valid filters as (name, value) pairs, to carry into page links and the export."""
+        values = []
+        for name in FILTER_FIELDS:
+            value = self.cleaned_data.get(name)
+            if value in (None, "", False):
+                continue
+            values.append((name, "on" if value is True else str(value)))
+        return values
+
+
+class BulkSelectionForm(forms.Form):
+    """The requests ticked on the page (ids; resolved within the organization by the view)."""
+
+    requests = forms.TypedMultipleChoiceField(
+        label=_("Requests"),
+        coerce=int,
+        error_messages={"required": _("Select at least one request.")},
+    )
+
+    all_on_page = forms.BooleanField(label=_("All requests on this page"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        data = self.data
+        if isinstance(data, QueryDict) and data.get("all_on_page"):
+            # "select all on this page": the page's ids, sent as hidden fields with the rows
+            data = data.copy()
+            data.setlist("requests", data.getlist("page_requests"))
+            self.data = data
+        # any id is a valid choice here: the view looks them up in the organization only
+        raw = data.getlist("requests") if isinstance(data, QueryDict) else []
+        choices = [(v, v) for v in raw if str(v).isdigit() and len(str(v)) < 19]
+        self.fields["requests"].choices = choices  # type: ignore[attr-defined]
+
+    def clean_requests(self) -> list[int]:
+        ids: list[int] = self.cleaned_data["requests"]
+        if len(ids) > MAX_SELECTION:
+            raise forms.ValidationError(
+                _("Select at most %(max)d requests at a time."), params={"max": MAX_SELECTION}
+            )
+        return ids
+
+
+class BulkAssignForm(BulkSelectionForm):
+    assignee = forms.ChoiceField(
+        label=_("Assign to"), error_messages={"required": _("Choose whom to assign them to.")}
+    )
+
+    def __init__(self, *args: Any, workers: Sequence[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = [("", _("Choose a person")), *workers]  # type: ignore[attr-defined]

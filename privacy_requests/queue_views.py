@@ -1,0 +1,289 @@
+"""The triage queue: filtered keyset pages, bulk assign and acknowledge, the register export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponseBase, QueryDict, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.generic import TemplateView
+
+from accounts.models import User
+from accounts.permissions import Permission
+from accounts.selectors import membership_list
+from audit.actions import Action
+from audit.services import record
+from k12cloud.portal import OrganizationView
+from privacy_requests import queue
+from privacy_requests.models import PrivacyRequest
+from privacy_requests.queue import (
+    QueueCursor,
+    QueueFilter,
+    organization_today,
+    queue_rows,
+    register_csv_body,
+    register_includes_personal_data,
+    request_queue_page,
+)
+from privacy_requests.queue_forms import (
+    FILTER_FIELDS,
+    BulkAssignForm,
+    BulkSelectionForm,
+    QueueFilterForm,
+    worker_choices,
+)
+from privacy_requests.request_services import request_acknowledge, request_assign
+from privacy_requests.selectors import organization_contract_rules, organization_rule_ids
+
+
+class QueueFormMixin(OrganizationView):
+    def workers(self) -> list[tuple[str, str]]:
+        """Members who may be assigned requests; read once per request (filter and bulk form)."""
+        cached: list[tuple[str, str]] | None = getattr(self, "_workers", None)
+        if cached is None:
+            cached = self._workers = worker_choices(membership_list(organization=self.organization))
+        return cached
+
+    def filter_form(self, data: QueryDict | None) -> QueueFilterForm:
+        rule_ids = [
+            *organization_rule_ids(organization=self.organization),
+            *(c.engine_id for c in organization_contract_rules(organization=self.organization)),
+        ]
+        return QueueFilterForm(data, workers=self.workers(), rule_ids=rule_ids)
+
+    def queue_url(self, params: QueryDict | None = None) -> str:
+        url = reverse("accounts:request_queue", kwargs={"org_slug": self.organization.slug})
+        query = QueryDict(mutable=True)
+        for name in FILTER_FIELDS:
+            if params is not None and params.get(name):
+                query[name] = str(params.get(name))
+        if params is not None and params.get("after"):
+            query["after"] = str(params.get("after"))
+        return f"{url}?{query.urlencode()}" if query else url
+
+
+class RequestQueueView(QueueFormMixin, TemplateView):
+    permission = Permission.REQUESTS_VIEW
+    template_name = "privacy_requests/queue.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        params = self.request.GET
+        filtering = any(params.get(name) for name in FILTER_FIELDS)
+        form = self.filter_form(params if filtering else None)
+        context["form"] = form
+        context["filtering"] = filtering
+        today = organization_today(self.organization)
+        if filtering and not form.is_valid():
+            context["rows"] = []
+            return context
+        filters = form.to_filter() if filtering else QueueFilter()
+        after = QueueCursor.decode(params["after"]) if params.get("after") else None
+        page = request_queue_page(
+            organization=self.organization,
+            filters=filters,
+            after=after,
+            today=today,
+            size=queue.PAGE_SIZE,
+        )
+        filter_values = form.filter_values() if filtering else []
+        context["rows"] = queue_rows(
+            organization=self.organization, requests=page.requests, today=today
+        )
+        context["today"] = today
+        context["filter_values"] = filter_values
+        context["first_query"] = _query(filter_values) if after is not None else None
+        context["next_query"] = _query(filter_values, page.next) if page.next else None
+        context["current_query"] = self.request.GET.urlencode()
+        allowed = context["allowed"]
+        context["can_assign"] = Permission.REQUESTS_ASSIGN.value in allowed
+        context["can_work"] = Permission.REQUESTS_WORK.value in allowed
+        if context["can_assign"]:
+            context["assign_form"] = BulkAssignForm(workers=self.workers())
+        return context
+
+
+def _query(filter_values: list[tuple[str, str]], after: QueueCursor | None = None) -> str:
+    query = QueryDict(mutable=True)
+    for name, value in filter_values:
+        query[name] = value
+    if after is not None:
+        query["after"] = after.encode()
+    return query.urlencode()
+
+
+# --- bulk actions -----------------------------------------------------------------------------
+
+
+class BulkActionView(QueueFormMixin):
+    """POST: apply one service to each selected request, in the request's one transaction.
+
+    Each request gets its own savepoint, so a refusal (a closed request, one already
+    acknowledged) undoes only that request's change; the others go through, and the page
+    lists every refusal with its reason.
+    """
+
+    http_method_names = ["post"]
+
+    def back(self) -> HttpResponseBase:
+        return redirect(self.queue_url(_return_params(self.request.POST)))
+
+    def selected(self, ids: list[int]) -> list[PrivacyRequest]:
+        # locks in a fixed order; ids of another organization simply are not found
+        return list(
+            PrivacyRequest.objects.for_organization(self.organization)
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .select_for_update()
+        )
+
+    def apply(self, request: PrivacyRequest) -> None:
+        raise NotImplementedError
+
+    def succeeded_message(self, count: int) -> str:
+        raise NotImplementedError
+
+    def run(self, ids: list[int]) -> None:
+        found = self.selected(ids)
+        done = 0
+        refusals: list[str] = []
+        for privacy_request in found:
+            try:
+                with transaction.atomic():
+                    self.apply(privacy_request)
+                done += 1
+            except ValidationError as refusal:
+                reason = " ".join(str(m) for m in refusal.messages)
+                refusals.append(f"{privacy_request.reference}: {reason}")
+        missing = len(set(ids)) - len(found)
+        if done:
+            messages.success(self.request, self.succeeded_message(done))
+        if refusals:
+            messages.error(
+                self.request,
+                ngettext(
+                    "%(count)d request was not changed: %(reasons)s",
+                    "%(count)d requests were not changed: %(reasons)s",
+                    len(refusals),
+                )
+                % {"count": len(refusals), "reasons": "; ".join(refusals)},
+            )
+        if missing:
+            messages.error(
+                self.request,
+                ngettext(
+                    "%(count)d selected request was not found.",
+                    "%(count)d selected requests were not found.",
+                    missing,
+                )
+                % {"count": missing},
+            )
+
+
+def _return_params(post: QueryDict) -> QueryDict:
+    """The queue's filters and page, sent back with the bulk form as hidden fields."""
+    params = QueryDict(mutable=True)
+    for name in (*FILTER_FIELDS, "after"):
+        if post.get(f"return_{name}"):
+            params[name] = str(post.get(f"return_{name}"))
+    return params
+
+
+class BulkAssignView(BulkActionView):
+    permission = Permission.REQUESTS_ASSIGN
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        form = BulkAssignForm(request.POST, workers=self.workers())
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, str(error))
+            return self.back()
+        self.assignee = User.objects.get(pk=int(form.cleaned_data["assignee"]))
+        self.run(form.cleaned_data["requests"])
+        return self.back()
+
+    def apply(self, privacy_request: PrivacyRequest) -> None:
+        request_assign(request=privacy_request, assignee=self.assignee, actor=self.actor())
+
+    def actor(self) -> User:
+        return self.request.user  # type: ignore[return-value]
+
+    def succeeded_message(self, count: int) -> str:
+        name = self.assignee.full_name or self.assignee.email
+        return ngettext(
+            "%(count)d request assigned to %(name)s.",
+            "%(count)d requests assigned to %(name)s.",
+            count,
+        ) % {"count": count, "name": name}
+
+
+class BulkAcknowledgeView(BulkActionView):
+    permission = Permission.REQUESTS_WORK
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        form = BulkSelectionForm(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, str(error))
+            return self.back()
+        self.run(form.cleaned_data["requests"])
+        return self.back()
+
+    def apply(self, privacy_request: PrivacyRequest) -> None:
+        request_acknowledge(request=privacy_request, actor=self.request.user)  # type: ignore[arg-type]
+
+    def succeeded_message(self, count: int) -> str:
+        return ngettext(
+            "%(count)d request acknowledged.", "%(count)d requests acknowledged.", count
+        ) % {"count": count}
+
+
+# --- the register export ----------------------------------------------------------------------
+
+
+class RequestRegisterExportView(QueueFormMixin):
+    """POST: the request register (the queue's filters apply) as a streamed CSV download.
+
+    A POST, not a link: an export is an audited act and must not happen by a prefetch.
+    The requester's name, email and relationship are included only for roles that work
+    requests (org admin, privacy officer, privacy staff); viewers get the register without
+    personal data.
+    """
+
+    permission = Permission.REQUESTS_VIEW
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        form = self.filter_form(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("The export was not made: correct the filters first."))
+            return redirect(self.queue_url(request.POST))
+        filters = form.to_filter()
+        personal = register_includes_personal_data(self.membership)
+        # in the request's transaction, before a byte of the body: no export goes unrecorded
+        record(
+            Action.REQUESTS_EXPORTED,
+            organization=self.organization,
+            changes={"format": "csv", "personal_data": personal, "filters": filters.summary()},
+        )
+        body = register_csv_body(
+            self.organization,
+            filters,
+            personal=personal,
+            today=organization_today(self.organization),
+        )
+        response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        filename = f"requests-{self.organization.slug}-{stamp}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "no-store"
+        return response

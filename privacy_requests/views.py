@@ -1,0 +1,354 @@
+"""Organization pages of privacy requests: staff intake, the request page and its actions.
+
+Each action is its own POST-only view with its own permission (the permission table lists
+each one). A refused action or bad input re-renders the request page with the error next to
+the form that caused it and a summary at the top; nothing already saved is lost.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import FormView, TemplateView
+
+from accounts.models import User
+from accounts.permissions import Permission
+from k12cloud.encryption.keys import data_keys_preloaded
+from k12cloud.portal import OrganizationView
+from privacy_requests import forms as request_forms
+from privacy_requests.deadlines import DeadlineError
+from privacy_requests.models import PrivacyRequest, RequestEvent
+from privacy_requests.request_selectors import (
+    request_assignable_members,
+    request_deadline_summary,
+    request_get,
+    request_get_by_reference,
+    request_messages,
+    request_timeline,
+)
+from privacy_requests.request_services import (
+    RequestActionRefused,
+    request_acknowledge,
+    request_assign,
+    request_close,
+    request_extend,
+    request_mark_duplicate,
+    request_message_add,
+    request_receive,
+    request_transition,
+    request_verify,
+)
+from privacy_requests.status import Status
+
+# form context name -> form class, for the request page
+ACTION_FORMS: dict[str, type[forms.Form]] = {
+    "verify_form": request_forms.VerifyForm,
+    "acknowledge_form": request_forms.AcknowledgeForm,
+    "extend_form": request_forms.ExtendForm,
+    "close_form": request_forms.CloseForm,
+    "transition_form": request_forms.TransitionForm,
+    "duplicate_form": request_forms.DuplicateForm,
+    "message_form": request_forms.MessageForm,
+}
+EVENT_LABELS = {
+    "received": gettext_lazy("Request received"),
+    "email_confirmed": gettext_lazy("Email address confirmed"),
+    "status_changed": gettext_lazy("Status changed"),
+    "acknowledged": gettext_lazy("Receipt acknowledged"),
+    "verified": gettext_lazy("Identity verified"),
+    "assigned": gettext_lazy("Assigned"),
+    "extended": gettext_lazy("Deadline extended"),
+    "closed": gettext_lazy("Closed"),
+    "withdrawn": gettext_lazy("Withdrawn"),
+    "duplicate": gettext_lazy("Closed as a duplicate"),
+    "message_added": gettext_lazy("Message added"),
+}
+
+
+def _acting_user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # OrganizationView requires sign-in
+    return user
+
+
+def _status_label(value: str) -> str:
+    return str(Status(value).label) if value in Status.values else value
+
+
+class RequestDetailView(OrganizationView, TemplateView):
+    """The request page: facts, deadlines with the binding rule, actions, messages, timeline."""
+
+    permission = Permission.REQUESTS_VIEW
+    template_name = "privacy_requests/request_detail.html"
+    privacy_request: PrivacyRequest
+
+    def load_request(self) -> PrivacyRequest:
+        try:
+            return request_get(organization=self.organization, request_id=self.kwargs["request_id"])
+        except PrivacyRequest.DoesNotExist:
+            raise Http404("No such request.") from None
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.privacy_request = self.load_request()
+        return self.render_page()
+
+    def render_page(self, **kwargs: Any) -> TemplateResponse:
+        """Render now, with the organization's data keys read once for every decrypted value
+        (request fields, messages): the query count does not grow with the thread."""
+        with data_keys_preloaded(self.organization.pk):
+            response = self.render_to_response(self.get_context_data(**kwargs))
+            assert isinstance(response, TemplateResponse)
+            response.render()
+        return response
+
+    def acknowledgement_text(self, privacy_request: PrivacyRequest) -> str:
+        with translation.override(privacy_request.language or None):
+            return render_to_string(
+                "privacy_requests/email/acknowledgement.txt",
+                {"privacy_request": privacy_request, "organization": self.organization},
+            ).strip()
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        pr = self.privacy_request
+        org = self.organization
+        for name, form_class in ACTION_FORMS.items():
+            if name not in context:
+                initial = {}
+                if name == "acknowledge_form":
+                    initial = {"message": self.acknowledgement_text(pr)}
+                context[name] = form_class(initial=initial)
+        allowed = context["allowed"]
+        if Permission.REQUESTS_ASSIGN.value in allowed and "assign_form" not in context:
+            context["assign_form"] = self.assign_form()
+        events = request_timeline(organization=org, request=pr)
+        context.update(
+            privacy_request=pr,
+            deadlines=request_deadline_summary(organization=org, request=pr),
+            timeline=[(event, self.describe(event)) for event in events],
+            thread=request_messages(organization=org, request=pr),
+            can_work=Permission.REQUESTS_WORK.value in allowed and pr.is_open,
+        )
+        return context
+
+    def assign_form(self, data: Any = None) -> request_forms.AssignForm:
+        members = request_assignable_members(organization=self.organization)
+        choices = [(m.user_id, m.user.full_name or m.user.email) for m in members]
+        initial = {
+            "assignee": getattr(self, "privacy_request", None) and self.privacy_request.assignee_id
+        }
+        return request_forms.AssignForm(data, choices=choices, initial=initial)
+
+    @staticmethod
+    def describe(event: RequestEvent) -> str:
+        label = str(EVENT_LABELS.get(event.kind, event.kind))
+        if event.from_status and event.to_status and event.from_status != event.to_status:
+            return _("%(label)s: %(from)s → %(to)s") % {
+                "label": label,
+                "from": _status_label(event.from_status),
+                "to": _status_label(event.to_status),
+            }
+        if event.to_status and not event.from_status:
+            return _("%(label)s (%(status)s)") % {
+                "label": label,
+                "status": _status_label(event.to_status),
+            }
+        return label
+
+
+class _RequestActionView(RequestDetailView):
+    """POST an action's form; on success redirect to the request page, else re-render it."""
+
+    permission = Permission.REQUESTS_WORK
+    http_method_names = ["post"]
+    form_name: ClassVar[str]
+    success_message: ClassVar[Any] = ""
+
+    def make_form(self) -> forms.Form:
+        return ACTION_FORMS[self.form_name](self.request.POST)
+
+    def perform(self, form: forms.Form, actor: User) -> None:
+        raise NotImplementedError
+
+    def post(self, request: HttpRequest, org_slug: str, request_id: int) -> HttpResponse:
+        self.privacy_request = self.load_request()
+        form = self.make_form()
+        if form.is_valid():
+            try:
+                self.perform(form, _acting_user(request))
+            except RequestActionRefused as refusal:
+                form.add_error(None, refusal.messages[0])
+            else:
+                messages.success(request, self.success_message)
+                return redirect("accounts:request_detail", org_slug=org_slug, request_id=request_id)
+        action_error = (
+            form.non_field_errors()[0]
+            if form.non_field_errors()
+            else _("The action was not taken. Correct the marked fields.")
+        )
+        return self.render_page(
+            **{self.form_name: form},
+            action_error=action_error,
+            action_error_target=self.form_name,
+        )
+
+
+class RequestVerifyView(_RequestActionView):
+    form_name = "verify_form"
+    success_message = gettext_lazy("Identity verified.")
+
+    def perform(self, form: forms.Form, actor: User) -> None:
+        request_verify(
+            request=self.privacy_request,
+            actor=actor,
+            method=form.cleaned_data["method"],
+            evidence=form.cleaned_data["evidence"],
+        )
+
+
+class RequestAcknowledgeView(_RequestActionView):
+    form_name = "acknowledge_form"
+    success_message = gettext_lazy("Receipt acknowledged.")
+
+    def perform(self, form: forms.Form, actor: User) -> None:
+        request_acknowledge(
+            request=self.privacy_request, actor=actor, message=form.cleaned_data["message"]
+        )
+
+
+class RequestExtendView(_RequestActionView):
+    form_name = "extend_form"
+    success_message = gettext_lazy("Deadline extended.")
+
+    def perform(self, form: forms.Form, actor: User) -> None:
+        request_extend(
+            request=self.privacy_request, actor=actor, reason=form.cleaned_data["reason"]
+        )
+
+
+class RequestCloseView(_RequestActionView):
+    form_name = "close_form"
+    success_message = gettext_lazy("Request closed.")
+
+    def perform(self, form: forms.Form, actor: User) -> None:
+        request_close(
+            request=self.privacy_request,
+            actor=actor,
+            outcome=form.cleaned_data["outcome"],
+            reason=form.cleaned_data["reason"],
+        )
+
+
+class RequestTransitionView(_RequestActionView):
+    form_name = "transition_form"
+    success_message = gettext_lazy("Status changed.")
+
+    def perform(self, form: forms.Form, actor: User) -> None:
+        request_transition(
+            request=self.privacy_request,
+            to_status=form.cleaned_data["to_status"],
+            actor=actor,
+            reason=form.cleaned_data["reason"],
+        )
+
+
+class RequestDuplicateView(_RequestActionView):
+    form_name = "duplicate_form"
+    success_message = gettext_lazy("Request closed as a duplicate.")
+
+    def perform(self, form: forms.Form, actor: User) -> None:
+        try:
+            original = request_get_by_reference(
+                organization=self.organization, reference=form.cleaned_data["original"]
+            )
+        except PrivacyRequest.DoesNotExist:
+            raise RequestActionRefused(
+                _("No request of this organization has that reference.")
+            ) from None
+        request_mark_duplicate(request=self.privacy_request, actor=actor, original=original)
+
+
+class RequestMessageView(_RequestActionView):
+    form_name = "message_form"
+    success_message = gettext_lazy("Message added.")
+
+    def perform(self, form: forms.Form, actor: User) -> None:
+        request_message_add(
+            request=self.privacy_request,
+            actor=actor,
+            direction=form.cleaned_data["direction"],
+            body=form.cleaned_data["body"],
+        )
+
+
+class RequestAssignView(_RequestActionView):
+    permission = Permission.REQUESTS_ASSIGN
+    form_name = "assign_form"
+    success_message = gettext_lazy("Assignment saved.")
+
+    def make_form(self) -> forms.Form:
+        return self.assign_form(self.request.POST)
+
+    def perform(self, form: forms.Form, actor: User) -> None:
+        assignee_id = form.cleaned_data["assignee"]
+        assignee = User.objects.filter(pk=assignee_id).first() if assignee_id else None
+        request_assign(request=self.privacy_request, assignee=assignee, actor=actor)
+
+
+class RequestIntakeView(OrganizationView, FormView):
+    """Staff enter a phone, mail or in-person request, with how identity was checked."""
+
+    permission = Permission.REQUESTS_WORK
+    template_name = "privacy_requests/request_intake.html"
+    form_class = request_forms.IntakeForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "time_zone": self.organization.time_zone}
+
+    def form_valid(self, form: request_forms.IntakeForm) -> HttpResponse:
+        data = form.cleaned_data
+        birth_date = data["subject_birth_date"]
+        try:
+            created = request_receive(
+                organization=self.organization,
+                request_type=data["request_type"],
+                channel=data["channel"],
+                relationship=data["relationship"],
+                requester_name=data["requester_name"],
+                requester_email=data["requester_email"],
+                requester_phone=data["requester_phone"],
+                requester_address=data["requester_address"],
+                subject_name=data["subject_name"],
+                subject_school=data["subject_school"],
+                subject_birth_date=birth_date.isoformat() if birth_date else "",
+                details=data["details"],
+                received_at=data["received_at"],
+                actor=_acting_user(self.request),
+                verification_method=data["verification_method"],
+                verification_evidence=data["verification_evidence"],
+            )
+        except DeadlineError:
+            form.add_error(
+                "request_type",
+                _("None of the organization's deadline rules covers this type of request."),
+            )
+            return self.form_invalid(form)
+        except RequestActionRefused as refusal:
+            form.add_error("verification_method", refusal.messages[0])
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            _("Request %(reference)s recorded.") % {"reference": created.reference},
+        )
+        return redirect(
+            "accounts:request_detail", org_slug=self.organization.slug, request_id=created.pk
+        )
