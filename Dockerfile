@@ -5,12 +5,19 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=k12cloud.settings.production
 WORKDIR /app
 
+# gettext: compilemessages builds the translations (.mo files are never committed)
+RUN apt-get update && apt-get install -y --no-install-recommends gettext \
+    && rm -rf /var/lib/apt/lists/*
 COPY requirements/lock.txt requirements/lock.txt
 RUN pip install --no-cache-dir --require-hashes -r requirements/lock.txt
 COPY . .
-RUN SECRET_KEY=collectstatic-only ALLOWED_HOSTS=build EMAIL_HOST=build \
-    DATABASE_URL=postgresql://build@localhost/build \
-    python manage.py collectstatic --noinput
+# build-time placeholders: these commands only need the settings to load, never a secret
+RUN export SECRET_KEY=build-only ALLOWED_HOSTS=build EMAIL_HOST=build \
+        DATABASE_URL=postgresql://build@localhost/build \
+        ENCRYPTION_MASTER_KEYS="build:$(python -c 'import base64,os;print(base64.b64encode(os.urandom(32)).decode())')" \
+        AUDIT_CHECKPOINT_PRIVATE_KEY=build-only \
+    && python manage.py collectstatic --noinput \
+    && python manage.py compilemessages
 
 RUN useradd --system --uid 10001 k12cloud
 USER k12cloud

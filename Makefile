@@ -4,15 +4,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench lock clean
+.PHONY: install messages run test lint format bench lock clean
 
-install: $(STAMP)
+install: $(STAMP) messages
 
 $(STAMP): requirements/lock.txt
 	@$(PYTHON) -c 'import sys; sys.exit("k12cloud needs Python 3.11 or newer (set PYTHON=...)" if sys.version_info < (3, 11) else 0)'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/lock.txt
 	touch $(STAMP)
+
+## Compile the translations: the .mo files are generated (see .gitignore), never committed.
+MESSAGES := locale/es/LC_MESSAGES/django.mo
+messages: $(MESSAGES)
+
+$(MESSAGES): locale/es/LC_MESSAGES/django.po $(STAMP)
+	DATABASE_URL=$${DATABASE_URL:-postgresql://messages@localhost/messages} \
+		$(BIN)/python manage.py compilemessages --locale es --ignore .venv --ignore .local
 
 ## The portal with demo data: embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set.
 run: install

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import Role
 from k12cloud import tenancy
+from k12cloud.encryption.fields import EncryptedTextField
 from k12cloud.models import TenantManager, TenantOwnedModel
 
 
@@ -368,7 +369,7 @@ class SsoConnection(TenantOwnedModel):
     Members whose email address is at `allowed_domain` sign in at /accounts/sso/ through the
     organization's own OAuth client (accounts.sso). Only existing users with an active
     membership here may sign in; nobody is signed up.
-    The client secret is stored as entered until encryption at rest arrives (audit issue).
+    The client secret is encrypted at rest with the organization's data key.
     """
 
     class Provider(models.TextChoices):
@@ -380,7 +381,8 @@ class SsoConnection(TenantOwnedModel):
     )
     provider = models.CharField(_("identity provider"), max_length=16, choices=Provider.choices)
     client_id = models.CharField(_("client ID"), max_length=255)
-    client_secret = models.CharField(_("client secret"), max_length=500)
+    # encrypted at rest with the organization's data key (k12cloud.encryption)
+    client_secret = EncryptedTextField(_("client secret"), max_length=500)
     # the Entra ID directory (tenant) id: only its accounts can sign in
     tenant_id = models.CharField(_("directory (tenant) ID"), max_length=64, blank=True)
     # Unique on its own, not led by organization: the sign-in page finds the connection by the

@@ -29,6 +29,13 @@ class Permission(StrEnum):
     # MFA policy, IP allowlist, session timeouts, single sign-on
     SECURITY_MANAGE = "security.manage"
     API_KEYS_MANAGE = "api_keys.manage"
+    # the organization's audit log: read it, filter it, export it
+    AUDIT_VIEW = "audit.view"
+    # privacy requests: read them; work them (intake, verify, acknowledge, extend, close);
+    # assign them to a colleague
+    REQUESTS_VIEW = "requests.view"
+    REQUESTS_WORK = "requests.work"
+    REQUESTS_ASSIGN = "requests.assign"
 
 
 EVERY_ROLE = frozenset(Role)
@@ -41,6 +48,15 @@ PERMISSION_MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.MEMBERS_MANAGE: frozenset({Role.ORG_ADMIN}),
     Permission.SECURITY_MANAGE: frozenset({Role.ORG_ADMIN}),
     Permission.API_KEYS_MANAGE: frozenset({Role.ORG_ADMIN}),
+    # Accountability is the admins' and the privacy officer's job. Not viewers: the log shows
+    # colleagues' activity, IP addresses and browsers (personal data about staff) and the
+    # organization's security set-up, which a read-only role does not need to do its work.
+    Permission.AUDIT_VIEW: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER}),
+    Permission.REQUESTS_VIEW: frozenset(
+        {Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF, Role.VIEWER}
+    ),
+    Permission.REQUESTS_WORK: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF}),
+    Permission.REQUESTS_ASSIGN: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER}),
 }
 
 # Roles that handle personal data or administer the organization: the default MFA policy

@@ -14,4 +14,6 @@ urlpatterns = [
     path("", include("accounts.urls_security")),
     path("", include("accounts.urls_mfa_policy")),
     path("", include("accounts.urls_integrations")),
+    path("audit/", include("audit.urls")),
+    path("requests/", include("privacy_requests.urls")),
 ]

@@ -50,3 +50,21 @@ class Action(StrEnum):
     CONTRACT_RULE_SAVED = "deadlines.contract_rule_saved"
     CLOSURE_ADDED = "deadlines.closure_added"
     CLOSURE_REMOVED = "deadlines.closure_removed"
+    # encryption keys (k12cloud.encryption.keys; master key rotation is a platform event)
+    KEY_CREATED = "encryption.key_created"
+    KEY_ROTATED = "encryption.key_rotated"
+    KEY_DESTROYED = "encryption.key_destroyed"
+    MASTER_KEY_ROTATED = "encryption.master_key_rotated"
+    # the audit log itself
+    AUDIT_EXPORTED = "audit.exported"
+    # privacy requests (privacy_requests.request_services)
+    REQUEST_RECEIVED = "requests.received"
+    REQUEST_EMAIL_CONFIRMED = "requests.email_confirmed"
+    REQUEST_STATUS_CHANGED = "requests.status_changed"
+    REQUEST_ASSIGNED = "requests.assigned"
+    REQUEST_ACKNOWLEDGED = "requests.acknowledged"
+    REQUEST_VERIFIED = "requests.verified"
+    REQUEST_EXTENDED = "requests.extended"
+    REQUEST_CLOSED = "requests.closed"
+    REQUEST_MESSAGE_ADDED = "requests.message_added"
+    REQUESTS_EXPORTED = "requests.exported"

@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/3rdparty/", include("allauth.socialaccount.urls")),
     path("accounts/", include(build_provider_urlpatterns())),
     path("o/<slug:org_slug>/", include("accounts.urls")),
+    path("privacy/", include("privacy_requests.public_urls")),
     path("api/v1/", views.ApiRootView.as_view(), name="api_root"),
     path("api/v1/", include("accounts.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

@@ -37,6 +37,10 @@ PLATFORM_MODELS = {
     "axes.AccessAttemptExpiration": "the expiry of an axes.AccessAttempt",
     "axes.AccessLog": "axes's sign-in log (disabled: AXES_DISABLE_ACCESS_LOG)",
     "axes.AccessFailureLog": "axes's failure log (disabled by default)",
+    "audit.AuditChainHead": "the end of each audit chain, the platform's too; its own RLS policy",
+    "audit.AuditCheckpoint": (
+        "signed heads of the audit chains, the platform's too; scoped by its own RLS policy"
+    ),
     "privacy_requests.JurisdictionRule": (
         "the deadline rules table ops staff edit; the law is the same for every tenant"
     ),

@@ -80,3 +80,58 @@ def test_a_deactivated_membership_loses_access(scoping: bool, tenant_a: Tenant) 
     with tenant_context(tenant_a.organization):
         Membership.objects.filter(user=tenant_a.viewer).update(is_active=False)
     assert signed_in(tenant_a.viewer).get("/o/lincoln-usd/").status_code == 404
+
+
+# --- privacy requests: the workflow's request page and actions (workflow engineer) ---
+
+REQUEST_ACTIONS = [
+    ("accounts:request_verify", {"verify-method": "records_match", "verify-evidence": "x"}),
+    ("accounts:request_acknowledge", {"acknowledge-message": ""}),
+    ("accounts:request_extend", {"extend-reason": "x"}),
+    ("accounts:request_close", {"close-outcome": "denied", "close-reason": "x"}),
+    ("accounts:request_transition", {"status-to_status": "withdrawn"}),
+    ("accounts:request_duplicate", {"duplicate-original": "R-XXXX-XXXX"}),
+    ("accounts:request_message_add", {"message-direction": "internal", "message-body": "x"}),
+    ("accounts:request_assign", {"assign-assignee": ""}),
+]
+
+
+def test_a_request_id_of_b_is_404_on_every_request_page_of_a(
+    scoping: bool, tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    from privacy_requests.models import PrivacyRequest
+    from privacy_requests.tests.factories import stored_request
+
+    b_request = stored_request(tenant_b.organization, requester_name="Bea Hudson")
+    client = signed_in(tenant_a.admin)
+    kwargs = {"org_slug": "lincoln-usd", "request_id": b_request.pk}
+    detail = client.get(reverse("accounts:request_detail", kwargs=kwargs))
+    assert detail.status_code == 404
+    assert b"Bea Hudson" not in detail.content
+    posts = {
+        name: client.post(reverse(name, kwargs=kwargs), data).status_code
+        for name, data in REQUEST_ACTIONS
+    }
+    assert posts == dict.fromkeys(posts, 404)
+    # and B's own URLs are 404 for a member of A
+    b_url = reverse("accounts:request_detail", kwargs={**kwargs, "org_slug": "hudson-csd"})
+    assert client.get(b_url).status_code == 404
+    with unscoped_all_tenants(reason="test: B's request is untouched"):
+        untouched = PrivacyRequest.objects.get(pk=b_request.pk)
+    assert untouched.status == "received" and untouched.assignee_id is None
+
+
+def test_a_duplicate_original_of_b_cannot_be_named_from_a(
+    scoping: bool, tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    from privacy_requests.tests.factories import stored_request
+
+    a_request = stored_request(tenant_a.organization)
+    b_request = stored_request(tenant_b.organization)
+    url = reverse(
+        "accounts:request_duplicate",
+        kwargs={"org_slug": "lincoln-usd", "request_id": a_request.pk},
+    )
+    response = signed_in(tenant_a.admin).post(url, {"duplicate-original": b_request.reference})
+    assert response.status_code == 200
+    assert "No request of this organization has that reference." in response.content.decode()

@@ -20,6 +20,8 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://redis.internal:6379/0",
     "ALLOWED_HOSTS": "portal.k-12.cloud",
     "EMAIL_HOST": "smtp.internal",
+    "AUDIT_CHECKPOINT_PRIVATE_KEY": "dGhpcy1pcy1hLXRlc3Qta2V5LW9mLTMyLWJ5dGVzISE=",
+    "ENCRYPTION_MASTER_KEYS": "prod1:cHJvZHVjdGlvbi1saWtlLW1hc3Rlci1rZXktMzJieXQ=",
 }
 
 
@@ -50,12 +52,36 @@ def test_production_check_deploy_is_clean() -> None:
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "EMAIL_HOST"])
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "ALLOWED_HOSTS",
+        "EMAIL_HOST",
+        "AUDIT_CHECKPOINT_PRIVATE_KEY",
+        "ENCRYPTION_MASTER_KEYS",
+    ],
+)
 def test_production_refuses_to_start_without_a_secret(missing: str) -> None:
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
     result = manage("check", env=env)
     assert result.returncode != 0
     assert f"{missing} is required but not set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("prod1:c2hvcnQ=", "master key 'prod1' must be 32 random bytes"),
+        ("dev:" + "a" * 43 + "=", "must not contain the development key"),
+    ],
+)
+def test_production_refuses_a_malformed_or_development_master_key(value: str, message: str) -> None:
+    result = manage("check", env={**PRODUCTION_ENV, "ENCRYPTION_MASTER_KEYS": value})
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert value.partition(":")[2] not in result.stderr
 
 
 def test_a_malformed_database_url_stops_start_up_naming_it() -> None:

@@ -14,6 +14,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from privacy_requests.tests.factories import stored_request
 from tests.conftest import Tenant, signed_in
 
 ACTORS = ("anonymous", "member_a", "member_b", "ops")
@@ -87,6 +88,32 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "socialaccount_login_error": (401, 401, 401, 401),  # allauth's "sign-in failed" page
     "socialaccount_signup": (302, 302, 302, 302),  # nobody signs up: no pending sign-in
     "socialaccount_connections": (302, 200, 200, 200),
+    # --- audit log ---
+    "accounts:audit_event_list": (302, 200, 404, 404),
+    "accounts:audit_export": (302, 405, 404, 404),  # POST only: an export is an audited act
+    # --- privacy requests: the triage queue (queue engineer) ---
+    "accounts:request_queue": (302, 200, 404, 404),
+    "accounts:request_bulk_assign": (302, 405, 404, 404),  # POST only
+    "accounts:request_bulk_acknowledge": (302, 405, 404, 404),  # POST only
+    "accounts:request_export": (302, 405, 404, 404),  # POST only: an export is an audited act
+    # --- end of the triage queue ---
+    # --- privacy requests: the workflow (intake, request page, its POST-only actions) ---
+    "accounts:request_create": (302, 200, 404, 404),
+    "accounts:request_detail": (302, 200, 404, 404),
+    "accounts:request_verify": (302, 405, 404, 404),
+    "accounts:request_acknowledge": (302, 405, 404, 404),
+    "accounts:request_assign": (302, 405, 404, 404),
+    "accounts:request_extend": (302, 405, 404, 404),
+    "accounts:request_close": (302, 405, 404, 404),
+    "accounts:request_transition": (302, 405, 404, 404),
+    "accounts:request_duplicate": (302, 405, 404, 404),
+    "accounts:request_message_add": (302, 405, 404, 404),
+    # --- end of the workflow ---
+    # --- privacy requests: the public intake at /privacy/<org-slug>/ (intake engineer) ---
+    "privacy_intake:form": (200, 200, 200, 200),  # public: no sign-in, any visitor
+    "privacy_intake:submitted": (200, 200, 200, 200),
+    "privacy_intake:confirm_email": (404, 404, 404, 404),  # the sweep's token names no link
+    # --- end of the public intake ---
 }
 # The Django admin is uniform: staff only. Non-staff are sent to the admin's sign-in page.
 ADMIN_EXPECTED = {"anonymous": {302}, "member_a": {302}, "member_b": {302}, "ops": {200, 302}}
@@ -99,6 +126,9 @@ ADMIN_SPECIAL: dict[str, dict[str, set[int]]] = {
     # rules are disabled, never deleted: a snapshot's rule versions must stay meaningful
     "admin:privacy_requests_jurisdictionrule_delete": {**ADMIN_EXPECTED, "ops": {403}},
     "admin:unnamed admin/(?P<url>.*)$": {**ADMIN_EXPECTED, "ops": {404}},  # unknown admin path
+    # --- audit log: read-only for ops too ---
+    "admin:audit_auditevent_add": {**ADMIN_EXPECTED, "ops": {403}},
+    "admin:audit_auditevent_delete": {**ADMIN_EXPECTED, "ops": {403}},
 }
 
 
@@ -141,6 +171,8 @@ def build_url(name: str, route: str, tenant: Tenant, device_pk: int) -> str:
     if name.startswith("admin:unnamed "):
         return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), route)
     wanted = set(re.findall(r"<(?:\w+:)?(\w+)>", route)) | set(re.findall(r"\?P<(\w+)>", route))
+    if "request_id" in wanted:  # privacy requests: a real request of the tenant
+        values["request_id"] = stored_request(tenant.organization).pk
     return reverse(name, kwargs={key: values[key] for key in wanted})
 
 

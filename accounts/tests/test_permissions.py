@@ -19,6 +19,7 @@ from accounts.models import Invitation, Membership, Organization, User
 from accounts.permissions import PERMISSION_MATRIX, Permission, Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
 from k12cloud.tenancy import tenant_context
+from privacy_requests.tests.factories import stored_request
 from tests.test_url_sweep import url_patterns
 
 R = Role
@@ -47,6 +48,27 @@ ALLOWED: dict[str, set[Role]] = {
     "accounts:api_key_list": {R.ORG_ADMIN},
     "accounts:api_key_revoke": {R.ORG_ADMIN},
     "accounts:sso_connection": {R.ORG_ADMIN},
+    # --- audit log ---
+    "accounts:audit_event_list": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts:audit_export": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    # --- privacy requests: the triage queue (queue engineer) ---
+    "accounts:request_queue": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF, R.VIEWER},
+    "accounts:request_bulk_assign": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts:request_bulk_acknowledge": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:request_export": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF, R.VIEWER},
+    # --- end of the triage queue ---
+    # --- privacy requests: the workflow (intake, request page, actions) ---
+    "accounts:request_create": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:request_detail": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF, R.VIEWER},
+    "accounts:request_verify": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:request_acknowledge": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:request_assign": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts:request_extend": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:request_close": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:request_transition": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:request_duplicate": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:request_message_add": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    # --- end of the workflow ---
 }
 
 
@@ -54,8 +76,12 @@ def test_every_permission_is_in_the_matrix() -> None:
     assert set(PERMISSION_MATRIX) == set(Permission)
 
 
+# members' pages and API; the public pages of an organization (/privacy/<slug>/) are not here
+ORGANIZATION_ROUTES = ("o/<slug:org_slug>/", "api/v1/orgs/<slug:org_slug>/")
+
+
 def organization_url_names() -> set[str]:
-    return {name for name, route in url_patterns() if "<slug:org_slug>" in route}
+    return {name for name, route in url_patterns() if route.startswith(ORGANIZATION_ROUTES)}
 
 
 def test_every_organization_url_has_a_row() -> None:
@@ -79,6 +105,7 @@ KWARGS: dict[str, Callable[[Organization], object]] = {
     "org_slug": lambda org: org.slug,
     "membership_id": lambda org: membership_of(member(org, Role.VIEWER), org).pk,
     "invitation_id": lambda org: open_invitation(org).pk,
+    "request_id": lambda org: stored_request(org).pk,  # privacy requests (workflow)
     "key_id": lambda org: (
         api_key_create(
             organization=org, user=member(org), name="SIS", role=Role.VIEWER, expires_at=None

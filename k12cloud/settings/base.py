@@ -20,6 +20,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DEBUG = False
 SECRET_KEY = env_str("SECRET_KEY", "")  # each environment module insists on its own terms
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
+# "id:base64key,..." (first is current): wraps each organization's data keys
+# (k12cloud.encryption.master_keys). Local and test settings use a fixed development key.
+ENCRYPTION_MASTER_KEYS = env_str("ENCRYPTION_MASTER_KEYS", "")
 
 INSTALLED_APPS = [
     # project apps first so their templates and management commands take precedence
@@ -259,6 +262,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- Public privacy-request intake (privacy_requests.intake) -------------------------------
+# Proof of work (ALTCHA style): the browser searches 0..MAX_NUMBER for the challenge's number;
+# a few hundred thousand SHA-256 hashes take a second or two, and cost a bot the same per form.
+PRIVACY_INTAKE_POW_MAX_NUMBER = env_int("PRIVACY_INTAKE_POW_MAX_NUMBER", 250_000)
+PRIVACY_INTAKE_POW_TTL_SECONDS = 30 * 60  # time to fill in the form
+# submissions (POSTs) per client IP address and organization, in a fixed window
+PRIVACY_INTAKE_RATE_LIMIT = 5
+PRIVACY_INTAKE_RATE_WINDOW_SECONDS = 10 * 60
+
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
@@ -275,6 +287,13 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# --- Audit chain checkpoints (audit.checkpoints) ----------------------------------------------
+# Ed25519 signing key (PEM, or base64 of the raw 32 bytes); never stored in the database.
+# Each environment module sets it; production requires it from the environment.
+AUDIT_CHECKPOINT_PRIVATE_KEY = env_str("AUDIT_CHECKPOINT_PRIVATE_KEY", "")
+# Public keys (base64, raw 32 bytes) of retired signing keys whose checkpoints still verify.
+AUDIT_CHECKPOINT_PUBLIC_KEYS = env_list("AUDIT_CHECKPOINT_PUBLIC_KEYS", [])
+
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "k12cloud portal <no-reply@k-12.cloud>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -282,6 +301,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # no personal data or secrets in logs (k12cloud.log_redaction; tests/test_logs_contain_...)
+    "filters": {"redact": {"()": "k12cloud.log_redaction.RedactPersonalData"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # its DEBUG records print whole template contexts (names, links with tokens)
+    "loggers": {"django.template": {"level": "INFO"}},
 }

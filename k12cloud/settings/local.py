@@ -1,12 +1,18 @@
 """Development settings: `make run` sets DATABASE_URL and REDIS_URL (see k12cloud/devstack.py)."""
 
+from k12cloud.encryption.master_keys import DEVELOPMENT_MASTER_KEYS
 from k12cloud.settings.base import *  # noqa: F403
 from k12cloud.settings.base import BASE_DIR
 from k12cloud.settings.environment import env_list, env_str
 
 DEBUG = True
 SECRET_KEY = env_str("SECRET_KEY", "local-development-only-not-a-secret")
+ENCRYPTION_MASTER_KEYS = env_str("ENCRYPTION_MASTER_KEYS", DEVELOPMENT_MASTER_KEYS)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+# a fixed, public key: local checkpoints prove nothing, production sets its own
+AUDIT_CHECKPOINT_PRIVATE_KEY = env_str(
+    "AUDIT_CHECKPOINT_PRIVATE_KEY", "lGWiiM5YheBcBqod8FzZAG/vP+3z2PaU5zWBt561V/U="
+)
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_FILE_PATH = BASE_DIR / ".local" / "email"
 STORAGES = {

@@ -1,10 +1,16 @@
 """Production: every secret must come from the environment, and `check --deploy` is clean."""
 
+from k12cloud.encryption.master_keys import DEVELOPMENT_KEY_ID, parse_master_keys
 from k12cloud.settings.base import *  # noqa: F403
 from k12cloud.settings.environment import env_bool, env_int, env_list, env_str
 
 DEBUG = False
 SECRET_KEY = env_str("SECRET_KEY")
+ENCRYPTION_MASTER_KEYS = env_str("ENCRYPTION_MASTER_KEYS")
+if DEVELOPMENT_KEY_ID in parse_master_keys(ENCRYPTION_MASTER_KEYS).keys:  # malformed: stops here
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("ENCRYPTION_MASTER_KEYS must not contain the development key.")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 if not ALLOWED_HOSTS:
     from django.core.exceptions import ImproperlyConfigured
@@ -19,6 +25,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+
+# signs audit chain checkpoints; validated by the audit system check (audit.checks)
+AUDIT_CHECKPOINT_PRIVATE_KEY = env_str("AUDIT_CHECKPOINT_PRIVATE_KEY")
 
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = env_str("EMAIL_HOST")

@@ -7,14 +7,17 @@ test runs as the runtime role, under row-level security, as production does.
 
 import os
 
+from k12cloud.encryption.master_keys import DEVELOPMENT_MASTER_KEYS
 from k12cloud.settings.base import *  # noqa: F403
 from k12cloud.settings.base import CACHES
 from k12cloud.settings.environment import env_str
 
 SECRET_KEY = "test-only-secret-key-that-is-long-enough-for-django-checks-0123456789"  # noqa: S105
+ENCRYPTION_MASTER_KEYS = DEVELOPMENT_MASTER_KEYS
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 DATABASE_APP_PASSWORD = env_str("DATABASE_APP_PASSWORD", "")
+AUDIT_CHECKPOINT_PRIVATE_KEY = "lGWiiM5YheBcBqod8FzZAG/vP+3z2PaU5zWBt561V/U="  # public test key
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
@@ -27,3 +30,5 @@ ACCOUNT_RATE_LIMITS = False
 # serve static files straight from the apps and static/ (no collectstatic outside production)
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# the intake form's proof of work: a handful of hashes, not a few hundred thousand
+PRIVACY_INTAKE_POW_MAX_NUMBER = 1000
