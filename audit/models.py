@@ -61,6 +61,20 @@ class AuditEvent(models.Model):
         ]
         indexes = [
             models.Index(fields=["organization", "-occurred_at", "-id"], name="audit_org_time"),
+            # the audit page's filters, each in the page's order (newest first)
+            models.Index(
+                fields=["organization", "action", "-occurred_at", "-id"],
+                name="audit_org_action_time",
+            ),
+            models.Index(
+                fields=["organization", "actor_user_id", "-occurred_at", "-id"],
+                name="audit_org_actor_time",
+            ),
+            models.Index(
+                fields=["organization", "target_type", "target_id", "-occurred_at", "-id"],
+                name="audit_org_target_time",
+            ),
+            models.Index(fields=["request_id"], name="audit_request_id"),
             models.Index(fields=["action", "-occurred_at"], name="audit_action_time"),
             models.Index(fields=["actor_user_id", "-occurred_at"], name="audit_actor_time"),
         ]
