@@ -222,6 +222,28 @@ def test_keyset_pages_continue_past_deadlines_into_closed_requests(org: Organiza
     assert second == [d.reference]
 
 
+def test_a_page_that_crosses_from_dated_into_undated_requests(org: Organization) -> None:
+    dated = [receive(org, days_ago=d) for d in (3, 2, 1)]
+    undated = [receive(org), receive(org)]
+    with tenant_context(org):
+        for request in undated:
+            request_withdraw(request=request)
+    every = QueueFilter(status="all")
+    seen: list[str] = []
+    after = None
+    while True:
+        with tenant_context(org):
+            page = request_queue_page(
+                organization=org, filters=every, after=after, size=2, today=TODAY
+            )
+        seen += [r.reference for r in page.requests]
+        if page.next is None:
+            break
+        after = page.next
+    # the second page ends the dated requests and starts the undated ones (a second query)
+    assert seen == [r.reference for r in (*dated, *undated)]
+
+
 def test_tampered_cursor_shows_the_first_page(org: Organization, admin: User) -> None:
     receive(org)
     assert QueueCursor.decode("not-a-cursor!") is None
