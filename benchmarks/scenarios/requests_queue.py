@@ -27,6 +27,7 @@ from k12cloud.encryption.envelope import Sealed, blind_index, seal
 from k12cloud.encryption.fields import EncryptedTextField
 from k12cloud.tenancy import tenant_context
 from privacy_requests.models import PrivacyRequest
+from privacy_requests.queue import QueueCursor
 from privacy_requests.status import Status
 
 SLUG = "bench-requests-100k"
@@ -162,3 +163,40 @@ def request_queue(bench: Bench) -> None:
     bench.extra["seed_s"] = round(seconds, 1)
     bench.details["url"] = url
     bench.details["queries"] = queries
+
+
+@scenario(
+    "request_queue_deep",
+    description="GET a queue page 40,000 open requests deep (keyset cursor), 100,000 requests",
+    runs=100,
+    warmup=10,
+)
+def request_queue_deep(bench: Bench) -> None:
+    organization = _organization()
+    admin = _admin(organization)
+    count, _ = _seed(organization)
+    with tenant_context(organization):
+        position = (
+            PrivacyRequest.objects.filter(closed_at__isnull=True)
+            .order_by("next_due_on", "id")
+            .only("id", "next_due_on")[40_000]
+        )
+    cursor = QueueCursor.of(position).encode()
+    client = Client()
+    sign_in(client, admin)
+    url = reverse("accounts:request_queue", kwargs={"org_slug": organization.slug})
+    url = f"{url}?after={cursor}"
+    response = served(client, url)
+    if response.status_code != 200 or "Requester " not in response.content.decode():
+        raise ScenarioError(f"GET {url} returned {response.status_code} without requests")
+
+    def request() -> None:
+        if served(client, url).status_code != 200:
+            raise ScenarioError(f"GET {url} failed")
+
+    try:
+        bench.measure(request)
+    finally:
+        client.logout()
+    bench.extra["requests"] = count
+    bench.details["url"] = url
