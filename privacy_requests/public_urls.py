@@ -3,6 +3,7 @@
 from django.urls import URLPattern, path
 
 from privacy_requests.intake import views
+from privacy_requests.portal import views as portal_views
 
 app_name = "privacy_intake"
 
@@ -14,4 +15,14 @@ urlpatterns: list[URLPattern] = [
         views.confirm_email_view,
         name="confirm_email",
     ),
+    # the requester portal (privacy_requests.portal; docs/privacy-portal.md)
+    path("<slug:org_slug>/status/", portal_views.portal_link_view, name="portal_link"),
+    path("<slug:org_slug>/portal/", portal_views.portal_view, name="portal"),
+    path("<slug:org_slug>/portal/reply/", portal_views.portal_reply_view, name="portal_reply"),
+    path(
+        "<slug:org_slug>/portal/sign-out/",
+        portal_views.portal_sign_out_view,
+        name="portal_sign_out",
+    ),
+    path("<slug:org_slug>/portal/<str:token>/", portal_views.portal_open_view, name="portal_open"),
 ]

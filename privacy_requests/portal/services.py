@@ -1,0 +1,145 @@
+"""Writes of the requester portal: email a magic link, use it once, record a reply.
+
+The link is a `RequesterToken` of purpose PORTAL (only its hash is stored), issued by
+`privacy_requests.intake.services.requester_token_issue`; it is valid for 24 hours and once.
+Sending a new one retires the request's older unused portal links ("re-sendable": only the
+latest email works).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from audit.actions import Action
+from audit.services import record
+from privacy_requests.intake.services import (
+    TokenUnusable,
+    requester_token_issue,
+    token_unusable_reason,
+)
+from privacy_requests.models import PrivacyRequest, RequesterToken, RequestMessage
+from privacy_requests.request_services import request_message_add
+
+if TYPE_CHECKING:
+    from accounts.models import Organization
+
+PORTAL_LINK_VALID_FOR = timedelta(hours=24)
+
+
+def portal_link_send(
+    *, request: PrivacyRequest, portal_url_for: Callable[[str], str]
+) -> RequesterToken:
+    """Issue a portal link for the request and email it to the requester after commit.
+
+    Call inside `tenant_context(request.organization)`, only for a request the visitor named by
+    its email and reference (`selectors.portal_request_for`). Older unused portal links of the
+    request stop working. `portal_url_for(token)` builds the absolute link.
+    """
+    with transaction.atomic():
+        now = timezone.now()
+        retired = (
+            RequesterToken.objects.for_organization(request.organization)
+            .filter(
+                request=request,
+                purpose=RequesterToken.Purpose.PORTAL,
+                used_at__isnull=True,
+                expires_at__gt=now,
+            )
+            .update(expires_at=now)
+        )
+        token = requester_token_issue(
+            request=request,
+            purpose=RequesterToken.Purpose.PORTAL,
+            valid_for=PORTAL_LINK_VALID_FOR,
+        )
+        row = RequesterToken.objects.for_organization(request.organization).get(
+            token_hash=RequesterToken.hash_token(token)
+        )
+        record(
+            Action.REQUEST_PORTAL_LINK_SENT,
+            organization=request.organization,
+            target=request,
+            changes={
+                "token_id": row.pk,
+                "valid_hours": int(PORTAL_LINK_VALID_FOR.total_seconds() // 3600),
+                "older_links_retired": retired,
+            },
+        )
+        link = portal_url_for(token)
+        organization = request.organization
+        transaction.on_commit(lambda: _send_portal_link_email(organization, request, link))
+    return row
+
+
+def _send_portal_link_email(organization: Organization, request: PrivacyRequest, link: str) -> None:
+    language = request.language
+    context = {
+        "organization_name": organization.name,
+        "reference": request.reference,
+        "link": link,
+        "valid_hours": int(PORTAL_LINK_VALID_FOR.total_seconds() // 3600),
+        "LANGUAGE_CODE": language,
+    }
+    with translation.override(language):
+        # the organization and the reference only: no one's personal data in the subject
+        subject = _("Your link to follow privacy request %(reference)s at %(organization)s") % {
+            "reference": request.reference,
+            "organization": organization.name,
+        }
+        text = render_to_string("privacy_requests/intake/portal/email/link.txt", context)
+        html = render_to_string("privacy_requests/intake/portal/email/link.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[request.requester_email],
+    )
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
+def portal_token_use(*, token_row: RequesterToken) -> PrivacyRequest:
+    """Use a portal link once: mark it used and audit the opening. Returns its request.
+
+    Call inside `tenant_context(token_row.organization)`. Raises TokenUnusable when the link
+    was used meanwhile (the row is locked), was retired by a newer one, or has expired.
+    """
+    with transaction.atomic():
+        row = (
+            RequesterToken.objects.for_organization(token_row.organization)
+            .select_for_update()
+            .select_related("request__organization")
+            .get(pk=token_row.pk, purpose=RequesterToken.Purpose.PORTAL)
+        )
+        reason = token_unusable_reason(row)
+        if reason is not None:
+            raise TokenUnusable(reason)
+        row.used_at = timezone.now()
+        row.save(update_fields=["used_at"])
+        record(
+            Action.REQUEST_PORTAL_OPENED,
+            organization=row.organization,
+            target=row.request,
+            changes={"token_id": row.pk},
+        )
+        return row.request
+
+
+def portal_reply_add(*, request: PrivacyRequest, body: str) -> RequestMessage:
+    """The requester's own reply, from the portal: a FROM_REQUESTER message without a staff
+    author (`request_message_add` records the timeline event and the audit event)."""
+    return request_message_add(
+        request=request,
+        actor=None,
+        direction=RequestMessage.Direction.FROM_REQUESTER,
+        body=body,
+    )
