@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from accounts.api import views
 
@@ -21,4 +21,6 @@ urlpatterns = [
         views.MembershipViewSet.as_view({"get": "retrieve"}),
         name="membership_detail",
     ),
+    # --- privacy requests (API engineer) ---
+    path("orgs/<slug:org_slug>/requests/", include("privacy_requests.api.urls")),
 ]
