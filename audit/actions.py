@@ -67,4 +67,7 @@ class Action(StrEnum):
     REQUEST_EXTENDED = "requests.extended"
     REQUEST_CLOSED = "requests.closed"
     REQUEST_MESSAGE_ADDED = "requests.message_added"
+    # the requester portal (privacy_requests.portal): a magic link emailed, then used
+    REQUEST_PORTAL_LINK_SENT = "requests.portal_link_sent"
+    REQUEST_PORTAL_OPENED = "requests.portal_opened"
     REQUESTS_EXPORTED = "requests.exported"

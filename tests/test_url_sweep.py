@@ -109,11 +109,33 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "accounts:request_duplicate": (302, 405, 404, 404),
     "accounts:request_message_add": (302, 405, 404, 404),
     # --- end of the workflow ---
+    # --- privacy requests: the API (API engineer) ---
+    "accounts_api:request_list": (403, 200, 404, 404),
+    "accounts_api:request_detail": (403, 200, 404, 404),
+    # POST-only routes: a GET maps to no action, and OrganizationViewSet refuses an action
+    # without a declared permission (403) before it resolves the organization
+    "accounts_api:request_intake": (403, 403, 403, 403),
+    "accounts_api:request_acknowledge": (403, 403, 403, 403),
+    "accounts_api:request_verify": (403, 403, 403, 403),
+    "accounts_api:request_assign": (403, 403, 403, 403),
+    "accounts_api:request_extend": (403, 403, 403, 403),
+    "accounts_api:request_close": (403, 403, 403, 403),
+    "accounts_api:request_transition": (403, 403, 403, 403),
+    "accounts_api:request_duplicate": (403, 403, 403, 403),
+    "accounts_api:request_message_add": (403, 403, 403, 403),
+    # --- end of the API ---
     # --- privacy requests: the public intake at /privacy/<org-slug>/ (intake engineer) ---
     "privacy_intake:form": (200, 200, 200, 200),  # public: no sign-in, any visitor
     "privacy_intake:submitted": (200, 200, 200, 200),
     "privacy_intake:confirm_email": (404, 404, 404, 404),  # the sweep's token names no link
     # --- end of the public intake ---
+    # --- privacy requests: the requester portal at /privacy/<org-slug>/ (portal engineer) ---
+    "privacy_intake:portal_link": (200, 200, 200, 200),  # public: email + reference form
+    "privacy_intake:portal": (302, 302, 302, 302),  # no portal session: to the link form
+    "privacy_intake:portal_reply": (405, 405, 405, 405),  # POST only
+    "privacy_intake:portal_sign_out": (405, 405, 405, 405),  # POST only
+    "privacy_intake:portal_open": (404, 404, 404, 404),  # the sweep's token names no link
+    # --- end of the requester portal ---
 }
 # The Django admin is uniform: staff only. Non-staff are sent to the admin's sign-in page.
 ADMIN_EXPECTED = {"anonymous": {302}, "member_a": {302}, "member_b": {302}, "ops": {200, 302}}

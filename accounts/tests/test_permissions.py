@@ -69,6 +69,19 @@ ALLOWED: dict[str, set[Role]] = {
     "accounts:request_duplicate": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts:request_message_add": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     # --- end of the workflow ---
+    # --- privacy requests: the API (API engineer) ---
+    "accounts_api:request_list": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF, R.VIEWER},
+    "accounts_api:request_detail": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF, R.VIEWER},
+    "accounts_api:request_intake": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:request_acknowledge": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:request_verify": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:request_assign": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts_api:request_extend": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:request_close": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:request_transition": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:request_duplicate": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:request_message_add": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    # --- end of the API ---
 }
 
 

@@ -392,6 +392,29 @@ def request_message_added(s: Scene) -> Act:
     return _request_post(s, "request_message_add", data)
 
 
+# --- the requester portal (portal engineer) ---
+
+
+def request_portal_link_sent(s: Scene) -> Act:
+    import secrets
+
+    request = _privacy_request(s)
+    # a fresh address: the rate limit's counters live in Redis, beyond the test's transaction
+    requester = Client(REMOTE_ADDR=f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.8")
+    data = {"email": "rosa.parent@example.org", "reference": request.reference}
+    return lambda: requester.post(f"/privacy/{s.org.slug}/status/", data)
+
+
+def request_portal_opened(s: Scene) -> Act:
+    from privacy_requests.intake.services import requester_token_issue
+    from privacy_requests.models import RequesterToken
+
+    request = _privacy_request(s)
+    with tenant_context(s.org):
+        token = requester_token_issue(request=request, purpose=RequesterToken.Purpose.PORTAL)
+    return lambda: Client().post(f"/privacy/{s.org.slug}/portal/{token}/")
+
+
 def _with_data_key(s: Scene) -> None:
     with tenant_context(s.org):
         seal(s.org.pk, "coverage.test", "a value that needs the organization's key")
@@ -485,6 +508,8 @@ COVERAGE: list[tuple[str, Callable[[Scene], Act], Action]] = [
     ("request extended", request_extended, Action.REQUEST_EXTENDED),
     ("request closed (denied)", request_closed, Action.REQUEST_CLOSED),
     ("request message added", request_message_added, Action.REQUEST_MESSAGE_ADDED),
+    ("requester portal link sent", request_portal_link_sent, Action.REQUEST_PORTAL_LINK_SENT),
+    ("requester portal opened", request_portal_opened, Action.REQUEST_PORTAL_OPENED),
     # --- retention runs: add rows when retention exists ---
     # --- billing changes: add rows when billing exists ---
 ]

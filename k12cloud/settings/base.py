@@ -260,6 +260,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # privacy requests API: choice sets that share a field name get names of their own
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStatusEnum": "privacy_requests.status.Status",
+        "RequestStatusFilterEnum": "privacy_requests.api.serializers.FILTER_STATUS_CHOICES",
+        "VerificationMethodEnum": "privacy_requests.models.PrivacyRequest.VerificationMethod",
+        "StaffVerificationMethodEnum": "privacy_requests.forms.STAFF_METHOD_CHOICES",
+    },
 }
 
 # --- Public privacy-request intake (privacy_requests.intake) -------------------------------
