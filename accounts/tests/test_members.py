@@ -383,10 +383,15 @@ def test_admin_of_another_organization_cannot_act_on_its_ids(
 
 def _wait_for_lock_waiters(count: int, timeout: float = 30.0) -> None:
     """Wait until `count` sessions of this database wait for a lock (pg_locks shows every
-    role's locks; pg_stat_activity hides other roles' wait state)."""
+    role's locks; pg_stat_activity hides other roles' wait state).
+
+    The poll runs inside the test's transaction, where PostgreSQL caches pg_stat_activity at
+    first use: the snapshot is cleared each time, or sessions that connect later stay unseen.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
             cursor.execute(
                 "SELECT count(DISTINCT l.pid) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
                 "WHERE NOT l.granted AND a.datname = current_database()"
@@ -395,7 +400,10 @@ def _wait_for_lock_waiters(count: int, timeout: float = 30.0) -> None:
                 return
         time.sleep(0.05)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pid, locktype, mode, granted FROM pg_locks WHERE NOT granted")
+        cursor.execute(
+            "SELECT l.pid, l.locktype, l.mode, a.datname, current_database() FROM pg_locks l "
+            "LEFT JOIN pg_stat_activity a USING (pid) WHERE NOT l.granted"
+        )
         raise AssertionError(f"expected {count} sessions waiting for a lock: {cursor.fetchall()}")
 
 
