@@ -68,7 +68,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # turns a sign-in refused by django-axes into the lockout page (accounts.security.lockout)
     "axes.middleware.AxesMiddleware",
-    # last: every request runs in one transaction that carries the user's tenancy context
+    # from here on, every request runs in one transaction that carries the tenancy context
     "k12cloud.middleware.TenancyMiddleware",
     # inside it: idle and absolute session timeouts, session tracking (accounts.security)
     "accounts.security.sessions.SessionPolicyMiddleware",
