@@ -30,7 +30,7 @@ from accounts.permissions import Permission, role_allows
 from k12cloud.encryption.envelope import blind_index
 from k12cloud.encryption.keys import data_keys_preloaded
 from k12cloud.tenancy import tenant_context
-from privacy_requests.deadlines.calendars import CalendarSpec, is_business_day
+from privacy_requests.deadlines.calendars import CalendarSpec, business_days_between
 from privacy_requests.models import PrivacyRequest
 from privacy_requests.selectors import organization_calendar
 
@@ -189,16 +189,6 @@ def request_queue_page(
 
 
 # --- badges -----------------------------------------------------------------------------------
-
-
-def business_days_between(start: date, end: date, calendar: CalendarSpec) -> int:
-    """Business days d with start < d <= end (0 when end <= start)."""
-    days = 0
-    day = start + timedelta(days=1)
-    while day <= end:
-        days += is_business_day(day, calendar)
-        day += timedelta(days=1)
-    return days
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,14 @@ Every selector takes the organization; a request of another organization is "doe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from privacy_requests.deadlines import DeadlineSnapshot, is_business_day
+from privacy_requests.deadlines import DeadlineSnapshot
+from privacy_requests.deadlines.calendars import business_days_between
 from privacy_requests.models import (
     CONTRACT_RULE_PREFIX,
     JurisdictionRule,
@@ -129,18 +130,6 @@ class DeadlineSummary:
         return -left if left is not None and left < 0 else 0
 
 
-def business_days_between(start: date, end: date, organization: Organization) -> int:
-    """Business days after `start` up to and including `end` (negative when `end` is earlier)."""
-    calendar = organization_calendar(organization)
-    sign, low, high = (1, start, end) if end >= start else (-1, end, start)
-    days = sum(
-        1
-        for offset in range(1, (high - low).days + 1)
-        if is_business_day(low + timedelta(days=offset), calendar)
-    )
-    return sign * days
-
-
 def request_deadline_summary(
     *, organization: Organization, request: PrivacyRequest
 ) -> DeadlineSummary:
@@ -152,7 +141,7 @@ def request_deadline_summary(
     today = request_today(organization=organization)
     left = None
     if due_on is not None and request.closed_at is None:
-        left = business_days_between(today, due_on, organization)
+        left = business_days_between(today, due_on, organization_calendar(organization))
     return DeadlineSummary(
         binding_rule=snapshot.binding_rule if snapshot else "",
         jurisdiction=row.jurisdiction if row else "",

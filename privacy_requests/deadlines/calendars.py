@@ -112,6 +112,17 @@ def is_business_day(day: date, calendar: CalendarSpec) -> bool:
     return day.weekday() <= _FRIDAY and not _is_holiday(calendar, day.toordinal())
 
 
+def business_days_between(start: date, end: date, calendar: CalendarSpec) -> int:
+    """Business days after `start` up to and including `end` (negative when `end` is earlier):
+    the badge arithmetic of "N business days left" and "overdue by N"."""
+    sign, low, high = (1, start, end) if end >= start else (-1, end, start)
+    days = sum(
+        is_business_day(date.fromordinal(ordinal), calendar)
+        for ordinal in range(low.toordinal() + 1, high.toordinal() + 1)
+    )
+    return sign * days
+
+
 def business_day_add(
     start: date,
     n: int,
