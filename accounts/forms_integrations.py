@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +35,9 @@ class ApiKeyCreateForm(forms.Form):
         help_text=_("The key may do what a member with this role may do. Choose the least."),
     )
     expires_in = forms.ChoiceField(label=_("Expires"), choices=EXPIRY_CHOICES, initial="365")
+    # one per rendered form: a resubmission (reload, back button, double click) is recognised
+    # and creates no second key (accounts.views_integrations.ApiKeyListView)
+    submission = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4, required=False)
 
     def clean_name(self) -> str:
         name: str = self.cleaned_data["name"].strip()

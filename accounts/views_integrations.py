@@ -18,6 +18,9 @@ from accounts.permissions import Permission, Role
 from accounts.sso import sso_connection_get, sso_connection_save
 from k12cloud.portal import OrganizationView
 
+# the last few creation forms this session sent, so a resubmission creates no second key
+USED_SUBMISSIONS_KEY = "api_key_submissions"
+
 
 class ApiKeyListView(OrganizationView, TemplateResponseMixin, ContextMixin):
     """The organization's API keys and the form that creates one.
@@ -42,6 +45,23 @@ class ApiKeyListView(OrganizationView, TemplateResponseMixin, ContextMixin):
         form = ApiKeyCreateForm(request.POST)
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form))
+        submission = str(form.cleaned_data["submission"] or "")
+        used: list[str] = request.session.get(USED_SUBMISSIONS_KEY, [])
+        if submission and submission in used:
+            # the same form again (a reload of the POST, a double click): no second key
+            messages.info(
+                request,
+                _(
+                    "That form was already sent, and its key was created then. A key's token "
+                    "is shown only once: if you did not copy it, revoke that key and create "
+                    "a new one."
+                ),
+            )
+            return HttpResponseRedirect(
+                reverse("accounts:api_key_list", kwargs={"org_slug": self.organization.slug})
+            )
+        if submission:
+            request.session[USED_SUBMISSIONS_KEY] = [*used[-19:], submission]
         user: User = request.user  # type: ignore[assignment]  # OrganizationView requires sign-in
         created = api_key_create(
             organization=self.organization,

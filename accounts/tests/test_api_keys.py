@@ -121,6 +121,30 @@ def test_creating_a_key_shows_its_token_once_and_stores_only_a_hash(
     assert "SIS sync" not in str(event.changes)
 
 
+def test_sending_the_same_creation_form_twice_creates_one_key(
+    org: Organization, admin_client: Client
+) -> None:
+    page = admin_client.get(list_url(org)).content.decode()
+    [submission] = re.findall(r'name="submission" value="([0-9a-f-]{36})"', page)
+    data = {"name": "SIS sync", "role": Role.VIEWER, "expires_in": "90", "submission": submission}
+    first = admin_client.post(list_url(org), data)
+    assert len(set(TOKEN.findall(first.content.decode()))) == 1
+    # the browser's reload of the POST: the same form again
+    again = admin_client.post(list_url(org), data, follow=True)
+    assert again.redirect_chain == [(list_url(org), 302)]
+    assert "already sent" in again.content.decode()
+    assert TOKEN.findall(again.content.decode()) == []
+    with tenant_context(org):
+        assert ApiKey.objects.count() == 1
+    assert len(events(org, Action.API_KEY_CREATED)) == 1
+    # the page after a creation carries a fresh form: a second key is one more submit away
+    [fresh] = re.findall(r'name="submission" value="([0-9a-f-]{36})"', first.content.decode())
+    assert fresh != submission
+    admin_client.post(list_url(org), {**data, "name": "Other", "submission": fresh})
+    with tenant_context(org):
+        assert ApiKey.objects.count() == 2
+
+
 def test_a_key_without_a_name_is_refused_with_a_field_error(
     org: Organization, admin_client: Client
 ) -> None:
