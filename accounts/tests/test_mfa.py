@@ -228,8 +228,17 @@ def test_a_totp_code_replayed_within_its_window_is_refused(lincoln: Organization
     with time_machine.travel(NOW + timedelta(seconds=15), tick=False):
         assert totp_code(device) == code
         second = password_only(user)
+        # diagnostics for a failure seen once in CI (302 to "/"): was the fresh session already
+        # verified, or did the device accept the code again?
+        before = TOTPDevice.objects.values("last_t", "drift").get(pk=device.pk)
         response = second.post(VERIFY, {"code": code})
-        assert response.status_code == 200
+        assert response.status_code == 200, (
+            response.status_code,
+            response.get("Location"),
+            before,
+            TOTPDevice.objects.values("last_t", "drift").get(pk=device.pk),
+            dict(second.session),
+        )
         assert "already been used" in response.content.decode()
         assert second.get("/o/lincoln-usd/").status_code == 302
 
