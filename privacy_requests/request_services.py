@@ -19,13 +19,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from audit.actions import Action
 from audit.services import record
+from k12cloud.notifications.services import email_enqueue
 from privacy_requests.models import PrivacyRequest, RequestEvent, RequestMessage
 from privacy_requests.request_selectors import (
     request_duplicate_candidates,
@@ -600,10 +600,20 @@ def _message(
         body=body,
     )
     if direction == RequestMessage.Direction.TO_REQUESTER and request.requester_email:
-        address, reference = request.requester_email, request.reference
-        # the subject names the reference only: no personal data in mail headers
-        subject = _("Your privacy request %(reference)s") % {"reference": reference}
-        transaction.on_commit(lambda: send_mail(subject, body, None, [address]))
+        # into the outbox, in this transaction: sent after commit (k12cloud.notifications)
+        language = request.language or None
+        with translation.override(language):
+            # the subject names the reference only: no personal data in mail headers
+            subject = _("Your privacy request %(reference)s") % {"reference": request.reference}
+        email_enqueue(
+            organization=request.organization,
+            to=request.requester_email,
+            template="notifications/email/message_to_requester",
+            subject=subject,
+            context={"body": body, "reference": request.reference},
+            target=request,
+            language=language,
+        )
     return message
 
 

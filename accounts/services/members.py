@@ -17,10 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,6 +26,7 @@ from accounts.permissions import Role
 from audit.actions import Action
 from audit.context import ActorKind, current_actor
 from audit.services import record
+from k12cloud.notifications.services import email_enqueue
 
 
 class MemberError(Exception):
@@ -158,7 +156,8 @@ def invitation_create(
         changes={"role": role.value, "replaced_invitation_ids": [old.pk for old in replaced]},
     )
     link = accept_url_for(token)
-    transaction.on_commit(lambda: _send_invitation_email(invitation, actor, link))
+    # into the outbox, in this transaction: sent after commit (k12cloud.notifications)
+    _send_invitation_email(invitation, actor, link)
     return invitation
 
 
@@ -176,16 +175,14 @@ def _send_invitation_email(invitation: Invitation, inviter: User, link: str) -> 
     subject = _("Your invitation to %(organization)s on k12cloud") % {
         "organization": organization.name
     }
-    message = EmailMultiAlternatives(
+    email_enqueue(
+        organization=organization,
+        to=invitation.email,
+        template="accounts/email/invitation",
         subject=subject,
-        body=render_to_string("accounts/email/invitation.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[invitation.email],
+        context=context,
+        target=invitation,
     )
-    message.attach_alternative(
-        render_to_string("accounts/email/invitation.html", context), "text/html"
-    )
-    message.send()
 
 
 @transaction.atomic

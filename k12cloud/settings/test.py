@@ -32,3 +32,6 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # the intake form's proof of work: a handful of hashes, not a few hundred thousand
 PRIVACY_INTAKE_POW_MAX_NUMBER = 1000
+# the outbox sends after commit in the committing process, so tests read django.core.mail.outbox;
+# the Celery path (task, worker, relay) has its own tests with real workers (notifications)
+NOTIFICATIONS_DELIVERY = "in_process"

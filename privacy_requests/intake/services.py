@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from k12cloud.notifications.services import email_enqueue
 from privacy_requests.deadlines import RequestType
 from privacy_requests.models import PrivacyRequest, RequesterToken
 from privacy_requests.request_services import request_confirm_email, request_receive
@@ -116,9 +114,8 @@ def web_request_receive(
         token = requester_token_issue(request=request, purpose=RequesterToken.Purpose.CONFIRM_EMAIL)
         link = confirm_url_for(token)
         references = [request.reference] + ([opt_out.reference] if opt_out else [])
-        transaction.on_commit(
-            lambda: _send_confirmation_email(organization, request, references, link, language)
-        )
+        # into the outbox, in this transaction: sent after commit (k12cloud.notifications)
+        _send_confirmation_email(organization, request, references, link, language)
     return WebIntakeResult(request, opt_out)
 
 
@@ -143,16 +140,15 @@ def _send_confirmation_email(
             "reference": request.reference,
             "organization": organization.name,
         }
-        text = render_to_string("privacy_requests/intake/email/confirm.txt", context)
-        html = render_to_string("privacy_requests/intake/email/confirm.html", context)
-    message = EmailMultiAlternatives(
+    email_enqueue(
+        organization=organization,
+        to=request.requester_email,
+        template="privacy_requests/intake/email/confirm",
         subject=subject,
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[request.requester_email],
+        context=context,
+        target=request,
+        language=language,
     )
-    message.attach_alternative(html, "text/html")
-    message.send()
 
 
 def requester_token_use(*, token_row: RequesterToken) -> PrivacyRequest:

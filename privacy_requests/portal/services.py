@@ -12,15 +12,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from audit.actions import Action
 from audit.services import record
+from k12cloud.notifications.services import email_enqueue
 from privacy_requests.intake.services import (
     TokenUnusable,
     requester_token_issue,
@@ -75,8 +73,8 @@ def portal_link_send(
             },
         )
         link = portal_url_for(token)
-        organization = request.organization
-        transaction.on_commit(lambda: _send_portal_link_email(organization, request, link))
+        # into the outbox, in this transaction: sent after commit (k12cloud.notifications)
+        _send_portal_link_email(request.organization, request, link)
     return row
 
 
@@ -95,16 +93,15 @@ def _send_portal_link_email(organization: Organization, request: PrivacyRequest,
             "reference": request.reference,
             "organization": organization.name,
         }
-        text = render_to_string("privacy_requests/intake/portal/email/link.txt", context)
-        html = render_to_string("privacy_requests/intake/portal/email/link.html", context)
-    message = EmailMultiAlternatives(
+    email_enqueue(
+        organization=organization,
+        to=request.requester_email,
+        template="privacy_requests/intake/portal/email/link",
         subject=subject,
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[request.requester_email],
+        context=context,
+        target=request,
+        language=language,
     )
-    message.attach_alternative(html, "text/html")
-    message.send()
 
 
 def portal_token_use(*, token_row: RequesterToken) -> PrivacyRequest:

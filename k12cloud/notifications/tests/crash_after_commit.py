@@ -1,0 +1,42 @@
+"""A process that commits an outbox row and is SIGKILLed before its after-commit enqueue.
+
+    python -m k12cloud.notifications.tests.crash_after_commit <organization id> <address>
+
+The kill is itself an after-commit callback registered before `email_enqueue`'s, and callbacks
+run in order: the row is committed, the enqueue never happens, and the process dies.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import django
+
+
+def main(organization_id: int, address: str) -> None:
+    django.setup()
+    from django.db import transaction
+
+    from accounts.models import Organization
+    from k12cloud.notifications.services import email_enqueue
+    from k12cloud.tenancy import tenant_context
+
+    organization = Organization.objects.get(pk=organization_id)
+    with tenant_context(organization):
+        transaction.on_commit(lambda: os.kill(os.getpid(), signal.SIGKILL))
+        email = email_enqueue(
+            organization=organization,
+            to=address,
+            template="notifications/email/notice",
+            subject="Crash test",
+            context={"title": "Crash test", "url": ""},
+            dedupe_key="crash-after-commit",
+        )
+        print(f"row {email.pk if email else None}", flush=True)
+    print("the enqueue ran: the process was not killed", flush=True)  # never printed
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), sys.argv[2])
