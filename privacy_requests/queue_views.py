@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponseBase, QueryDict, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -42,6 +49,26 @@ from privacy_requests.queue_forms import (
 from privacy_requests.request_services import request_acknowledge, request_assign
 from privacy_requests.selectors import organization_contract_rules, organization_rule_ids
 
+# The requester-email filter never travels in a URL (access logs, history, Referer): the filter
+# form is POSTed, and the address is kept in the session under an opaque token that the
+# queue's links carry as `search`.
+SEARCH_PARAM = "search"
+SEARCH_SESSION_KEY = "queue_email_searches"
+SEARCHES_KEPT = 10
+
+
+def search_token_store(request: HttpRequest, email: str) -> str:
+    """Keep `email` in the session; returns the token that stands for it in URLs."""
+    searches: dict[str, str] = dict(request.session.get(SEARCH_SESSION_KEY, {}))
+    token = secrets.token_urlsafe(9)
+    searches[token] = email
+    request.session[SEARCH_SESSION_KEY] = dict(list(searches.items())[-SEARCHES_KEPT:])
+    return token
+
+
+def search_token_email(request: HttpRequest, token: str) -> str | None:
+    return dict(request.session.get(SEARCH_SESSION_KEY, {})).get(token)
+
 
 class QueueFormMixin(OrganizationView):
     def workers(self) -> list[tuple[str, str]]:
@@ -62,10 +89,13 @@ class QueueFormMixin(OrganizationView):
         url = reverse("accounts:request_queue", kwargs={"org_slug": self.organization.slug})
         query = QueryDict(mutable=True)
         for name in FILTER_FIELDS:
+            if name == "requester_email":
+                continue  # never in a URL: the search token stands for it
             if params is not None and params.get(name):
                 query[name] = str(params.get(name))
-        if params is not None and params.get("after"):
-            query["after"] = str(params.get("after"))
+        for name in (SEARCH_PARAM, "after"):
+            if params is not None and params.get(name):
+                query[name] = str(params.get(name))
         return f"{url}?{query.urlencode()}" if query else url
 
 
@@ -73,9 +103,23 @@ class RequestQueueView(QueueFormMixin, TemplateView):
     permission = Permission.REQUESTS_VIEW
     template_name = "privacy_requests/queue.html"
 
+    def filter_params(self) -> QueryDict:
+        """The filters of the URL, with the email the search token stands for (an email in
+        the URL itself is ignored)."""
+        params = self.request.GET.copy()
+        params.pop("requester_email", None)
+        token = params.get(SEARCH_PARAM)
+        if token:
+            email = search_token_email(self.request, token)
+            if email:
+                params["requester_email"] = email
+            else:
+                messages.info(self.request, _("That email search has expired: search again."))
+        return params
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        params: QueryDict = kwargs.pop("params", None) or self.filter_params()
         context = super().get_context_data(**kwargs)
-        params = self.request.GET
         filtering = any(params.get(name) for name in FILTER_FIELDS)
         form = self.filter_form(params if filtering else None)
         context["form"] = form
@@ -85,7 +129,7 @@ class RequestQueueView(QueueFormMixin, TemplateView):
             context["rows"] = []
             return context
         filters = form.to_filter() if filtering else QueueFilter()
-        after = QueueCursor.decode(params["after"]) if params.get("after") else None
+        after = QueueCursor.decode(str(params.get("after"))) if params.get("after") else None
         page = request_queue_page(
             organization=self.organization,
             filters=filters,
@@ -94,20 +138,46 @@ class RequestQueueView(QueueFormMixin, TemplateView):
             size=queue.PAGE_SIZE,
         )
         filter_values = form.filter_values() if filtering else []
+        # the links' filters: the search token in place of the email
+        link_values = [(n, v) for n, v in filter_values if n != "requester_email"]
+        if any(n == "requester_email" for n, _v in filter_values) and params.get(SEARCH_PARAM):
+            link_values.append((SEARCH_PARAM, str(params.get(SEARCH_PARAM))))
+        context["link_values"] = link_values
         context["rows"] = queue_rows(
             organization=self.organization, requests=page.requests, today=today
         )
         context["today"] = today
         context["filter_values"] = filter_values
-        context["first_query"] = _query(filter_values) if after is not None else None
-        context["next_query"] = _query(filter_values, page.next) if page.next else None
-        context["current_query"] = self.request.GET.urlencode()
+        context["first_query"] = _query(link_values) if after is not None else None
+        context["next_query"] = _query(link_values, page.next) if page.next else None
+        context["current_query"] = _query(link_values)
         allowed = context["allowed"]
         context["can_assign"] = Permission.REQUESTS_ASSIGN.value in allowed
         context["can_work"] = Permission.REQUESTS_WORK.value in allowed
         if context["can_assign"]:
             context["assign_form"] = BulkAssignForm(workers=self.workers())
         return context
+
+
+class RequestQueueSearchView(RequestQueueView):
+    """POST the queue's filters: the email goes into the session, the rest into the URL.
+
+    Invalid filters re-render the queue with the errors tied to their fields.
+    """
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        form = self.filter_form(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(params=request.POST))
+        params = QueryDict(mutable=True)
+        for name, value in form.filter_values():
+            if name == "requester_email":
+                params[SEARCH_PARAM] = search_token_store(request, value)
+            else:
+                params[name] = value
+        return redirect(self.queue_url(params))
 
 
 def _query(filter_values: list[tuple[str, str]], after: QueueCursor | None = None) -> str:
@@ -190,7 +260,7 @@ class BulkActionView(QueueFormMixin):
 def _return_params(post: QueryDict) -> QueryDict:
     """The queue's filters and page, sent back with the bulk form as hidden fields."""
     params = QueryDict(mutable=True)
-    for name in (*FILTER_FIELDS, "after"):
+    for name in (*FILTER_FIELDS, SEARCH_PARAM, "after"):
         if post.get(f"return_{name}"):
             params[name] = str(post.get(f"return_{name}"))
     return params

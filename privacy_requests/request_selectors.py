@@ -38,7 +38,9 @@ def request_get(*, organization: Organization, request_id: int) -> PrivacyReques
     """One request with its assignee; raises PrivacyRequest.DoesNotExist."""
     return (
         PrivacyRequest.objects.for_organization(organization)
-        .select_related("assignee", "duplicate_of")
+        .select_related(
+            "assignee", "duplicate_of", "routed_to_organization", "routed_from_organization"
+        )
         .get(pk=request_id)
     )
 

@@ -52,6 +52,21 @@ def _audit_actor(actor: User | None) -> Actor | None:
     return None if actor is None else actor_for_user(actor.pk)
 
 
+def _flag_stale(organization: Organization, *, cause: str) -> None:
+    """Open requests whose deadline snapshot the change made stale are flagged for review,
+    in the same transaction (privacy_requests.routing)."""
+    from privacy_requests.routing import deadline_snapshots_flag_stale
+
+    deadline_snapshots_flag_stale(organization=organization, cause=cause)
+
+
+def _flag_stale_everywhere(*, cause: str) -> None:
+    """A rules-table edit may touch every organization: one task each, after commit."""
+    from privacy_requests.routing import deadline_snapshots_flag_stale_everywhere
+
+    deadline_snapshots_flag_stale_everywhere(cause=cause)
+
+
 # --- the platform's rules table -------------------------------------------------------------
 
 
@@ -117,6 +132,7 @@ def jurisdiction_rule_save(*, actor: User | None, rule: JurisdictionRule) -> Jur
         },
         actor=_audit_actor(actor),
     )
+    _flag_stale_everywhere(cause=f"jurisdiction_rule:{rule.rule_id}")
     return rule
 
 
@@ -170,6 +186,7 @@ def organization_rule_selection_set(
             },
             actor=_audit_actor(actor),
         )
+        _flag_stale(organization, cause="rule_selection")
     return wanted
 
 
@@ -232,6 +249,7 @@ def contract_rule_save(
         changes={"slug": rule.slug, "version": rule.version},
         actor=_audit_actor(actor),
     )
+    _flag_stale(organization, cause="contract_rule")
     return rule
 
 
@@ -251,6 +269,7 @@ def organization_closure_add(
             changes={"date": day.isoformat()},
             actor=_audit_actor(actor),
         )
+        _flag_stale(organization, cause="closures")
     return closure
 
 
@@ -268,3 +287,4 @@ def organization_closure_remove(
             changes={"date": day.isoformat()},
             actor=_audit_actor(actor),
         )
+        _flag_stale(organization, cause="closures")

@@ -28,12 +28,16 @@ class Status(models.TextChoices):
     CLOSED_UNVERIFIED = "closed_unverified", _("Closed as unverified")
     WITHDRAWN = "withdrawn", _("Withdrawn")
     DUPLICATE = "duplicate", _("Duplicate")
+    # sent to the platform organization about data another organization controls: moved there
+    ROUTED = "routed", _("Routed to the responsible organization")
 
 
 S = Status
-CLOSED_STATUSES = frozenset({S.FULFILLED, S.DENIED, S.CLOSED_UNVERIFIED, S.WITHDRAWN, S.DUPLICATE})
+CLOSED_STATUSES = frozenset(
+    {S.FULFILLED, S.DENIED, S.CLOSED_UNVERIFIED, S.WITHDRAWN, S.DUPLICATE, S.ROUTED}
+)
 OPEN_STATUSES = frozenset(Status) - CLOSED_STATUSES
-_ENDINGS = {S.WITHDRAWN, S.DUPLICATE}
+_ENDINGS = {S.WITHDRAWN, S.DUPLICATE, S.ROUTED}
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.RECEIVED: frozenset(

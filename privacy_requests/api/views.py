@@ -107,6 +107,13 @@ class PrivacyRequestViewSet(OrganizationViewSet):
 
     # --- helpers ---
 
+    def get_throttles(self) -> list[Any]:
+        if self.action == "intake":  # a rate per API key (privacy_requests.api.routing)
+            from privacy_requests.api.routing import IntakeApiThrottle
+
+            return [IntakeApiThrottle()]
+        return list(super().get_throttles())
+
     def personal(self) -> bool:
         """Roles that work requests see personal data; viewers (and viewer keys) do not."""
         return role_allows(self.role, Permission.REQUESTS_WORK)

@@ -176,14 +176,23 @@ def test_email_search_on_the_page(org: Organization, admin: User) -> None:
     mine = receive(org, email="pat@example.org", name="Pat Parent")
     receive(org, email="other@example.org", name="Olive Other")
     client = sign_in(Client(), admin)
-    body = client.get(queue_url(org, requester_email="pat@example.org")).content.decode()
+    # POSTed (the address never goes into a URL): redirected to an opaque search token
+    search = reverse("accounts:request_search", kwargs={"org_slug": org.slug})
+    response = client.post(search, {"requester_email": "pat@example.org"})
+    assert response.status_code == 302 and "pat" not in response["Location"]
+    assert "search=" in response["Location"]
+    body = client.get(response["Location"]).content.decode()
     assert mine.reference in body and "Pat Parent" in body and "Olive Other" not in body
+    # an address put in the URL by hand is ignored
+    ignored = client.get(queue_url(org, requester_email="pat@example.org")).content.decode()
+    assert "Olive Other" in ignored
 
 
 def test_bad_filter_shows_a_field_error(org: Organization, admin: User) -> None:
     receive(org)
     client = sign_in(Client(), admin)
-    response = client.get(queue_url(org, due_within_days="-3", requester_email="not-an-email"))
+    search = reverse("accounts:request_search", kwargs={"org_slug": org.slug})
+    response = client.post(search, {"due_within_days": "-3", "requester_email": "not-an-email"})
     body = response.content.decode()
     assert response.status_code == 200
     assert 'id="id_due_within_days_error"' in body and 'id="id_requester_email_error"' in body

@@ -1,0 +1,209 @@
+"""Routing, search and the intake throttle of the API (`/api/v1/orgs/<slug>/requests/`).
+
+- `POST <request_id>/route/`: route a platform organization's request to the organization
+  that holds the data (privacy_requests.routing.request_route).
+- `IntakeApiThrottle`: the rate of `POST intake/` per API key (or per signed-in user and
+  organization), `settings.PRIVACY_INTAKE_API_RATE`; past it, 429 with Retry-After.
+- `POST search/`: the queue's filters in the body, so that a requester's email address never
+  lands in a URL, a proxy's access log or the browser history. Same filters and pages as
+  `GET requests/`, which keeps `requester_email` only for compatibility.
+
+The organization, the caller's role and the tenant context come from `OrganizationViewSet`
+through `PrivacyRequestViewSet`, whose helpers (load, act, answers) these reuse.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError as DrfValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+
+from accounts.models import ApiKey, Organization
+from accounts.permissions import Permission
+from k12cloud.encryption.keys import data_keys_preloaded
+from privacy_requests.api import serializers as s
+from privacy_requests.api.views import ERRORS, REFUSED, REQUEST_ID, PrivacyRequestViewSet
+from privacy_requests.models import PrivacyRequest
+from privacy_requests.queue import (
+    STATUS_OPEN,
+    UNASSIGNED,
+    QueueCursor,
+    QueueFilter,
+    organization_today,
+    request_queue_page,
+)
+from privacy_requests.request_services import RequestActionRefused
+from privacy_requests.routing import request_route
+
+
+class IntakeApiThrottle(SimpleRateThrottle):
+    """The API intake's rate, per API key (its prefix: unique, never reused) or per signed-in
+    user in the organization of the URL. Counts live in the default cache (Redis), shared by
+    every web process; the rate is read from settings on each request."""
+
+    scope = "privacy_intake_api"
+
+    def get_rate(self) -> str | None:
+        return str(settings.PRIVACY_INTAKE_API_RATE)
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        if isinstance(request.auth, ApiKey):
+            ident = f"key:{request.auth.prefix}"
+        elif request.user is not None and request.user.is_authenticated:
+            ident = f"user:{request.user.pk}:org:{view.kwargs.get('org_slug', '')}"
+        else:
+            return None  # refused before this by authentication
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class RouteSerializer(serializers.Serializer):
+    to_organization = serializers.SlugField(
+        help_text=_("Slug of an active school district or vendor (not the platform)")
+    )
+    note = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=s.TEXT_MAX,
+        help_text=_("Kept as an internal note on both requests"),
+    )
+
+
+class RoutedSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    status = serializers.CharField()
+    routed_to_organization = serializers.SlugField()
+    routed_to_reference = serializers.CharField()
+    routed_at = serializers.DateTimeField()
+
+
+class SearchSerializer(s.RequestListQuerySerializer):
+    """The queue's filters and page, in a POST body."""
+
+
+class SearchPageSerializer(serializers.Serializer):
+    next_cursor = serializers.CharField(
+        allow_null=True, help_text=_("Send as `cursor` for the next page")
+    )
+    results = s.RequestRegisterSerializer(many=True)
+
+
+class RequestRoutingViewSet(PrivacyRequestViewSet):
+    # the inherited actions keep their permissions (only route and search are routed here)
+    action_permissions: ClassVar[dict[str, Permission]] = {
+        **PrivacyRequestViewSet.action_permissions,
+        "route": Permission.REQUESTS_WORK,
+        "search": Permission.REQUESTS_VIEW,
+    }
+
+    @extend_schema(
+        operation_id="requests_route",
+        summary="Route a platform request to the organization that holds the data",
+        description=(
+            "Only for requests of the k-12.cloud platform organization. A copy is created in "
+            "the target organization (original receipt time, deadlines under its rules) and "
+            'this request closes with status "routed". The requester is emailed.'
+        ),
+        parameters=[REQUEST_ID],
+        request=RouteSerializer,
+        responses={
+            200: OpenApiResponse(RoutedSerializer, description="Routed"),
+            **ERRORS,
+            **REFUSED,
+        },
+    )
+    def route(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        privacy_request = self.load()
+        data = self.valid(RouteSerializer)
+        target = Organization.objects.filter(slug=data["to_organization"]).first()
+        if target is None:
+            raise DrfValidationError(
+                {"to_organization": [_("No active school district or vendor has that slug.")]}
+            )
+        try:
+            request_route(
+                request=privacy_request,
+                to_organization=target,
+                actor=self.actor(),
+                note=data["note"],
+            )
+        except RequestActionRefused as refusal:
+            field = "to_organization" if refusal.code == "to_organization" else None
+            message = str(refusal.messages[0])
+            if field:
+                return Response({field: [message]}, status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"detail": message, "code": refusal.code or "refused"},
+                status=status.HTTP_409_CONFLICT,
+            )
+        routed = PrivacyRequest.objects.for_organization(self.organization).get(
+            pk=privacy_request.pk
+        )
+        return Response(
+            {
+                "reference": routed.reference,
+                "status": routed.status,
+                "routed_to_organization": target.slug,
+                "routed_to_reference": routed.routed_to_reference,
+                "routed_at": routed.routed_at,
+            }
+        )
+
+    @extend_schema(
+        operation_id="requests_search",
+        summary="Search the queue with the filters in the body (requester email included)",
+        description=(
+            "The filters of `GET requests/` in a JSON body, so that an email address is never "
+            "part of a URL. Keyset pages: send `next_cursor` back as `cursor`."
+        ),
+        request=SearchSerializer,
+        responses={200: SearchPageSerializer, **ERRORS},
+    )
+    def search(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        params = self.valid(SearchSerializer)
+        after = None
+        if params.get("cursor"):
+            after = QueueCursor.decode(params["cursor"])
+            if after is None:
+                raise DrfValidationError({"cursor": [_("This is not a page cursor.")]})
+        assignee = params.get("assignee", "")
+        filters = QueueFilter(
+            status=params.get("status") or STATUS_OPEN,
+            request_type=params.get("type", ""),
+            unassigned=assignee == UNASSIGNED,
+            assignee_id=int(assignee) if assignee and assignee != UNASSIGNED else None,
+            due_within_days=params.get("due_within_days"),
+            overdue=params["overdue"],
+            requester_email=params.get("requester_email", ""),
+        )
+        page = request_queue_page(
+            organization=self.organization,
+            filters=filters,
+            after=after,
+            size=params["page_size"],
+            today=organization_today(self.organization),
+        )
+        personal = self.personal()
+        context = {"personal": personal}
+        if personal:  # names decrypted with the keys read once
+            with data_keys_preloaded(self.organization.pk):
+                results = s.RequestRegisterSerializer(
+                    page.requests, many=True, context=context
+                ).data
+        else:
+            results = s.RequestRegisterSerializer(page.requests, many=True, context=context).data
+        return Response(
+            {"next_cursor": page.next.encode() if page.next else None, "results": results}
+        )
