@@ -339,6 +339,33 @@ class PrivacyRequest(TenantOwnedModel):
     duplicate_of = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
+    # Routing: a request sent to the platform organization about data another organization
+    # controls is copied into that organization's queue and this one closes as routed. Both
+    # sides keep the other's organization and reference (not tenant data: ids and codes).
+    routed_to_organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    routed_to_reference = models.CharField(max_length=16, blank=True)
+    routed_from_organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    routed_from_reference = models.CharField(max_length=16, blank=True)
+    routed_at = models.DateTimeField(null=True, blank=True)
+    # set when the organization's deadline rules changed after `deadlines` was computed, so staff
+    # review the dates instead of the engine moving them silently
+    deadline_snapshot_stale_since = models.DateTimeField(null=True, blank=True)
+    # the requester was reminded to confirm their email (once, 24 hours after receipt)
+    confirmation_reminder_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -484,3 +511,7 @@ class RequesterToken(TenantOwnedModel):
     @staticmethod
     def hash_token(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
+
+
+# The fulfilment package's model lives with its services (privacy_requests.fulfilment).
+from privacy_requests.fulfilment.models import ResponsePackage  # noqa: E402, F401

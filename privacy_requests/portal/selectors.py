@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.db.models import Q
 from django.utils import timezone
@@ -57,13 +57,3 @@ def portal_messages(*, organization: Organization, request: PrivacyRequest) -> l
         .exclude(direction=RequestMessage.Direction.INTERNAL)
         .order_by("created_at", "pk")
     )
-
-
-def portal_response_files(*, organization: Organization, request: PrivacyRequest) -> list[Any]:
-    """The files of the response package the requester may download.
-
-    HOOK: the response package is not built yet, so there are none; the portal page shows
-    "No files yet". When it exists, return its downloadable files here (each with a name,
-    size and a download URL that checks the portal session) and the template lists them.
-    """
-    return []

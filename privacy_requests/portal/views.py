@@ -42,7 +42,6 @@ from privacy_requests.portal.selectors import (
     portal_messages,
     portal_request_for,
     portal_request_get,
-    portal_response_files,
 )
 from privacy_requests.portal.services import portal_link_send, portal_reply_add, portal_token_use
 from privacy_requests.request_selectors import request_deadline_summary
@@ -256,7 +255,6 @@ def _portal_page(
     with tenant_context(organization):
         deadlines = request_deadline_summary(organization=organization, request=privacy_request)
         messages = portal_messages(organization=organization, request=privacy_request)
-        files = portal_response_files(organization=organization, request=privacy_request)
         closure_reason = privacy_request.closure_reason if privacy_request.closed_at else ""
     status_name, status_meaning = STATUS_EXPLAINED[privacy_request.status]
     context = {
@@ -270,7 +268,6 @@ def _portal_page(
         "deadlines": deadlines,
         "portal_messages": messages,
         "from_requester": RequestMessage.Direction.FROM_REQUESTER,
-        "files": files,
         "closure_reason": closure_reason,
         "form": form,
         "session_minutes": PORTAL_SESSION_SECONDS // 60,

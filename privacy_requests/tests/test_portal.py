@@ -277,7 +277,8 @@ def test_the_portal_shows_status_dates_and_messages_but_never_internal_notes(
     assert "America/Los_Angeles" in page
     assert "Please send a copy of your ID." in page
     assert "Caller sounded unsure" not in page
-    assert "No files yet" in page
+    # nothing to download before a package is delivered (privacy_requests.fulfilment)
+    assert "Download your data" not in page
     assert EMAIL not in page  # nothing the page does not need
 
 
@@ -388,6 +389,6 @@ def test_a_spanish_request_gets_its_email_and_portal_in_spanish(
     page = client.get(opened["Location"]).content.decode()
     assert '<html lang="es">' in page
     assert "Su solicitud de privacidad" in page
-    assert "Todavía no hay archivos" in page
+    assert "Cerrar la página de mi solicitud" in page
     english = client.get(f"/privacy/{org.slug}/portal/?lang=en").content.decode()
     assert "Your privacy request" in english
