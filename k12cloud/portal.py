@@ -56,6 +56,9 @@ def resolve_membership(request: HttpRequest, org_slug: str) -> tuple[Organizatio
 
 class OrganizationView(View):
     permission: ClassVar[Permission | None] = None
+    # True where even the page's existence is not the role's business (billing): a refused
+    # role gets 404, as for a page that is not there, instead of 403
+    refused_as_not_found: ClassVar[bool] = False
     organization: Organization
     membership: Membership
 
@@ -75,6 +78,8 @@ class OrganizationView(View):
         if refusal is not None:
             return refusal
         if not role_allows(self.membership.role, self.permission):
+            if self.refused_as_not_found:
+                raise Http404("No such page.")
             raise PermissionDenied("Your role does not allow this page.")
         with tenant_context(self.organization):
             response = super().dispatch(request, *args, **kwargs)

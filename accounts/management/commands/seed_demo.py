@@ -79,6 +79,10 @@ class Command(BaseCommand):
                     )
             ops = self._user(OPS_EMAIL, "Olive Ops", password, is_staff=True)
             ops.groups.add(self._ops_group())
+            # billing demo data and the ops group's billing permissions (billing.demo)
+            from billing.demo import billing_demo_seed
+
+            billing_demo_seed(organization=organizations["lincoln-usd"], ops_group=OPS_GROUP)
         self.stdout.write(
             f"Demo data ready: {len(ORGANIZATIONS)} organizations, {len(MEMBERS) + 1} users."
         )

@@ -1,0 +1,233 @@
+"""Stripe webhooks at /billing/stripe/webhook/: verify, store, then process exactly once.
+
+1. Verify the `Stripe-Signature` header against the raw body and STRIPE_WEBHOOK_SECRET with
+   Stripe's library, timestamp tolerance STRIPE_WEBHOOK_TOLERANCE. Bad signature, stale
+   timestamp or a body that is not an event: 400, and nothing is written.
+2. Resolve the organization from the event's customer id (StripeCustomer). Unknown customers
+   (and events without one) belong to the platform organization.
+3. Store the raw event: `INSERT ... ON CONFLICT (event_id) DO NOTHING`. The unique constraint,
+   not an existence check, decides which delivery stores it.
+4. Lock the stored row (`SELECT ... FOR UPDATE`) and process it unless already processed. A
+   concurrent duplicate waits on the lock and then finds it processed. Processing runs in a
+   savepoint: when it fails, the error is kept on the stored event (which stays unprocessed)
+   and the next delivery, or `billing.retry_stripe_events`, tries again.
+
+The URL is outside /o/<slug>/, so TenancyMiddleware gives the request only an anonymous user
+context; the work here enters the organization's tenant context explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import stripe
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from accounts.models import Organization
+from audit.context import Actor, acting_as
+from billing import sync
+from billing.models import StripeCustomer, StripeEvent
+from k12cloud.tenancy import tenant_context, unscoped_all_tenants
+
+logger = logging.getLogger(__name__)
+
+PLATFORM_SLUG = "k12cloud"
+
+Handler = Callable[[Organization, dict[str, Any], datetime], object]
+
+
+def _subscription(organization: Organization, obj: dict[str, Any], created: datetime) -> object:
+    return sync.subscription_sync(organization=organization, data=obj, event_created=created)
+
+
+def _invoice(organization: Organization, obj: dict[str, Any], created: datetime) -> object:
+    return sync.invoice_sync(organization=organization, data=obj, event_created=created)
+
+
+def _invoice_failed(organization: Organization, obj: dict[str, Any], created: datetime) -> object:
+    return sync.invoice_sync(
+        organization=organization, data=obj, event_created=created, payment_failed=True
+    )
+
+
+# Event types we act on; every other type is stored and acknowledged.
+HANDLERS: dict[str, Handler] = {
+    "customer.subscription.created": _subscription,
+    "customer.subscription.updated": _subscription,
+    "customer.subscription.deleted": _subscription,
+    "customer.subscription.paused": _subscription,
+    "customer.subscription.resumed": _subscription,
+    "invoice.created": _invoice,
+    "invoice.updated": _invoice,
+    "invoice.finalized": _invoice,
+    "invoice.paid": _invoice,
+    "invoice.payment_succeeded": _invoice,
+    "invoice.voided": _invoice,
+    "invoice.marked_uncollectible": _invoice,
+    "invoice.payment_failed": _invoice_failed,
+}
+
+
+def _customer_id(obj: dict[str, Any]) -> str:
+    if obj.get("object") == "customer":
+        return str(obj.get("id") or "")
+    customer = obj.get("customer")
+    if isinstance(customer, dict):
+        customer = customer.get("id")
+    return str(customer or "")
+
+
+def organization_for_customer(customer_id: str) -> tuple[Organization, bool]:
+    """The organization whose Stripe customer this is (True), or the platform's (False)."""
+    organization_id = None
+    if customer_id:
+        with unscoped_all_tenants(reason="find the organization of a Stripe webhook's customer"):
+            organization_id = (
+                StripeCustomer.objects.filter(stripe_customer_id=customer_id)
+                .values_list("organization_id", flat=True)
+                .first()
+            )
+    if organization_id is not None:
+        return Organization.objects.get(pk=organization_id), True
+    platform = Organization.objects.filter(slug=PLATFORM_SLUG).first()
+    if platform is None:
+        raise ImproperlyConfigured(f"The platform organization {PLATFORM_SLUG!r} is missing.")
+    return platform, False
+
+
+def event_store(*, organization: Organization, event: dict[str, Any], payload: str) -> bool:
+    """Store the raw event unless its id is stored already; True when this call stored it.
+
+    Must run in the organization's tenant context. The payload is encrypted first (as a model
+    save would), then inserted with ON CONFLICT DO NOTHING on the unique event id.
+    """
+    row = StripeEvent(
+        organization=organization,
+        event_id=str(event["id"]),
+        type=str(event.get("type") or "")[:100],
+        livemode=bool(event.get("livemode")),
+        object_id=str(((event.get("data") or {}).get("object") or {}).get("id") or "")[:255],
+        created=datetime.fromtimestamp(int(event.get("created") or 0), tz=UTC),
+        payload=payload,
+        received_at=timezone.now(),
+    )
+    fields = [
+        f
+        for f in StripeEvent._meta.concrete_fields
+        if f.name not in ("id", "processed_at", "attempts", "error")
+    ]
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+    values = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
+    placeholders = ", ".join(["%s"] * len(values))
+    table = connection.ops.quote_name(StripeEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}, attempts, error) "
+            f"VALUES ({placeholders}, 0, '') "
+            "ON CONFLICT (event_id) DO NOTHING RETURNING id",
+            values,
+        )
+        return cursor.fetchone() is not None
+
+
+def event_process(
+    *, organization: Organization, event_id: str, event: dict[str, Any], apply: bool = True
+) -> bool:
+    """Process the stored event once; True when this call processed it.
+
+    Runs in the organization's tenant context. The row lock makes concurrent deliveries of the
+    same event wait here; whoever comes second finds `processed_at` set and does nothing.
+    `apply=False` (no organization has the event's customer) only acknowledges it: Stripe's
+    objects are never copied into the platform organization.
+    """
+    stored = StripeEvent.objects.select_for_update().filter(event_id=event_id).first()
+    if stored is None or stored.processed_at is not None:
+        return False  # processed already (or stored under another organization)
+    handler = HANDLERS.get(stored.type) if apply else None
+    stored.attempts += 1
+    try:
+        with transaction.atomic(), acting_as(Actor.system("stripe webhook")):
+            if handler is not None:
+                obj = (event.get("data") or {}).get("object") or {}
+                handler(organization, obj, stored.created)
+    except Exception as error:  # kept on the event; the next delivery or the retry task retries
+        logger.exception("billing: processing Stripe event %s failed", event_id)
+        stored.error = f"{type(error).__name__}: {error}"[:500]
+        stored.save(update_fields=["attempts", "error"])
+        return False
+    stored.processed_at = timezone.now()
+    stored.error = ""
+    stored.save(update_fields=["attempts", "error", "processed_at"])
+    return True
+
+
+def event_receive(*, event: dict[str, Any], payload: str) -> tuple[bool, bool]:
+    """Store and process one verified event: (stored now, processed now)."""
+    organization, ours = organization_for_customer(
+        _customer_id((event.get("data") or {}).get("object") or {})
+    )
+    with tenant_context(organization):
+        stored = event_store(organization=organization, event=event, payload=payload)
+        processed = event_process(
+            organization=organization, event_id=str(event["id"]), event=event, apply=ours
+        )
+    return stored, processed
+
+
+def events_retry(*, organization: Organization) -> int:
+    """Process the organization's stored, unprocessed events again (oldest first)."""
+    done = 0
+    pending = list(
+        StripeEvent.objects.filter(processed_at__isnull=True)
+        .order_by("created", "pk")
+        .values_list("event_id", flat=True)
+    )
+    for event_id in pending:
+        with tenant_context(organization):
+            stored = StripeEvent.objects.filter(event_id=event_id).first()
+            if stored is None:
+                continue
+            event = json.loads(stored.payload)
+            owner, ours = organization_for_customer(
+                _customer_id((event.get("data") or {}).get("object") or {})
+            )
+            done += event_process(
+                organization=organization,
+                event_id=event_id,
+                event=event,
+                apply=ours and owner.pk == organization.pk,
+            )
+    return done
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    payload = request.body.decode("utf-8", errors="replace")
+    signature = request.headers.get("Stripe-Signature", "")
+    try:
+        stripe.Webhook.construct_event(
+            payload,
+            signature,
+            settings.STRIPE_WEBHOOK_SECRET,
+            tolerance=settings.STRIPE_WEBHOOK_TOLERANCE,
+        )
+    except stripe.SignatureVerificationError:
+        return HttpResponseBadRequest("Invalid signature.", content_type="text/plain")
+    except ValueError:
+        return HttpResponseBadRequest("Invalid payload.", content_type="text/plain")
+    event = json.loads(payload)
+    if not isinstance(event, dict) or not event.get("id") or event.get("object") != "event":
+        return HttpResponseBadRequest("Not an event.", content_type="text/plain")
+    stored, processed = event_receive(event=event, payload=payload)
+    return JsonResponse({"received": True, "duplicate": not stored, "processed": processed})
