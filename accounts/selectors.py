@@ -10,10 +10,13 @@ from k12cloud.tenancy import unscoped_all_tenants
 
 
 def membership_list_for_user(*, user_id: int) -> QuerySet[Membership]:
-    """The user's active memberships in every organization, for the organization switcher."""
+    """The user's active memberships in every organization, for the organization switcher.
+
+    Terminated organizations are left out: their members lose access (retention.termination).
+    """
     return (
         Membership.objects.of_user(user_id)
-        .filter(is_active=True)
+        .filter(is_active=True, organization__status=Organization.Status.ACTIVE)
         .select_related("organization")
         .order_by("organization__name")
     )
