@@ -36,6 +36,30 @@ class Permission(StrEnum):
     REQUESTS_VIEW = "requests.view"
     REQUESTS_WORK = "requests.work"
     REQUESTS_ASSIGN = "requests.assign"
+    # --- fulfilment (fulfilment engineer) ---
+    # carry out a deletion request: de-identify the person's data (docs/fulfilment.md)
+    REQUESTS_ERASE = "requests.erase"
+    # --- end of fulfilment ---
+    # --- routing (routing engineer) ---
+    DEADLINE_RULES_MANAGE = "deadline_rules.manage"
+    # --- end of routing ---
+    # --- notifications (notifications engineer) ---
+    # the member's own notifications (the bell) and how they want to be emailed
+    NOTIFICATIONS_VIEW = "notifications.view"
+    # --- end of notifications ---
+    # --- tracking (deadline-tracking engineer) ---
+    # the organization's privacy metrics (11 CCR § 7102 figures): page and CSV export
+    METRICS_VIEW = "metrics.view"
+    # --- end of tracking ---
+    # --- billing (billing engineer) ---
+    # invoices, plan, purchase orders, billing contacts: see them; change them and pay
+    BILLING_VIEW = "billing.view"
+    BILLING_MANAGE = "billing.manage"
+    # --- end of billing ---
+    # --- retention (retention engineer) ---
+    # retention schedules, legal holds, de-identification runs and certificates
+    RETENTION_MANAGE = "retention.manage"
+    # --- end of retention ---
 
 
 EVERY_ROLE = frozenset(Role)
@@ -57,6 +81,26 @@ PERMISSION_MATRIX: dict[Permission, frozenset[Role]] = {
     ),
     Permission.REQUESTS_WORK: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF}),
     Permission.REQUESTS_ASSIGN: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER}),
+    # --- fulfilment (fulfilment engineer) ---
+    Permission.REQUESTS_ERASE: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER}),
+    # --- end of fulfilment ---
+    # --- routing (routing engineer) ---
+    Permission.DEADLINE_RULES_MANAGE: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER}),
+    # --- end of routing ---
+    # --- notifications (notifications engineer) ---
+    Permission.NOTIFICATIONS_VIEW: EVERY_ROLE,
+    # --- end of notifications ---
+    # --- tracking (deadline-tracking engineer) ---
+    Permission.METRICS_VIEW: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF}),
+    # --- end of tracking ---
+    # --- billing (billing engineer) ---
+    # the bill is the admins' and the billing contact's business, nobody else's
+    Permission.BILLING_VIEW: frozenset({Role.ORG_ADMIN, Role.BILLING_CONTACT}),
+    Permission.BILLING_MANAGE: frozenset({Role.ORG_ADMIN, Role.BILLING_CONTACT}),
+    # --- end of billing ---
+    # --- retention (retention engineer) ---
+    Permission.RETENTION_MANAGE: frozenset({Role.ORG_ADMIN}),
+    # --- end of retention ---
 }
 
 # Roles that handle personal data or administer the organization: the default MFA policy

@@ -16,4 +16,19 @@ urlpatterns = [
     path("", include("accounts.urls_integrations")),
     path("audit/", include("audit.urls")),
     path("requests/", include("privacy_requests.urls")),
+    # --- routing (routing engineer) ---
+    path("settings/deadlines/", include("privacy_requests.rules_urls")),
+    # --- end of routing ---
+    # --- notifications (notifications engineer) ---
+    path("notifications/", include("k12cloud.notifications.urls")),
+    # --- end of notifications ---
+    # --- tracking (deadline-tracking engineer) ---
+    path("metrics/", include("privacy_requests.metrics.urls")),
+    # --- end of tracking ---
+    # --- billing (billing engineer) ---
+    path("billing/", include("billing.urls")),
+    # --- end of billing ---
+    # --- retention (retention engineer) ---
+    path("retention/", include("retention.urls")),
+    # --- end of retention ---
 ]

@@ -71,3 +71,48 @@ class Action(StrEnum):
     REQUEST_PORTAL_LINK_SENT = "requests.portal_link_sent"
     REQUEST_PORTAL_OPENED = "requests.portal_opened"
     REQUESTS_EXPORTED = "requests.exported"
+    # --- fulfilment (fulfilment engineer) ---
+    REQUEST_PACKAGE_PREPARED = "requests.package_prepared"
+    REQUEST_PACKAGE_DOWNLOADED = "requests.package_downloaded"
+    REQUEST_DELETION_PERFORMED = "requests.deletion_performed"
+    REQUEST_CORRECTION_RECORDED = "requests.correction_recorded"
+    # --- end of fulfilment ---
+    # --- routing (routing engineer) ---
+    REQUEST_ROUTED_OUT = "requests.routed_out"
+    REQUEST_ROUTED_IN = "requests.routed_in"
+    REQUEST_DEADLINES_FLAGGED = "requests.deadlines_flagged"
+    REQUEST_DEADLINES_REVIEWED = "requests.deadlines_reviewed"
+    # --- end of routing ---
+    # --- notifications (notifications engineer) ---
+    # --- end of notifications ---
+    # --- tracking (deadline-tracking engineer) ---
+    # a missed deadline raised with the officers and admins (once per request, deadline, day)
+    REQUEST_DEADLINE_ESCALATED = "requests.deadline_escalated"
+    # the requester was reminded to confirm their email address (once per request)
+    REQUEST_CONFIRMATION_REMINDED = "requests.confirmation_reminded"
+    # --- end of tracking ---
+    # --- billing (billing engineer) ---
+    # billing (billing.services, billing.webhooks); payment data never appears in changes
+    BILLING_SUBSCRIPTION_CHANGED = "billing.subscription_changed"
+    BILLING_INVOICE_PAID = "billing.invoice_paid"
+    BILLING_INVOICE_PAYMENT_FAILED = "billing.invoice_payment_failed"
+    BILLING_INVOICE_MARKED_PAID = "billing.invoice_marked_paid"
+    BILLING_PURCHASE_ORDER_RECORDED = "billing.purchase_order_recorded"
+    BILLING_PURCHASE_ORDER_UPLOADED = "billing.purchase_order_uploaded"
+    BILLING_PURCHASE_ORDER_ATTACHED = "billing.purchase_order_attached"
+    BILLING_CONTACT_CHANGED = "billing.contact_changed"
+    BILLING_OVERDUE_ALERTED = "billing.overdue_alerted"
+    BILLING_TERMINATION_PROPOSED = "billing.termination_proposed"
+    BILLING_ORGANIZATION_TERMINATED = "billing.organization_terminated"
+    # --- end of billing ---
+    # --- retention (retention engineer) ---
+    # retention (retention.services, retention.termination, retention.engine)
+    RETENTION_RULE_CHANGED = "retention.rule_changed"
+    LEGAL_HOLD_PLACED = "retention.legal_hold_placed"
+    LEGAL_HOLD_RELEASED = "retention.legal_hold_released"
+    ORGANIZATION_TERMINATED = "retention.organization_terminated"
+    DELETION_REQUEST_RECORDED = "retention.deletion_request_recorded"
+    RETENTION_RUN_STARTED = "retention.run_started"
+    RETENTION_RUN_COMPLETED = "retention.run_completed"
+    RETENTION_CERTIFICATE_ISSUED = "retention.certificate_issued"
+    # --- end of retention ---

@@ -22,4 +22,50 @@ app.conf.beat_schedule = {
         "task": "audit.verify_audit_chains",
         "schedule": crontab(hour=3, minute=17),
     },
+    # --- routing (routing engineer) ---
+    # --- end of routing ---
+    # --- notifications (notifications engineer) ---
+    # the outbox relay: send emails committed but never enqueued (a crash), and due retries
+    "notifications-relay-outbox": {
+        "task": "notifications.relay_outbox",
+        "schedule": 60.0,
+        "options": {"expires": 55},  # a backlog of relays is pointless: the next one comes
+    },
+    "notifications-prune-task-runs": {
+        "task": "notifications.prune_task_runs",
+        "schedule": crontab(hour=4, minute=41),
+    },
+    # --- end of notifications ---
+    # --- tracking (deadline-tracking engineer) ---
+    # privacy_requests.tracking.tasks: each fans out one tenant task per organization
+    "tracking-deadline-reminders": {
+        "task": "privacy_requests.tracking.sweep_deadlines",
+        "schedule": crontab(minute=5),
+    },
+    # every hour: each organization sends when its own local time is ~07:00
+    "tracking-morning-digest": {
+        "task": "privacy_requests.tracking.sweep_digests",
+        "schedule": crontab(minute=0),
+    },
+    "tracking-unconfirmed-requests": {
+        "task": "privacy_requests.tracking.sweep_unconfirmed",
+        "schedule": crontab(minute=35),
+    },
+    # --- end of tracking ---
+    # --- billing (billing engineer) ---
+    # dunning: alert ops about invoices unpaid past grace, propose termination (billing.tasks)
+    "billing-dunning": {"task": "billing.dunning_sweep", "schedule": crontab(hour=6, minute=23)},
+    # webhook events whose processing failed are stored; process them again
+    "billing-retry-stripe-events": {
+        "task": "billing.retry_stripe_events_sweep",
+        "schedule": crontab(minute="*/15"),
+    },
+    # --- end of billing ---
+    # --- retention (retention engineer) ---
+    # de-identify terminated organizations that are due and not held (retention.tasks)
+    "retention-sweep": {
+        "task": "retention.sweep",
+        "schedule": crontab(hour=4, minute=41),
+    },
+    # --- end of retention ---
 }

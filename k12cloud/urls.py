@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
-from k12cloud import views
+from k12cloud import health, views
 
 urlpatterns = [
     path("", account_views.home, name="home"),
@@ -25,5 +25,16 @@ urlpatterns = [
     path("api/v1/", include("accounts.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    # --- notifications (notifications engineer) ---
+    path("healthz/workers/", health.workers_health, name="health_workers"),
+    # --- end of notifications ---
+    # --- tracking (deadline-tracking engineer) ---
+    # --- end of tracking ---
+    # --- billing (billing engineer) ---
+    # Stripe's webhook: no session, no CSRF; the signature is the authentication
+    path("billing/stripe/", include("billing.webhook_urls")),
+    # --- end of billing ---
+    # --- retention (retention engineer) ---
+    # --- end of retention ---
     path("admin/", admin.site.urls),
 ]

@@ -2,6 +2,7 @@
 
 from django.urls import URLPattern, path
 
+from privacy_requests.fulfilment import views as fulfilment_views  # fulfilment engineer
 from privacy_requests.intake import views
 from privacy_requests.portal import views as portal_views
 
@@ -24,5 +25,14 @@ urlpatterns: list[URLPattern] = [
         portal_views.portal_sign_out_view,
         name="portal_sign_out",
     ),
+    # --- fulfilment (fulfilment engineer) ---
+    path(
+        "<slug:org_slug>/portal/download/",
+        fulfilment_views.portal_download_view,
+        name="portal_download",
+    ),
+    # --- end of fulfilment ---
+    # --- routing (routing engineer) ---
+    # --- end of routing ---
     path("<slug:org_slug>/portal/<str:token>/", portal_views.portal_open_view, name="portal_open"),
 ]

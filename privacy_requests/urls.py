@@ -6,7 +6,8 @@ Included from accounts/urls.py, so the URL names live in the `accounts` namespac
 
 from django.urls import URLPattern, path
 
-from privacy_requests import queue_views, views
+from privacy_requests import queue_views, rules_views, views
+from privacy_requests.fulfilment import views as fulfilment_views  # fulfilment engineer
 
 urlpatterns: list[URLPattern] = [
     # --- the triage queue (queue engineer) ---
@@ -45,4 +46,45 @@ urlpatterns: list[URLPattern] = [
         views.RequestMessageView.as_view(),
         name="request_message_add",
     ),
+    # --- fulfilment (fulfilment engineer) ---
+    path(
+        "<int:request_id>/fulfilment/",
+        fulfilment_views.FulfilmentView.as_view(),
+        name="fulfilment",
+    ),
+    path(
+        "<int:request_id>/fulfilment/package/",
+        fulfilment_views.PackagePrepareView.as_view(),
+        name="fulfilment_package",
+    ),
+    path(
+        "<int:request_id>/fulfilment/package/download/",
+        fulfilment_views.PackageDownloadView.as_view(),
+        name="fulfilment_package_download",
+    ),
+    path(
+        "<int:request_id>/fulfilment/fulfil/",
+        fulfilment_views.FulfilView.as_view(),
+        name="fulfilment_fulfil",
+    ),
+    path(
+        "<int:request_id>/fulfilment/deletion/",
+        fulfilment_views.DeletionView.as_view(),
+        name="fulfilment_deletion",
+    ),
+    path(
+        "<int:request_id>/fulfilment/correction/",
+        fulfilment_views.CorrectionView.as_view(),
+        name="fulfilment_correction",
+    ),
+    # --- end of fulfilment ---
+    # --- routing (routing engineer) ---
+    path("search/", queue_views.RequestQueueSearchView.as_view(), name="request_search"),
+    path("<int:request_id>/route/", rules_views.RequestRouteView.as_view(), name="request_route"),
+    path(
+        "<int:request_id>/deadlines/review/",
+        rules_views.RequestDeadlinesReviewView.as_view(),
+        name="request_deadlines_review",
+    ),
+    # --- end of routing ---
 ]

@@ -71,6 +71,10 @@ EVENT_LABELS = {
     "withdrawn": gettext_lazy("Withdrawn"),
     "duplicate": gettext_lazy("Closed as a duplicate"),
     "message_added": gettext_lazy("Message added"),
+    # routing (privacy_requests.routing)
+    "routed_out": gettext_lazy("Routed to another organization"),
+    "routed_in": gettext_lazy("Routed here from another organization"),
+    "deadlines_reviewed": gettext_lazy("Deadlines reviewed after a rule change"),
 }
 
 
@@ -138,6 +142,12 @@ class RequestDetailView(OrganizationView, TemplateView):
             thread=request_messages(organization=org, request=pr),
             can_work=Permission.REQUESTS_WORK.value in allowed and pr.is_open,
         )
+        from privacy_requests.rules_views import request_page_context  # routing's panel
+
+        context.update(request_page_context(organization=org, privacy_request=pr, context=context))
+        from k12cloud.notifications.selectors import emails_for  # notifications: emails sent
+
+        context["emails"] = emails_for(organization=org, target=pr)
         return context
 
     def assign_form(self, data: Any = None) -> request_forms.AssignForm:

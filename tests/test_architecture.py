@@ -41,9 +41,11 @@ PLATFORM_MODELS = {
     "audit.AuditCheckpoint": (
         "signed heads of the audit chains, the platform's too; scoped by its own RLS policy"
     ),
+    "notifications.TaskRun": "runs of platform-wide periodic tasks (beat); no tenant data",
     "privacy_requests.JurisdictionRule": (
         "the deadline rules table ops staff edit; the law is the same for every tenant"
     ),
+    "billing.Plan": "k-12.cloud's price list (Stripe prices), the same for every tenant",
 }
 # Foreign keys of tenant-owned models that may carry their own single-column index.
 CROSS_TENANT_INDEXES = {("accounts.Membership", "user"): "the switcher lists a user's orgs"}

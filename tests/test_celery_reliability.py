@@ -67,7 +67,7 @@ def _recorded(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-def test_a_sigkilled_worker_loses_no_email_and_sends_none_twice(tmp_path: Path) -> None:
+def test_a_sigkilled_worker_loses_no_email_and_records_each_sent_once(tmp_path: Path) -> None:
     organization = OrganizationFactory.create()
     rows = _outbox_rows(organization, EMAILS)
     queue = processes.new_queue()

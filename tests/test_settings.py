@@ -22,6 +22,9 @@ PRODUCTION_ENV = {
     "EMAIL_HOST": "smtp.internal",
     "AUDIT_CHECKPOINT_PRIVATE_KEY": "dGhpcy1pcy1hLXRlc3Qta2V5LW9mLTMyLWJ5dGVzISE=",
     "ENCRYPTION_MASTER_KEYS": "prod1:cHJvZHVjdGlvbi1saWtlLW1hc3Rlci1rZXktMzJieXQ=",
+    "STRIPE_SECRET_KEY": "sk_live_production_like",
+    "STRIPE_WEBHOOK_SECRET": "whsec_production_like",
+    "PORTAL_BASE_URL": "https://portal.k-12.cloud",
 }
 
 
@@ -61,6 +64,9 @@ def test_production_check_deploy_is_clean() -> None:
         "EMAIL_HOST",
         "AUDIT_CHECKPOINT_PRIVATE_KEY",
         "ENCRYPTION_MASTER_KEYS",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "PORTAL_BASE_URL",
     ],
 )
 def test_production_refuses_to_start_without_a_secret(missing: str) -> None:

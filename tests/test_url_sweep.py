@@ -124,6 +124,58 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "accounts_api:request_duplicate": (403, 403, 403, 403),
     "accounts_api:request_message_add": (403, 403, 403, 403),
     # --- end of the API ---
+    # --- fulfilment (fulfilment engineer) ---
+    "accounts:fulfilment": (302, 200, 404, 404),
+    "accounts:fulfilment_package": (302, 405, 404, 404),  # POST only
+    "accounts:fulfilment_package_download": (302, 405, 404, 404),  # POST only: audited
+    "accounts:fulfilment_fulfil": (302, 405, 404, 404),  # POST only
+    "accounts:fulfilment_deletion": (302, 405, 404, 404),  # POST only
+    "accounts:fulfilment_correction": (302, 405, 404, 404),  # POST only
+    "accounts_api:request_package_prepare": (403, 403, 403, 403),  # POST only
+    "accounts_api:request_package_download": (403, 409, 404, 404),  # 409: no package yet
+    "accounts_api:request_fulfil": (403, 403, 403, 403),  # POST only
+    "accounts_api:request_deletion_plan": (403, 409, 404, 404),  # 409: not a deletion request
+    "accounts_api:request_deletion_perform": (403, 403, 403, 403),  # POST only
+    "accounts_api:request_correction": (403, 403, 403, 403),  # POST only
+    "privacy_intake:portal_download": (405, 405, 405, 405),  # POST only, in a portal session
+    # --- end of fulfilment ---
+    # --- routing (routing engineer) ---
+    "accounts:deadline_rules": (302, 200, 404, 404),
+    "accounts:deadline_rules_selection": (302, 405, 404, 404),  # POST only
+    "accounts:deadline_contract_rule_save": (302, 405, 404, 404),
+    "accounts:deadline_closure_add": (302, 405, 404, 404),
+    "accounts:deadline_closure_remove": (302, 405, 404, 404),
+    "accounts:request_route": (302, 405, 404, 404),
+    "accounts:request_deadlines_review": (302, 405, 404, 404),
+    "accounts:request_search": (302, 405, 404, 404),  # POST: the email stays out of the URL
+    "accounts_api:request_route": (403, 403, 403, 403),  # POST only: GET has no permission
+    "accounts_api:request_search": (403, 403, 403, 403),  # POST only: emails stay out of URLs
+    # --- end of routing ---
+    # --- notifications (notifications engineer) ---
+    "health_workers": (503, 503, 503, 503),  # no worker or beat runs in the sweep
+    "accounts:notification_list": (302, 200, 404, 404),
+    "accounts:notification_unread": (302, 200, 404, 404),
+    "accounts:notification_preferences": (302, 200, 404, 404),
+    # --- end of notifications ---
+    # --- tracking (deadline-tracking engineer) ---
+    "accounts:privacy_metrics": (302, 200, 404, 404),
+    "accounts:privacy_metrics_export": (302, 200, 404, 404),
+    # --- end of tracking ---
+    # --- billing (billing engineer) ---
+    "accounts:billing_overview": (302, 200, 404, 404),
+    "accounts:billing_invoice_pdf": (302, 404, 404, 404),  # the sweep's id names no invoice
+    "accounts:billing_invoice_attach_po": (302, 405, 404, 404),  # POST only
+    "accounts:billing_payment_methods": (302, 405, 404, 404),  # POST only: redirects to Stripe
+    "accounts:billing_purchase_orders": (302, 200, 404, 404),
+    "accounts:billing_purchase_order_document": (302, 404, 404, 404),  # names no PO
+    "accounts:billing_contacts": (302, 200, 404, 404),
+    "accounts:billing_contact_edit": (302, 404, 404, 404),  # the sweep's id names no contact
+    "accounts:billing_contact_remove": (302, 405, 404, 404),  # POST only
+    "stripe_webhook": (405, 405, 405, 405),  # POST only, signed by Stripe
+    # --- end of billing ---
+    # --- retention (retention engineer) ---
+    "accounts:retention": (302, 200, 404, 404),
+    # --- end of retention ---
     # --- privacy requests: the public intake at /privacy/<org-slug>/ (intake engineer) ---
     "privacy_intake:form": (200, 200, 200, 200),  # public: no sign-in, any visitor
     "privacy_intake:submitted": (200, 200, 200, 200),
@@ -151,6 +203,31 @@ ADMIN_SPECIAL: dict[str, dict[str, set[int]]] = {
     # --- audit log: read-only for ops too ---
     "admin:audit_auditevent_add": {**ADMIN_EXPECTED, "ops": {403}},
     "admin:audit_auditevent_delete": {**ADMIN_EXPECTED, "ops": {403}},
+    # --- notifications: emails, notices and task runs are read-only for ops ---
+    **{
+        f"admin:notifications_{model}_{view}": {**ADMIN_EXPECTED, "ops": {403}}
+        for model in ("notification", "outboundemail", "taskrun")
+        for view in ("add", "delete")
+    },
+    # --- billing: Stripe's records are read-only for ops (billing.admin) ---
+    "admin:billing_invoice_add": {**ADMIN_EXPECTED, "ops": {403}},
+    "admin:billing_invoice_delete": {**ADMIN_EXPECTED, "ops": {403}},
+    "admin:billing_subscription_add": {**ADMIN_EXPECTED, "ops": {403}},
+    "admin:billing_subscription_delete": {**ADMIN_EXPECTED, "ops": {403}},
+    "admin:billing_stripeevent_add": {**ADMIN_EXPECTED, "ops": {403}},
+    "admin:billing_stripeevent_delete": {**ADMIN_EXPECTED, "ops": {403}},
+    # --- retention: changes go through the services' admin actions (retention.admin) ---
+    **{
+        f"admin:retention_{model}_{view}": {**ADMIN_EXPECTED, "ops": {403}}
+        for model in (
+            "organizationretention",
+            "retentionrun",
+            "legalhold",
+            "retentionrule",
+            "deidentificationcertificate",
+        )
+        for view in ("add", "delete")
+    },
 }
 
 
@@ -187,6 +264,10 @@ def build_url(name: str, route: str, tenant: Tenant, device_pk: int) -> str:
         "invitation_id": 999_999,
         "token": "not-a-real-token",
         "key_id": 999_999,
+        # billing: ids that name no invoice, purchase order or billing contact
+        "invoice_id": 999_999,
+        "purchase_order_id": 999_999,
+        "contact_id": 999_999,
     }
     if name == "admin:unnamed admin/(?P<url>.*)$":
         return "/admin/no-such-page/"

@@ -27,6 +27,7 @@ ENCRYPTION_MASTER_KEYS = env_str("ENCRYPTION_MASTER_KEYS", "")
 INSTALLED_APPS = [
     # project apps first so their templates and management commands take precedence
     "k12cloud",
+    "k12cloud.notifications",
     "accounts",
     "privacy_requests",
     "retention",
@@ -121,19 +122,31 @@ CACHES = {
     }
 }
 
+# Reliability (docs/scheduled-work.md): a task is acknowledged only after it ran, and goes back
+# to the queue when its worker dies; each worker process reserves one task at a time.
 CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# a worker that loses the broker gives its unacknowledged tasks back instead of finishing them
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_IGNORE_RESULT = True
-# longer than the longest task, so an unacknowledged task is not redelivered while it runs
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Longer than the longest task (audit.verify_audit_chains: 6 h hard limit), so a task still
+# running is never handed to a second worker. The price: a task whose worker was SIGKILLed
+# comes back only after this long (email does not wait for it: the outbox relay resends).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7 * 3600)
+}
 CELERY_TIMEZONE = "UTC"
+# One beat only: the scheduler holds a Redis lock and a second beat stands by (k12cloud.beat).
+CELERY_BEAT_SCHEDULER = "k12cloud.beat:SingleBeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 5  # seconds; also how often the lock and heartbeat are renewed
 
 # --- Accounts and authentication ------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -266,6 +279,7 @@ SPECTACULAR_SETTINGS = {
         "RequestStatusFilterEnum": "privacy_requests.api.serializers.FILTER_STATUS_CHOICES",
         "VerificationMethodEnum": "privacy_requests.models.PrivacyRequest.VerificationMethod",
         "StaffVerificationMethodEnum": "privacy_requests.forms.STAFF_METHOD_CHOICES",
+        "RequestTypeEnum": "privacy_requests.models.REQUEST_TYPE_CHOICES",
     },
 }
 
@@ -317,3 +331,55 @@ LOGGING = {
     # its DEBUG records print whole template contexts (names, links with tokens)
     "loggers": {"django.template": {"level": "INFO"}},
 }
+
+# --- fulfilment (fulfilment engineer) ---
+# --- end of fulfilment ---
+# --- routing (routing engineer) ---
+# The API intake's rate (POST /api/v1/orgs/<slug>/requests/intake/), per API key (or per
+# signed-in user and organization), as DRF writes it: "<count>/<second|minute|hour|day>".
+# Past it the API answers 429 with Retry-After (privacy_requests.api.routing.IntakeApiThrottle).
+PRIVACY_INTAKE_API_RATE = env_str("PRIVACY_INTAKE_API_RATE", "120/minute")
+# --- end of routing ---
+# --- notifications (notifications engineer) ---
+# Email after commit (k12cloud.notifications, docs/notifications.md): "celery" enqueues the send
+# task; "in_process" sends in the committing process (tests and `manage.py shell` only). Either
+# way the same service sends the outbox row, and the relay task sends what was left pending.
+NOTIFICATIONS_DELIVERY = env_str("NOTIFICATIONS_DELIVERY", "celery")
+NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 5)  # then FAILED, ops alerted
+NOTIFICATIONS_RELAY_AFTER_SECONDS = env_int("NOTIFICATIONS_RELAY_AFTER_SECONDS", 60)
+NOTIFICATIONS_MESSAGE_ID_DOMAIN = env_str("NOTIFICATIONS_MESSAGE_ID_DOMAIN", "k-12.cloud")
+# The single-beat lock and the heartbeats (k12cloud.beat, /healthz/workers/).
+BEAT_LOCK_KEY = env_str("BEAT_LOCK_KEY", "k12cloud:beat:lock")
+BEAT_LOCK_TTL_SECONDS = env_int("BEAT_LOCK_TTL_SECONDS", 30)  # a dead beat's standby waits this
+BEAT_HEARTBEAT_KEY = env_str("BEAT_HEARTBEAT_KEY", "k12cloud:beat:heartbeat")
+TASK_RUNS_KEEP_DAYS = env_int("TASK_RUNS_KEEP_DAYS", 30)
+# --- end of notifications ---
+# --- tracking (deadline-tracking engineer) ---
+# The portal's public address, for links in emails sent by tasks (no request to build them
+# from): deadline reminders, digests, the requester's confirmation reminder.
+PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+# the deadline-tracking tasks live in a sub-package that autodiscovery does not look into
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "privacy_requests.tracking.tasks"]
+# --- end of tracking ---
+# --- billing (billing engineer) ---
+from k12cloud.settings.environment import env_bool  # noqa: E402
+
+# Stripe (billing/, docs/billing.md). Production requires both secrets from the environment;
+# local and test settings use placeholders that can never reach Stripe (tests fake its API).
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "sk_test_k12cloud_development_placeholder")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "whsec_k12cloud_development_only")
+# seconds a webhook signature's timestamp may be old (Stripe's own default is 300)
+STRIPE_WEBHOOK_TOLERANCE = env_int("STRIPE_WEBHOOK_TOLERANCE", 300)
+# days an invoice may stay unpaid past its due date before ops staff are alerted
+BILLING_GRACE_PERIOD_DAYS = env_int("BILLING_GRACE_PERIOD_DAYS", 30)
+# when on, a cancelled subscription or an invoice unpaid past grace proposes the organization
+# for termination, which ops staff confirm in the admin (off by default)
+BILLING_TERMINATE_ON_NONPAYMENT = env_bool("BILLING_TERMINATE_ON_NONPAYMENT", False)
+# --- end of billing ---
+# --- retention (retention engineer) ---
+# Failure injection for tests of resumable de-identification runs (retention.engine): the
+# engine raises after this many committed chunks. Never set outside tests.
+RETENTION_FAIL_AFTER_CHUNKS: int | None = None
+# rows per de-identification chunk: one UPDATE and one transaction each
+RETENTION_CHUNK_SIZE = 5_000
+# --- end of retention ---

@@ -29,6 +29,13 @@ CSRF_COOKIE_SECURE = True
 # signs audit chain checkpoints; validated by the audit system check (audit.checks)
 AUDIT_CHECKPOINT_PRIVATE_KEY = env_str("AUDIT_CHECKPOINT_PRIVATE_KEY")
 
+# links in emails that tasks send (no web request to build them from): the public address
+PORTAL_BASE_URL = env_str("PORTAL_BASE_URL")
+
+# billing (billing/): the Stripe API key and the webhook endpoint's signing secret
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_PORT = env_int("EMAIL_PORT", 587)

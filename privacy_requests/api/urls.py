@@ -7,7 +7,9 @@ name): the queue is GET on the collection, intake is POST on `intake/`.
 
 from django.urls import URLPattern, path
 
+from privacy_requests.api.routing import RequestRoutingViewSet as RoutingV
 from privacy_requests.api.views import PrivacyRequestViewSet as V
+from privacy_requests.fulfilment.api import FulfilmentViewSet  # fulfilment engineer
 
 ACTIONS = ("acknowledge", "verify", "assign", "extend", "close", "transition", "duplicate")
 
@@ -24,4 +26,40 @@ urlpatterns: list[URLPattern] = [
         V.as_view({"post": "messages"}),
         name="request_message_add",
     ),
+    # --- fulfilment (fulfilment engineer) ---
+    path(
+        "<int:request_id>/package/",
+        FulfilmentViewSet.as_view({"post": "prepare"}),
+        name="request_package_prepare",
+    ),
+    path(
+        "<int:request_id>/package/download/",
+        FulfilmentViewSet.as_view({"get": "download"}),
+        name="request_package_download",
+    ),
+    path(
+        "<int:request_id>/fulfil/",
+        FulfilmentViewSet.as_view({"post": "fulfil"}),
+        name="request_fulfil",
+    ),
+    path(
+        "<int:request_id>/deletion/",
+        FulfilmentViewSet.as_view({"get": "plan"}),
+        name="request_deletion_plan",
+    ),
+    path(
+        "<int:request_id>/deletion/perform/",
+        FulfilmentViewSet.as_view({"post": "erase"}),
+        name="request_deletion_perform",
+    ),
+    path(
+        "<int:request_id>/correction/",
+        FulfilmentViewSet.as_view({"post": "correct"}),
+        name="request_correction",
+    ),
+    # --- end of fulfilment ---
+    # --- routing (routing engineer) ---
+    path("search/", RoutingV.as_view({"post": "search"}), name="request_search"),
+    path("<int:request_id>/route/", RoutingV.as_view({"post": "route"}), name="request_route"),
+    # --- end of routing ---
 ]
