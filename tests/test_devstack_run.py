@@ -79,6 +79,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def is_devstack_celery(args: str) -> bool:
+    """A Celery worker or beat of `devstack run`, not one of the suite's own.
+
+    Tests on the other xdist worker start real workers and beats at the same time
+    (k12cloud/notifications/tests/processes.py): those consume private `-Q test-...` queues and
+    keep their beat schedule in a temporary directory, while devstack's use the default queue
+    and `.local/celerybeat-schedule`.
+    """
+    if not re.search(r"\bcelery\b.*-A k12cloud\b", args):
+        return False
+    if re.search(r"\s-Q\s", args):
+        return False
+    return not (" beat" in args and "--schedule=" in args and str(LOCAL) not in args)
+
+
 def stack_processes(port: int, redis_port: int | None) -> set[Proc]:
     """Processes of a local stack: the portal on `port`, Celery, the embedded servers."""
     found: set[Proc] = set()
@@ -99,7 +114,7 @@ def stack_processes(port: int, redis_port: int | None) -> set[Proc]:
             continue
         if (
             ("runserver" in args and f"127.0.0.1:{port}" in args)
-            or re.search(r"\bcelery\b.*-A k12cloud\b", args)
+            or is_devstack_celery(args)
             or proc.pid in postmasters
             or parent in postmasters
             or (
