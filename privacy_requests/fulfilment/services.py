@@ -36,9 +36,8 @@ from privacy_requests.fulfilment.selectors import (
     deletion_record,
     package_current,
 )
-from privacy_requests.intake.services import requester_token_issue
-from privacy_requests.models import PrivacyRequest, RequesterToken, RequestEvent, RequestMessage
-from privacy_requests.portal.services import PORTAL_LINK_VALID_FOR
+from privacy_requests.models import PrivacyRequest, RequestEvent, RequestMessage
+from privacy_requests.portal.services import PORTAL_LINK_VALID_FOR, portal_link_issue
 from privacy_requests.request_services import (
     RequestActionRefused,
     _event,
@@ -242,34 +241,7 @@ def _portal_link(request: PrivacyRequest, portal_url_for: Callable[[str], str] |
     """A fresh single-use portal link for the notice (older unused ones stop working)."""
     if portal_url_for is None:
         return ""
-    now = timezone.now()
-    retired = (
-        RequesterToken.objects.for_organization(request.organization)
-        .filter(
-            request=request,
-            purpose=RequesterToken.Purpose.PORTAL,
-            used_at__isnull=True,
-            expires_at__gt=now,
-        )
-        .update(expires_at=now)
-    )
-    token = requester_token_issue(
-        request=request, purpose=RequesterToken.Purpose.PORTAL, valid_for=PORTAL_LINK_VALID_FOR
-    )
-    row = RequesterToken.objects.for_organization(request.organization).get(
-        token_hash=RequesterToken.hash_token(token)
-    )
-    record(
-        Action.REQUEST_PORTAL_LINK_SENT,
-        organization=request.organization,
-        target=request,
-        changes={
-            "token_id": row.pk,
-            "valid_hours": int(PORTAL_LINK_VALID_FOR.total_seconds() // 3600),
-            "older_links_retired": retired,
-            "with": "package_ready",
-        },
-    )
+    token, _row = portal_link_issue(request=request, reason="package_ready")
     return portal_url_for(token)
 
 

@@ -33,6 +33,48 @@ if TYPE_CHECKING:
 PORTAL_LINK_VALID_FOR = timedelta(hours=24)
 
 
+def portal_link_issue(*, request: PrivacyRequest, reason: str = "") -> tuple[str, RequesterToken]:
+    """A fresh single-use portal token for the request; older unused ones stop working.
+
+    Call inside `tenant_context(request.organization)` and a transaction. Audited as
+    REQUEST_PORTAL_LINK_SENT (`reason` names why, when it is not the requester asking).
+    Returns the token (to build the link from) and its row.
+    """
+    now = timezone.now()
+    retired = (
+        RequesterToken.objects.for_organization(request.organization)
+        .filter(
+            request=request,
+            purpose=RequesterToken.Purpose.PORTAL,
+            used_at__isnull=True,
+            expires_at__gt=now,
+        )
+        .update(expires_at=now)
+    )
+    token = requester_token_issue(
+        request=request,
+        purpose=RequesterToken.Purpose.PORTAL,
+        valid_for=PORTAL_LINK_VALID_FOR,
+    )
+    row = RequesterToken.objects.for_organization(request.organization).get(
+        token_hash=RequesterToken.hash_token(token)
+    )
+    changes: dict[str, object] = {
+        "token_id": row.pk,
+        "valid_hours": int(PORTAL_LINK_VALID_FOR.total_seconds() // 3600),
+        "older_links_retired": retired,
+    }
+    if reason:
+        changes["with"] = reason
+    record(
+        Action.REQUEST_PORTAL_LINK_SENT,
+        organization=request.organization,
+        target=request,
+        changes=changes,
+    )
+    return token, row
+
+
 def portal_link_send(
     *, request: PrivacyRequest, portal_url_for: Callable[[str], str]
 ) -> RequesterToken:
@@ -43,35 +85,7 @@ def portal_link_send(
     request stop working. `portal_url_for(token)` builds the absolute link.
     """
     with transaction.atomic():
-        now = timezone.now()
-        retired = (
-            RequesterToken.objects.for_organization(request.organization)
-            .filter(
-                request=request,
-                purpose=RequesterToken.Purpose.PORTAL,
-                used_at__isnull=True,
-                expires_at__gt=now,
-            )
-            .update(expires_at=now)
-        )
-        token = requester_token_issue(
-            request=request,
-            purpose=RequesterToken.Purpose.PORTAL,
-            valid_for=PORTAL_LINK_VALID_FOR,
-        )
-        row = RequesterToken.objects.for_organization(request.organization).get(
-            token_hash=RequesterToken.hash_token(token)
-        )
-        record(
-            Action.REQUEST_PORTAL_LINK_SENT,
-            organization=request.organization,
-            target=request,
-            changes={
-                "token_id": row.pk,
-                "valid_hours": int(PORTAL_LINK_VALID_FOR.total_seconds() // 3600),
-                "older_links_retired": retired,
-            },
-        )
+        token, row = portal_link_issue(request=request)
         link = portal_url_for(token)
         # into the outbox, in this transaction: sent after commit (k12cloud.notifications)
         _send_portal_link_email(request.organization, request, link)
