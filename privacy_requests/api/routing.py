@@ -27,18 +27,9 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import ApiKey, Organization
 from accounts.permissions import Permission
-from k12cloud.encryption.keys import data_keys_preloaded
 from privacy_requests.api import serializers as s
 from privacy_requests.api.views import ERRORS, REFUSED, REQUEST_ID, PrivacyRequestViewSet
 from privacy_requests.models import PrivacyRequest
-from privacy_requests.queue import (
-    STATUS_OPEN,
-    UNASSIGNED,
-    QueueCursor,
-    QueueFilter,
-    organization_today,
-    request_queue_page,
-)
 from privacy_requests.request_services import RequestActionRefused
 from privacy_requests.routing import request_route
 
@@ -173,37 +164,7 @@ class RequestRoutingViewSet(PrivacyRequestViewSet):
     )
     def search(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         params = self.valid(SearchSerializer)
-        after = None
-        if params.get("cursor"):
-            after = QueueCursor.decode(params["cursor"])
-            if after is None:
-                raise DrfValidationError({"cursor": [_("This is not a page cursor.")]})
-        assignee = params.get("assignee", "")
-        filters = QueueFilter(
-            status=params.get("status") or STATUS_OPEN,
-            request_type=params.get("type", ""),
-            unassigned=assignee == UNASSIGNED,
-            assignee_id=int(assignee) if assignee and assignee != UNASSIGNED else None,
-            due_within_days=params.get("due_within_days"),
-            overdue=params["overdue"],
-            requester_email=params.get("requester_email", ""),
-        )
-        page = request_queue_page(
-            organization=self.organization,
-            filters=filters,
-            after=after,
-            size=params["page_size"],
-            today=organization_today(self.organization),
-        )
-        personal = self.personal()
-        context = {"personal": personal}
-        if personal:  # names decrypted with the keys read once
-            with data_keys_preloaded(self.organization.pk):
-                results = s.RequestRegisterSerializer(
-                    page.requests, many=True, context=context
-                ).data
-        else:
-            results = s.RequestRegisterSerializer(page.requests, many=True, context=context).data
+        page, results = self.queue_page(params)
         return Response(
             {"next_cursor": page.next.encode() if page.next else None, "results": results}
         )

@@ -34,6 +34,7 @@ from privacy_requests.queue import (
     UNASSIGNED,
     QueueCursor,
     QueueFilter,
+    QueuePage,
     organization_today,
     request_queue_page,
 )
@@ -183,6 +184,16 @@ class PrivacyRequestViewSet(OrganizationViewSet):
         query = s.RequestListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
+        page, results = self.queue_page(params)
+        next_url = None
+        if page.next is not None:
+            next_params = request.query_params.copy()
+            next_params["cursor"] = page.next.encode()
+            next_url = request.build_absolute_uri(f"{request.path}?{next_params.urlencode()}")
+        return Response({"next": next_url, "results": results})
+
+    def queue_page(self, params: dict[str, Any]) -> tuple[QueuePage, Any]:
+        """One page of the queue for validated list/search parameters, and its rows as JSON."""
         after = None
         if params.get("cursor"):
             after = QueueCursor.decode(params["cursor"])
@@ -214,12 +225,7 @@ class PrivacyRequestViewSet(OrganizationViewSet):
                 ).data
         else:
             results = s.RequestRegisterSerializer(page.requests, many=True, context=context).data
-        next_url = None
-        if page.next is not None:
-            next_params = request.query_params.copy()
-            next_params["cursor"] = page.next.encode()
-            next_url = request.build_absolute_uri(f"{request.path}?{next_params.urlencode()}")
-        return Response({"next": next_url, "results": results})
+        return page, results
 
     # --- intake ---
 
