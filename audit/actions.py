@@ -115,4 +115,5 @@ class Action(StrEnum):
     RETENTION_RUN_STARTED = "retention.run_started"
     RETENTION_RUN_COMPLETED = "retention.run_completed"
     RETENTION_CERTIFICATE_ISSUED = "retention.certificate_issued"
+    RETENTION_AGED_OUT = "retention.aged_out"  # retention.aging: rows due by age
     # --- end of retention ---

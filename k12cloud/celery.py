@@ -62,7 +62,8 @@ app.conf.beat_schedule = {
     },
     # --- end of billing ---
     # --- retention (retention engineer) ---
-    # de-identify terminated organizations that are due and not held (retention.tasks)
+    # de-identify terminated organizations that are due and not held, and rows due by age
+    # in active organizations (retention.tasks)
     "retention-sweep": {
         "task": "retention.sweep",
         "schedule": crontab(hour=4, minute=41),

@@ -235,6 +235,9 @@ DECLARATIONS: tuple[Declaration, ...] = (
         engine_skips=True,
     ),
     Declaration(
+        "retention.AgedRecord", Category.ACCOUNT_RECORDS, keep=("model",), engine_skips=True
+    ),  # ids of rows the age-based rules did (retention.aging): no personal data
+    Declaration(
         "retention.DeidentificationCertificate",
         Category.ACCOUNT_RECORDS,
         keep=("document", "document_sha256", "key_id", "signature"),  # no personal data

@@ -52,6 +52,8 @@ USERS = "accounts.User"
 # the organization's last admins: de-identified after the certificate is emailed to them
 LAST_ADMINS = "accounts.User (last admins)"
 SYSTEM_ACTOR = Actor.system("retention engine")
+# de-identified users' placeholder addresses end with this (RFC 2606 `.invalid`)
+DEIDENTIFIED_EMAIL_DOMAIN = "@deidentified.invalid"
 
 
 class InjectedFailure(RuntimeError):
@@ -197,6 +199,38 @@ def _sole_member_ids(organization_id: int) -> list[int]:
         )
 
 
+def users_deidentify(ids: list[int]) -> None:
+    """The platform-level user rule, set-based for these users (the caller decides who, and
+    holds the tenant context and transaction): email replaced by a placeholder, name removed,
+    password unusable, deactivated; sessions, login addresses, SSO accounts and second factors
+    deleted. Also used by the age-based rules (retention.aging)."""
+    from allauth.account.models import EmailAddress
+    from allauth.socialaccount.models import SocialAccount
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.mfa.models import RecoveryCodeDevice
+
+    session_keys = UserSession.objects.filter(user_id__in=ids).values("session_key")
+    Session.objects.filter(session_key__in=session_keys).delete()
+    UserSession.objects.filter(user_id__in=ids).delete()
+    EmailAddress.objects.filter(user_id__in=ids).delete()
+    SocialAccount.objects.filter(user_id__in=ids).delete()  # SSO profile, its tokens
+    TOTPDevice.objects.filter(user_id__in=ids).delete()
+    RecoveryCodeDevice.objects.filter(user_id__in=ids).delete()  # and its codes
+    User.objects.filter(pk__in=ids).update(
+        email=models.functions.Concat(
+            models.Value("deidentified-user-"),
+            models.functions.Cast("pk", models.CharField()),
+            models.Value(DEIDENTIFIED_EMAIL_DOMAIN),
+            output_field=models.CharField(),
+        ),
+        full_name="",
+        password="!",  # unusable: never matches a password  # noqa: S106
+        is_active=False,
+        last_login=None,
+    )
+
+
 def _deidentify_users(
     run: RetentionRun,
     user_ids: list[int],
@@ -206,12 +240,6 @@ def _deidentify_users(
     logged: bool = True,
 ) -> None:
     """`logged`: add an entry to the run's log (not after the certificate hashed the log)."""
-    from allauth.account.models import EmailAddress
-    from allauth.socialaccount.models import SocialAccount
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from accounts.mfa.models import RecoveryCodeDevice
-
     if run.progress.get(label, {}).get("finished"):
         return
     cursor = run.progress.get(label, {}).get("cursor") or 0
@@ -219,26 +247,7 @@ def _deidentify_users(
     for start in range(0, len(pending), chunk_size):
         ids = pending[start : start + chunk_size]
         with tenant_context(run.organization_id):
-            users = User.objects.filter(pk__in=ids)
-            session_keys = UserSession.objects.filter(user_id__in=ids).values("session_key")
-            Session.objects.filter(session_key__in=session_keys).delete()
-            UserSession.objects.filter(user_id__in=ids).delete()
-            EmailAddress.objects.filter(user_id__in=ids).delete()
-            SocialAccount.objects.filter(user_id__in=ids).delete()  # SSO profile, its tokens
-            TOTPDevice.objects.filter(user_id__in=ids).delete()
-            RecoveryCodeDevice.objects.filter(user_id__in=ids).delete()  # and its codes
-            users.update(
-                email=models.functions.Concat(
-                    models.Value("deidentified-user-"),
-                    models.functions.Cast("pk", models.CharField()),
-                    models.Value("@deidentified.invalid"),
-                    output_field=models.CharField(),
-                ),
-                full_name="",
-                password="!",  # unusable: never matches a password  # noqa: S106
-                is_active=False,
-                last_login=None,
-            )
+            users_deidentify(ids)
             done = run.progress.get(label, {}).get("done", 0) + len(ids)
             _save_progress(run, label, cursor=ids[-1], done=done)
         chunks.committed()

@@ -211,3 +211,27 @@ class OrganizationRetention(Organization):
         proxy = True
         verbose_name = "organization termination"
         verbose_name_plural = "organization terminations"
+
+
+class AgedRecord(TenantOwnedModel):
+    """A row the age-based rules (retention.aging) have de-identified in an active
+    organization: the marker that keeps a second run from touching it again. Ids only.
+
+    `model` is the declaration's label (e.g. "privacy_requests.PrivacyRequest"); a privacy
+    request's marker also covers its events, messages and requester tokens (done with it in
+    one transaction); "accounts.Membership" covers the member's invitations and API key names.
+    """
+
+    model = models.CharField(max_length=64)
+    object_id = models.BigIntegerField()
+    aged_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "model", "object_id"], name="aged_record_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.object_id} aged out"

@@ -693,6 +693,21 @@ def retention_run(s: Scene) -> Act:
     return lambda: call_command("retention_run", stdout=io.StringIO())
 
 
+def retention_aged_out(s: Scene) -> Act:
+    from retention.aging import organization_age_out
+
+    with tenant_context(s.org):
+        Invitation.objects.create(
+            organization=s.org,
+            email="old.invitee@lincoln.example",
+            role=Role.VIEWER,
+            token_hash=Invitation.hash_token("aged-out"),
+            expires_at=NOW,
+        )
+    s.clock.shift(timedelta(days=3 * 365 + 1))
+    return lambda: organization_age_out(organization=s.org)
+
+
 # --- end of retention ---
 
 
@@ -804,6 +819,7 @@ COVERAGE: list[tuple[str, Callable[[Scene], Act], Action]] = [
     ("retention run completed", retention_run, Action.RETENTION_RUN_COMPLETED),
     ("retention run destroys the data key", retention_run, Action.KEY_DESTROYED),
     ("de-identification certificate", retention_run, Action.RETENTION_CERTIFICATE_ISSUED),
+    ("rows due by age de-identified", retention_aged_out, Action.RETENTION_AGED_OUT),
     # --- end of retention ---
     # --- retention runs: add rows when retention exists ---
     # --- billing changes: add rows when billing exists ---
