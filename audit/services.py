@@ -27,7 +27,12 @@ from k12cloud import tenancy
 from k12cloud.middleware import request_id
 
 
-def _target(target: models.Model | tuple[str, object] | None) -> tuple[str, str]:
+def target_reference(target: models.Model | tuple[str, object] | None) -> tuple[str, str]:
+    """(type, id) naming what an event is about: a model instance or a (label, id) pair.
+
+    Also how notifications and outbox emails name what they are about, so a request's timeline
+    finds its audit events and its emails by the same key.
+    """
     if target is None:
         return "", ""
     if isinstance(target, models.Model):
@@ -54,7 +59,7 @@ def record(
     summary = dict(changes or {})
     json.dumps(summary)  # fail here, not at commit, on values that cannot be stored
     who = actor or current_actor()
-    target_type, target_id = _target(target)
+    target_type, target_id = target_reference(target)
     organization_id = organization if isinstance(organization, int | None) else organization.pk
     event = AuditEvent(
         organization_id=organization_id,

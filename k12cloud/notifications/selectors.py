@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db.models import Model
 
 from accounts.models import Organization, User
+from audit.services import target_reference
 from k12cloud.notifications.models import Notification, NotificationPreference, OutboundEmail
-from k12cloud.notifications.services import _target
 
 NOTIFICATION_PAGE_SIZE = 50
 
@@ -18,7 +18,7 @@ def emails_for(
 
     For the target's timeline: who it went to, which template, when, and its delivery status.
     """
-    target_type, target_id = _target(target)
+    target_type, target_id = target_reference(target)
     return list(
         OutboundEmail.objects.for_organization(organization)
         .filter(target_type=target_type, target_id=target_id)

@@ -21,19 +21,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from accounts.models import Organization, User
+from audit.services import target_reference
 from k12cloud.notifications.models import Notification, NotificationPreference, OutboundEmail
 from k12cloud.tenancy import tenant_context
 
 logger = logging.getLogger(__name__)
-
-
-def _target(target: Model | tuple[str, object] | None) -> tuple[str, str]:
-    if target is None:
-        return "", ""
-    if isinstance(target, Model):
-        return target._meta.label_lower, str(target.pk)
-    kind, identifier = target
-    return kind, str(identifier)
 
 
 def email_enqueue(
@@ -69,7 +61,7 @@ def email_enqueue(
             html = render_to_string(f"{template}.html", full_context)
         except TemplateDoesNotExist:  # a text-only email
             html = ""
-    target_type, target_id = _target(target)
+    target_type, target_id = target_reference(target)
     email = OutboundEmail(
         organization=organization,
         to=to,
@@ -119,9 +111,15 @@ def _enqueue_send(organization_id: int, email_id: int) -> None:
         logger.warning("email %s: could not enqueue; the relay will send it", email_id)
 
 
-def delivery_preference(organization: Organization, user: User) -> str:
-    preference = NotificationPreference.objects.filter(organization=organization, user=user).first()
-    return preference.delivery if preference else NotificationPreference.Delivery.IMMEDIATE
+def digest_members(organization: Organization, users: Iterable[User]) -> set[int]:
+    """Ids of those users who chose the digest here (one query; everyone else: immediate)."""
+    return set(
+        NotificationPreference.objects.for_organization(organization)
+        .filter(
+            user__in=[user.pk for user in users], delivery=NotificationPreference.Delivery.DIGEST
+        )
+        .values_list("user_id", flat=True)
+    )
 
 
 def notify(
@@ -143,9 +141,12 @@ def notify(
     already had this notice gets nothing again. `urgent` emails even members who chose the
     digest (escalations of missed deadlines).
     """
-    target_type, target_id = _target(target)
+    target_type, target_id = target_reference(target)
+    recipients = list(recipients)
+    digest = digest_members(organization, recipients) if email_template and not urgent else set()
     created: list[Notification] = []
     for user in recipients:
+        emailed = bool(email_template) and (urgent or user.pk not in digest)
         notice = Notification(
             organization=organization,
             recipient=user,
@@ -156,6 +157,8 @@ def notify(
             target_id=target_id,
             dedupe_key=dedupe_key,
         )
+        if emailed and not urgent:
+            notice.digest_sent_at = notice.created_at  # emailed now: not for the digest
         if dedupe_key:
             try:
                 with transaction.atomic():
@@ -165,10 +168,8 @@ def notify(
         else:
             notice.save()
         created.append(notice)
-        wants_email = urgent or (
-            delivery_preference(organization, user) == NotificationPreference.Delivery.IMMEDIATE
-        )
-        if email_template and wants_email:
+        if emailed:
+            assert email_template is not None
             email_enqueue(
                 organization=organization,
                 to=user.email,
@@ -178,9 +179,6 @@ def notify(
                 target=target,
                 dedupe_key=f"{dedupe_key}:{user.pk}" if dedupe_key else "",
             )
-            if not urgent:
-                notice.digest_sent_at = notice.created_at  # emailed: not for the digest
-                notice.save(update_fields=["digest_sent_at"])
     return created
 
 
