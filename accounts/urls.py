@@ -17,7 +17,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("requests/", include("privacy_requests.urls")),
     # --- routing (routing engineer) ---
-    path("settings/deadlines/", include("privacy_requests.rules_urls")),
+    path("settings/deadlines/", include("privacy_requests.rules.urls")),
     # --- end of routing ---
     # --- notifications (notifications engineer) ---
     path("notifications/", include("k12cloud.notifications.urls")),

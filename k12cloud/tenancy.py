@@ -1,6 +1,6 @@
 """The tenant context: which organization the current request, task or command acts for.
 
-Isolation is layered (see ../shared/docs/ENGINEERING.md); this module is layers 4 and the
+Isolation is layered (see docs/architecture.md); this module is layers 4 and the
 application half of 5:
 
 - a context variable holds the acting organization (and the signed-in user); querying a

@@ -18,8 +18,9 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from privacy_requests import services
-from privacy_requests.models import REQUEST_TYPE_CHOICES, JurisdictionRule
+from privacy_requests.models import REQUEST_TYPE_CHOICES
+from privacy_requests.rules import services
+from privacy_requests.rules.models import JurisdictionRule
 
 
 class JurisdictionRuleForm(forms.ModelForm):

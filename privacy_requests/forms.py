@@ -6,6 +6,7 @@ element id and each field's error is tied to it (aria-describedby) when the page
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,8 +16,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Organization
 from privacy_requests.deadlines import RequestType
 from privacy_requests.models import PrivacyRequest, RequestMessage
+from privacy_requests.routing import DeadlineDecision
 from privacy_requests.status import Status
 
 V = PrivacyRequest.VerificationMethod
@@ -208,3 +211,66 @@ class MessageForm(forms.Form):
     prefix = "message"
     direction = forms.ChoiceField(label=_("Kind"), choices=RequestMessage.Direction.choices)
     body = _text(_("Text"), required=True, rows=5)
+
+
+class DescribedForm(forms.Form):
+    """Ties each field's help text and error to its widget (aria-describedby, aria-invalid)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if field.help_text:
+                field.widget.attrs["aria-describedby"] = f"{self[name].auto_id}_helptext"
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            if name not in self.fields:
+                continue
+            attrs = self.fields[name].widget.attrs
+            described = [attrs["aria-describedby"]] if "aria-describedby" in attrs else []
+            attrs["aria-describedby"] = " ".join([*described, f"{self[name].auto_id}_error"])
+            attrs["aria-invalid"] = "true"
+
+
+# --- the request page: routing and the review of flagged dates ------------------------------
+
+
+class RouteForm(DescribedForm):
+    prefix = "route"
+    to_organization = forms.TypedChoiceField(
+        label=_("Organization that holds the data"),
+        coerce=int,
+        error_messages={"required": _("Choose the organization to route the request to.")},
+    )
+    note = forms.CharField(
+        label=_("Note for the organization (optional)"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": "3"}),
+        help_text=_("Kept as an internal note on both requests; the requester does not see it."),
+    )
+
+    def __init__(self, *args: Any, targets: Sequence[Organization], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.targets = {o.pk: o for o in targets}
+        self.fields["to_organization"].choices = [  # type: ignore[attr-defined]
+            ("", _("Choose an organization")),
+            *((o.pk, f"{o.name} ({o.get_kind_display()})") for o in targets),
+        ]
+
+    def clean_to_organization(self) -> Organization:
+        return self.targets[self.cleaned_data["to_organization"]]
+
+
+class DeadlineReviewForm(DescribedForm):
+    prefix = "review"
+    decision = forms.ChoiceField(
+        label=_("Which dates apply?"),
+        choices=[
+            (DeadlineDecision.APPLY, _("Apply the recomputed dates")),
+            (DeadlineDecision.KEEP, _("Keep the original dates")),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose whether to apply or keep the dates.")},
+    )

@@ -15,14 +15,9 @@ from django.utils import timezone
 
 from privacy_requests.deadlines import DeadlineSnapshot
 from privacy_requests.deadlines.calendars import business_days_between
-from privacy_requests.models import (
-    CONTRACT_RULE_PREFIX,
-    JurisdictionRule,
-    PrivacyRequest,
-    RequestEvent,
-    RequestMessage,
-)
-from privacy_requests.selectors import organization_calendar
+from privacy_requests.models import PrivacyRequest, RequestEvent, RequestMessage
+from privacy_requests.rules.models import CONTRACT_RULE_PREFIX, JurisdictionRule
+from privacy_requests.rules.selectors import organization_calendar
 from privacy_requests.status import OPEN_STATUSES
 
 if TYPE_CHECKING:

@@ -32,7 +32,7 @@ from privacy_requests.request_selectors import (
     request_pausing_allowed,
     request_today,
 )
-from privacy_requests.selectors import organization_deadlines
+from privacy_requests.rules.selectors import organization_deadlines
 from privacy_requests.status import CLOSED_STATUSES, Status, can_move
 
 if TYPE_CHECKING:

@@ -51,7 +51,7 @@ from privacy_requests.request_services import (
     _transition,
     next_due_on,
 )
-from privacy_requests.selectors import (
+from privacy_requests.rules.selectors import (
     RuleBook,
     deadline_snapshot_is_stale,
     jurisdiction_rule_book,

@@ -6,8 +6,9 @@ Included from accounts/urls.py, so the URL names live in the `accounts` namespac
 
 from django.urls import URLPattern, path
 
-from privacy_requests import queue_views, rules_views, views
+from privacy_requests import views
 from privacy_requests.fulfilment import views as fulfilment_views  # fulfilment engineer
+from privacy_requests.queue import views as queue_views
 
 urlpatterns: list[URLPattern] = [
     # --- the triage queue (queue engineer) ---
@@ -80,10 +81,10 @@ urlpatterns: list[URLPattern] = [
     # --- end of fulfilment ---
     # --- routing (routing engineer) ---
     path("search/", queue_views.RequestQueueSearchView.as_view(), name="request_search"),
-    path("<int:request_id>/route/", rules_views.RequestRouteView.as_view(), name="request_route"),
+    path("<int:request_id>/route/", views.RequestRouteView.as_view(), name="request_route"),
     path(
         "<int:request_id>/deadlines/review/",
-        rules_views.RequestDeadlinesReviewView.as_view(),
+        views.RequestDeadlinesReviewView.as_view(),
         name="request_deadlines_review",
     ),
     # --- end of routing ---

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import FormView, TemplateView
 
-from accounts.models import User
+from accounts.models import Organization, User
 from accounts.permissions import Permission
 from k12cloud.encryption.keys import data_keys_preloaded
 from k12cloud.portal import OrganizationView
@@ -46,6 +46,12 @@ from privacy_requests.request_services import (
     request_receive,
     request_transition,
     request_verify,
+)
+from privacy_requests.routing import (
+    request_deadline_review,
+    request_deadlines_review,
+    request_route,
+    route_targets,
 )
 from privacy_requests.status import Status
 
@@ -142,8 +148,6 @@ class RequestDetailView(OrganizationView, TemplateView):
             thread=request_messages(organization=org, request=pr),
             can_work=Permission.REQUESTS_WORK.value in allowed and pr.is_open,
         )
-        from privacy_requests.rules_views import request_page_context  # routing's panel
-
         context.update(request_page_context(organization=org, privacy_request=pr, context=context))
         from k12cloud.notifications.selectors import emails_for  # notifications: emails sent
 
@@ -361,4 +365,71 @@ class RequestIntakeView(OrganizationView, FormView):
         )
         return redirect(
             "accounts:request_detail", org_slug=self.organization.slug, request_id=created.pk
+        )
+
+
+# --- the request page: routing and the review of flagged dates (privacy_requests.routing) ------
+
+
+def request_page_context(
+    *, organization: Organization, privacy_request: PrivacyRequest, context: dict[str, Any]
+) -> dict[str, Any]:
+    """What the routing and review panel of the request page needs (no query unless the
+    request is a platform request staff may route, or its dates are flagged)."""
+    allowed = context["allowed"]
+    extra: dict[str, Any] = {}
+    routable = (
+        organization.kind == Organization.Kind.PLATFORM
+        and privacy_request.is_open
+        and Permission.REQUESTS_WORK.value in allowed
+    )
+    if routable and "route_form" not in context:
+        extra["route_form"] = request_forms.RouteForm(targets=route_targets())
+    extra["can_route"] = routable
+    if privacy_request.deadline_snapshot_stale_since is not None and privacy_request.is_open:
+        extra["deadline_review"] = request_deadline_review(
+            organization=organization, request=privacy_request
+        )
+        if "review_form" not in context:
+            extra["review_form"] = request_forms.DeadlineReviewForm()
+        extra["can_review_deadlines"] = Permission.DEADLINE_RULES_MANAGE.value in allowed
+    return extra
+
+
+class RequestRouteView(_RequestActionView):
+    """POST: route a platform organization's request to the organization that holds the data."""
+
+    form_name = "route_form"
+
+    def make_form(self) -> forms.Form:
+        return request_forms.RouteForm(self.request.POST, targets=route_targets())
+
+    def perform(self, form: forms.Form, actor: User) -> None:
+        target = form.cleaned_data["to_organization"]
+        copy = request_route(
+            request=self.privacy_request,
+            to_organization=target,
+            actor=actor,
+            note=form.cleaned_data["note"],
+        )
+        message = _("Request routed to %(organization)s as %(reference)s.") % {
+            "organization": target.name,
+            "reference": copy.reference,
+        }
+        self.success_message = message  # type: ignore[misc]  # it names the new reference
+
+
+class RequestDeadlinesReviewView(_RequestActionView):
+    """POST: apply the recomputed dates of a flagged request, or keep the originals."""
+
+    permission = Permission.DEADLINE_RULES_MANAGE
+    form_name = "review_form"
+    success_message = gettext_lazy("Dates reviewed.")
+
+    def make_form(self) -> forms.Form:
+        return request_forms.DeadlineReviewForm(self.request.POST)
+
+    def perform(self, form: forms.Form, actor: User) -> None:
+        request_deadlines_review(
+            request=self.privacy_request, actor=actor, decision=form.cleaned_data["decision"]
         )

@@ -311,8 +311,8 @@ def _privacy_request(s: Scene, *, verified: bool = False, working: bool = False)
 
     from django.apps import apps
 
-    from privacy_requests.models import JurisdictionRule, OrganizationRuleSelection
     from privacy_requests.request_services import request_transition, request_verify
+    from privacy_requests.rules.models import JurisdictionRule, OrganizationRuleSelection
     from privacy_requests.tests.factories import received_request
 
     if not JurisdictionRule.objects.exists():  # flushed by a transactional test elsewhere

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from benchmarks.harness import Bench, ScenarioError, scenario
 from privacy_requests.deadlines import compute
-from privacy_requests.selectors import jurisdiction_rule_book
+from privacy_requests.rules.selectors import jurisdiction_rule_book
 
 # Rule sets as organizations get them by default, with request types each governs.
 RULE_SETS: tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...] = (

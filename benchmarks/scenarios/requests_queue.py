@@ -27,7 +27,7 @@ from k12cloud.encryption.envelope import Sealed, blind_index, seal
 from k12cloud.encryption.fields import EncryptedTextField
 from k12cloud.tenancy import tenant_context
 from privacy_requests.models import PrivacyRequest
-from privacy_requests.queue import QueueCursor
+from privacy_requests.queue.selectors import QueueCursor
 from privacy_requests.status import Status
 
 SLUG = "bench-requests-100k"

@@ -337,7 +337,7 @@ LOGGING = {
 # --- routing (routing engineer) ---
 # The API intake's rate (POST /api/v1/orgs/<slug>/requests/intake/), per API key (or per
 # signed-in user and organization), as DRF writes it: "<count>/<second|minute|hour|day>".
-# Past it the API answers 429 with Retry-After (privacy_requests.api.routing.IntakeApiThrottle).
+# Past it the API answers 429 with Retry-After (privacy_requests.api.throttles.IntakeApiThrottle).
 PRIVACY_INTAKE_API_RATE = env_str("PRIVACY_INTAKE_API_RATE", "120/minute")
 # --- end of routing ---
 # --- notifications (notifications engineer) ---

@@ -1,9 +1,7 @@
-"""Routing, search and the intake throttle of the API (`/api/v1/orgs/<slug>/requests/`).
+"""Routing and search of the API (`/api/v1/orgs/<slug>/requests/`).
 
 - `POST <request_id>/route/`: route a platform organization's request to the organization
   that holds the data (privacy_requests.routing.request_route).
-- `IntakeApiThrottle`: the rate of `POST intake/` per API key (or per signed-in user and
-  organization), `settings.PRIVACY_INTAKE_API_RATE`; past it, 429 with Retry-After.
 - `POST search/`: the queue's filters in the body, so that a requester's email address never
   lands in a URL, a proxy's access log or the browser history. Same filters and pages as
   `GET requests/`, which keeps `requester_email` only for compatibility.
@@ -16,47 +14,20 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError as DrfValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 
-from accounts.models import ApiKey, Organization
+from accounts.models import Organization
 from accounts.permissions import Permission
 from privacy_requests.api import serializers as s
 from privacy_requests.api.views import ERRORS, REFUSED, REQUEST_ID, PrivacyRequestViewSet
 from privacy_requests.models import PrivacyRequest
 from privacy_requests.request_services import RequestActionRefused
 from privacy_requests.routing import request_route
-
-
-class IntakeApiThrottle(SimpleRateThrottle):
-    """The API intake's rate, per API key (its prefix: unique, never reused) or per signed-in
-    user in the organization of the URL. Counts live in the default cache (Redis), shared by
-    every web process; the rate is read from settings on each request."""
-
-    scope = "privacy_intake_api"
-
-    def get_rate(self) -> str | None:
-        return str(settings.PRIVACY_INTAKE_API_RATE)
-
-    def allow_request(self, request: Any, view: Any) -> bool:
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
-
-    def get_cache_key(self, request: Any, view: Any) -> str | None:
-        if isinstance(request.auth, ApiKey):
-            ident = f"key:{request.auth.prefix}"
-        elif request.user is not None and request.user.is_authenticated:
-            ident = f"user:{request.user.pk}:org:{view.kwargs.get('org_slug', '')}"
-        else:
-            return None  # refused before this by authentication
-        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class RouteSerializer(serializers.Serializer):

@@ -17,8 +17,8 @@ from rest_framework import serializers
 
 from privacy_requests.forms import STAFF_METHOD_CHOICES, TRANSITION_CHOICES
 from privacy_requests.models import REQUEST_TYPE_CHOICES, PrivacyRequest, RequestMessage
-from privacy_requests.queue import STATUS_ALL, STATUS_CLOSED, STATUS_OPEN
-from privacy_requests.queue_forms import MAX_DUE_WITHIN_DAYS
+from privacy_requests.queue.forms import MAX_DUE_WITHIN_DAYS
+from privacy_requests.queue.selectors import STATUS_ALL, STATUS_CLOSED, STATUS_OPEN
 from privacy_requests.status import Status
 
 TEXT_MAX = 4000

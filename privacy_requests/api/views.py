@@ -27,9 +27,10 @@ from accounts.permissions import Permission, role_allows
 from k12cloud.api import OrganizationViewSet
 from k12cloud.encryption.keys import data_keys_preloaded
 from privacy_requests.api import serializers as s
+from privacy_requests.api.throttles import IntakeApiThrottle
 from privacy_requests.deadlines import DeadlineError
 from privacy_requests.models import PrivacyRequest
-from privacy_requests.queue import (
+from privacy_requests.queue.selectors import (
     STATUS_OPEN,
     UNASSIGNED,
     QueueCursor,
@@ -109,9 +110,7 @@ class PrivacyRequestViewSet(OrganizationViewSet):
     # --- helpers ---
 
     def get_throttles(self) -> list[Any]:
-        if self.action == "intake":  # a rate per API key (privacy_requests.api.routing)
-            from privacy_requests.api.routing import IntakeApiThrottle
-
+        if self.action == "intake":  # a rate per API key
             return [IntakeApiThrottle()]
         return list(super().get_throttles())
 

@@ -6,7 +6,7 @@ from accounts.models import Organization
 from k12cloud.tenancy import tenant_context, unscoped_all_tenants
 from privacy_requests.deadlines import RequestType
 from privacy_requests.models import RequesterToken
-from privacy_requests.selectors import organization_rule_ids
+from privacy_requests.rules.selectors import organization_rule_ids
 
 # Offered to everyone (the k12cloud policy covers them); more where a law gives the right.
 _ALWAYS = (

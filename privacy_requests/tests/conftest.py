@@ -11,7 +11,7 @@ import importlib
 import pytest
 from django.apps import apps
 
-from privacy_requests.models import JurisdictionRule
+from privacy_requests.rules.models import JurisdictionRule
 
 reference_migration = importlib.import_module(
     "privacy_requests.migrations.0003_load_reference_rules"

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory, sign_in
-from privacy_requests.models import JurisdictionRule
+from privacy_requests.rules.models import JurisdictionRule
 
 pytestmark = pytest.mark.usefixtures("reference_rules")
 

@@ -21,7 +21,7 @@ from accounts.tests.factories import OrganizationFactory, member, sign_in
 from audit.actions import Action
 from audit.models import AuditEvent
 from k12cloud.tenancy import tenant_context
-from privacy_requests.models import OrganizationRuleSelection, PrivacyRequest, RequestMessage
+from privacy_requests.models import PrivacyRequest, RequestMessage
 from privacy_requests.request_services import (
     request_acknowledge,
     request_assign,
@@ -29,6 +29,7 @@ from privacy_requests.request_services import (
     request_verify,
     request_withdraw,
 )
+from privacy_requests.rules.models import OrganizationRuleSelection
 from privacy_requests.status import Status
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reference_rules")]

@@ -19,8 +19,8 @@ from urllib.parse import quote
 import pytest
 from django.core.management import CommandError, call_command
 
-from privacy_requests import services
-from privacy_requests.models import JurisdictionRule
+from privacy_requests.rules import services
+from privacy_requests.rules.models import JurisdictionRule
 
 pytestmark = pytest.mark.usefixtures("reference_rules")
 

@@ -13,9 +13,9 @@ from django.db import IntegrityError, transaction
 from accounts.models import Organization
 from accounts.tests.factories import OrganizationFactory
 from k12cloud.tenancy import TenantContextMissing, tenant_context, unscoped_all_tenants
-from privacy_requests import selectors, services
 from privacy_requests.deadlines import REFERENCE_RULES, DeadlineSnapshot, RuleDoesNotApply
-from privacy_requests.models import (
+from privacy_requests.rules import selectors, services
+from privacy_requests.rules.models import (
     ContractRule,
     JurisdictionRule,
     OrganizationClosure,

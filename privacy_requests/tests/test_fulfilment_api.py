@@ -20,8 +20,9 @@ from accounts.tests.factories import OrganizationFactory, member, sign_in
 from audit.actions import Action
 from audit.models import AuditEvent
 from k12cloud.tenancy import tenant_context, unscoped_all_tenants
-from privacy_requests.models import OrganizationRuleSelection, PrivacyRequest
+from privacy_requests.models import PrivacyRequest
 from privacy_requests.request_services import request_transition, request_verify
+from privacy_requests.rules.models import OrganizationRuleSelection
 from privacy_requests.status import Status
 from privacy_requests.tests.factories import received_request
 

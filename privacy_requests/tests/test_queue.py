@@ -23,7 +23,7 @@ from audit.models import AuditEvent
 from k12cloud.tenancy import tenant_context
 from privacy_requests.deadlines.calendars import US_FEDERAL
 from privacy_requests.models import PrivacyRequest
-from privacy_requests.queue import (
+from privacy_requests.queue.selectors import (
     QueueCursor,
     QueueFilter,
     business_days_between,
@@ -261,7 +261,7 @@ def test_tampered_cursor_shows_the_first_page(org: Organization, admin: User) ->
 
 
 def test_page_links(org: Organization, admin: User, monkeypatch: pytest.MonkeyPatch) -> None:
-    from privacy_requests import queue
+    from privacy_requests.queue import selectors as queue
 
     monkeypatch.setattr(queue, "PAGE_SIZE", 2)
     requests = [receive(org, days_ago=d) for d in range(3)]

@@ -14,13 +14,7 @@ from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member
 from audit.models import AuditEvent
 from k12cloud.tenancy import tenant_context
-from privacy_requests.models import (
-    JurisdictionRule,
-    OrganizationRuleSelection,
-    PrivacyRequest,
-    RequestEvent,
-    RequestMessage,
-)
+from privacy_requests.models import PrivacyRequest, RequestEvent, RequestMessage
 from privacy_requests.request_services import (
     RequestActionRefused,
     RequestTransitionRefused,
@@ -35,7 +29,8 @@ from privacy_requests.request_services import (
     request_verify,
     request_withdraw,
 )
-from privacy_requests.selectors import organization_deadlines
+from privacy_requests.rules.models import JurisdictionRule, OrganizationRuleSelection
+from privacy_requests.rules.selectors import organization_deadlines
 from privacy_requests.status import Status
 from privacy_requests.tests.factories import received_request
 

@@ -9,8 +9,8 @@ import pytest
 from accounts.tests.factories import OrganizationFactory, UserFactory
 from audit.models import AuditEvent
 from k12cloud.tenancy import tenant_context, unscoped_all_tenants
-from privacy_requests import services
-from privacy_requests.models import JurisdictionRule
+from privacy_requests.rules import services
+from privacy_requests.rules.models import JurisdictionRule
 from privacy_requests.tests.test_deadline_rules import dpa
 
 pytestmark = pytest.mark.usefixtures("reference_rules")

@@ -16,11 +16,11 @@ from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
 from audit.models import AuditEvent
 from k12cloud.tenancy import tenant_context, unscoped_all_tenants
-from privacy_requests.models import (
+from privacy_requests.models import PrivacyRequest
+from privacy_requests.rules.models import (
     ContractRule,
     OrganizationClosure,
     OrganizationRuleSelection,
-    PrivacyRequest,
 )
 from privacy_requests.tests.factories import received_request
 from privacy_requests.tests.test_request_views import EXPECTED_INTAKE_QUERIES

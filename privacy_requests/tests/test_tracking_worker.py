@@ -21,7 +21,8 @@ from accounts.tests.factories import OrganizationFactory, member
 from k12cloud.notifications.models import Notification, OutboundEmail, TaskRun
 from k12cloud.notifications.tests import processes
 from k12cloud.tenancy import tenant_context
-from privacy_requests.models import JurisdictionRule, PrivacyRequest
+from privacy_requests.models import PrivacyRequest
+from privacy_requests.rules.models import JurisdictionRule
 from privacy_requests.tests.factories import received_request
 from privacy_requests.tracking.services import local_now
 from privacy_requests.tracking.tasks import sweep_deadlines, sweep_unconfirmed

@@ -22,7 +22,7 @@ from accounts.permissions import Role
 from k12cloud.notifications.digest import DigestItem, DigestSection, digest_send
 from privacy_requests.deadlines.calendars import business_days_between
 from privacy_requests.models import PrivacyRequest
-from privacy_requests.selectors import organization_calendar
+from privacy_requests.rules.selectors import organization_calendar
 from privacy_requests.tracking.selectors import (
     open_requests_due_by,
     privacy_memberships,

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 from accounts.models import Membership
 from accounts.permissions import Role
 from privacy_requests.deadlines.calendars import CalendarSpec
-from privacy_requests.models import CONTRACT_RULE_PREFIX, JurisdictionRule, PrivacyRequest
-from privacy_requests.selectors import organization_calendar
+from privacy_requests.models import PrivacyRequest
+from privacy_requests.rules.models import CONTRACT_RULE_PREFIX, JurisdictionRule
+from privacy_requests.rules.selectors import organization_calendar
 from privacy_requests.status import Status
 
 if TYPE_CHECKING:

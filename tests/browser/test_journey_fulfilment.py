@@ -29,7 +29,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
 from k12cloud.tenancy import tenant_context
-from privacy_requests.models import JurisdictionRule, OrganizationRuleSelection, PrivacyRequest
+from privacy_requests.models import PrivacyRequest
+from privacy_requests.rules.models import JurisdictionRule, OrganizationRuleSelection
 from privacy_requests.status import Status
 from privacy_requests.tests.factories import received_request
 

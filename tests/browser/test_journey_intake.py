@@ -18,7 +18,8 @@ from playwright.sync_api import Page, expect
 
 from accounts.tests.factories import OrganizationFactory
 from k12cloud.tenancy import tenant_context
-from privacy_requests.models import JurisdictionRule, PrivacyRequest
+from privacy_requests.models import PrivacyRequest
+from privacy_requests.rules.models import JurisdictionRule
 from privacy_requests.status import Status
 
 pytestmark = pytest.mark.browser

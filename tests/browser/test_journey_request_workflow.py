@@ -16,7 +16,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
 from k12cloud.tenancy import tenant_context
-from privacy_requests.models import JurisdictionRule, OrganizationRuleSelection, PrivacyRequest
+from privacy_requests.models import PrivacyRequest
+from privacy_requests.rules.models import JurisdictionRule, OrganizationRuleSelection
 
 pytestmark = pytest.mark.browser
 

@@ -17,7 +17,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
 from k12cloud.tenancy import tenant_context
-from privacy_requests.models import ContractRule, JurisdictionRule, PrivacyRequest
+from privacy_requests.models import PrivacyRequest
+from privacy_requests.rules.models import ContractRule, JurisdictionRule
 from privacy_requests.tests.factories import received_request
 
 pytestmark = pytest.mark.browser

@@ -15,7 +15,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
-from privacy_requests.models import JurisdictionRule
+from privacy_requests.rules.models import JurisdictionRule
 from privacy_requests.tests.factories import received_request
 
 pytestmark = pytest.mark.browser

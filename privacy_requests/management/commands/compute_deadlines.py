@@ -24,7 +24,7 @@ from privacy_requests.deadlines import (
     UnknownTimeZone,
     compute,
 )
-from privacy_requests.selectors import jurisdiction_rule_book
+from privacy_requests.rules.selectors import jurisdiction_rule_book
 
 
 def usage_error(message: str) -> CommandError:

@@ -1,11 +1,9 @@
-"""Pages for deadline rules and routing.
+"""The deadline rule settings page (`/o/<slug>/settings/deadlines/`).
 
-- The deadline rule settings page (`/o/<slug>/settings/deadlines/`) for org admins and privacy
-  officers: which jurisdiction rules apply, contract rules, closures. Each change is its own
-  POST-only view calling one service (privacy_requests.services, audited there); bad input
-  re-renders the page with an error summary linked to the field, and nothing is lost.
-- Two actions of the request page: route a platform request to another organization, and
-  review dates flagged as stale (privacy_requests.routing).
+For org admins and privacy officers: which jurisdiction rules apply, contract rules, closures.
+Each change is its own POST-only view calling one service (privacy_requests.rules.services,
+audited there); bad input re-renders the page with an error summary linked to the field, and
+nothing is lost.
 """
 
 from __future__ import annotations
@@ -18,111 +16,31 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 
-from accounts.models import Organization, User
+from accounts.models import User
 from accounts.permissions import Permission
 from k12cloud.portal import OrganizationView
-from privacy_requests.models import (
+from privacy_requests.rules.forms import (
+    ClosureAddForm,
+    ClosureRemoveForm,
+    ContractRuleForm,
+    RuleSelectionForm,
+)
+from privacy_requests.rules.models import (
     ContractRule,
     JurisdictionRule,
     OrganizationClosure,
     OrganizationRuleSelection,
-    PrivacyRequest,
 )
-from privacy_requests.routing import (
-    request_deadline_review,
-    request_deadlines_review,
-    request_route,
-    route_targets,
-)
-from privacy_requests.rules_forms import (
-    ClosureAddForm,
-    ClosureRemoveForm,
-    ContractRuleForm,
-    DeadlineReviewForm,
-    RouteForm,
-    RuleSelectionForm,
-)
-from privacy_requests.selectors import organization_contract_rules
-from privacy_requests.services import (
+from privacy_requests.rules.selectors import organization_contract_rules
+from privacy_requests.rules.services import (
     contract_rule_save,
     deadline_rules_default_for,
     organization_closure_add,
     organization_closure_remove,
     organization_rule_selection_set,
 )
-from privacy_requests.views import _RequestActionView
-
-# --- the request page -------------------------------------------------------------------------
-
-
-def request_page_context(
-    *, organization: Organization, privacy_request: PrivacyRequest, context: dict[str, Any]
-) -> dict[str, Any]:
-    """What the routing and review panel of the request page needs (no query unless the
-    request is a platform request staff may route, or its dates are flagged)."""
-    allowed = context["allowed"]
-    extra: dict[str, Any] = {}
-    routable = (
-        organization.kind == Organization.Kind.PLATFORM
-        and privacy_request.is_open
-        and Permission.REQUESTS_WORK.value in allowed
-    )
-    if routable and "route_form" not in context:
-        extra["route_form"] = RouteForm(targets=route_targets())
-    extra["can_route"] = routable
-    if privacy_request.deadline_snapshot_stale_since is not None and privacy_request.is_open:
-        extra["deadline_review"] = request_deadline_review(
-            organization=organization, request=privacy_request
-        )
-        if "review_form" not in context:
-            extra["review_form"] = DeadlineReviewForm()
-        extra["can_review_deadlines"] = Permission.DEADLINE_RULES_MANAGE.value in allowed
-    return extra
-
-
-class RequestRouteView(_RequestActionView):
-    """POST: route a platform organization's request to the organization that holds the data."""
-
-    form_name = "route_form"
-
-    def make_form(self) -> forms.Form:
-        return RouteForm(self.request.POST, targets=route_targets())
-
-    def perform(self, form: forms.Form, actor: User) -> None:
-        target = form.cleaned_data["to_organization"]
-        copy = request_route(
-            request=self.privacy_request,
-            to_organization=target,
-            actor=actor,
-            note=form.cleaned_data["note"],
-        )
-        message = _("Request routed to %(organization)s as %(reference)s.") % {
-            "organization": target.name,
-            "reference": copy.reference,
-        }
-        self.success_message = message  # type: ignore[misc]  # it names the new reference
-
-
-class RequestDeadlinesReviewView(_RequestActionView):
-    """POST: apply the recomputed dates of a flagged request, or keep the originals."""
-
-    permission = Permission.DEADLINE_RULES_MANAGE
-    form_name = "review_form"
-    success_message = gettext_lazy("Dates reviewed.")
-
-    def make_form(self) -> forms.Form:
-        return DeadlineReviewForm(self.request.POST)
-
-    def perform(self, form: forms.Form, actor: User) -> None:
-        request_deadlines_review(
-            request=self.privacy_request, actor=actor, decision=form.cleaned_data["decision"]
-        )
-
-
-# --- the settings page ------------------------------------------------------------------------
 
 
 def _rule_choices() -> list[tuple[str, str]]:

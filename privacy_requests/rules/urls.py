@@ -6,7 +6,7 @@ in the paths: a contract rule is named by its slug and a closure by its date, in
 
 from django.urls import URLPattern, path
 
-from privacy_requests import rules_views as v
+from privacy_requests.rules import views as v
 
 urlpatterns: list[URLPattern] = [
     path("", v.DeadlineRulesView.as_view(), name="deadline_rules"),

@@ -1,4 +1,4 @@
-"""Forms of the deadline rule settings page and of the routing and review actions.
+"""Forms of the deadline rule settings page.
 
 Each form has a `prefix`, so that several forms on one page never share an element id and
 each field's error is tied to it (aria-describedby) when the page re-renders.
@@ -13,81 +13,13 @@ from django import forms
 from django.core.validators import MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Organization
-from privacy_requests.forms import REQUEST_TYPE_LABELS
-from privacy_requests.models import UNIT_CHOICES
-from privacy_requests.routing import DeadlineDecision
+from privacy_requests.forms import REQUEST_TYPE_LABELS, DescribedForm
+from privacy_requests.rules.models import UNIT_CHOICES
 
 REQUEST_TYPE_CHOICES = [(t.value, label) for t, label in REQUEST_TYPE_LABELS.items()]
 
 
-class _DescribedForm(forms.Form):
-    """Ties each field's help text and error to its widget (aria-describedby, aria-invalid)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
-            if field.help_text:
-                field.widget.attrs["aria-describedby"] = f"{self[name].auto_id}_helptext"
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        for name in self.errors:
-            if name not in self.fields:
-                continue
-            attrs = self.fields[name].widget.attrs
-            described = [attrs["aria-describedby"]] if "aria-describedby" in attrs else []
-            attrs["aria-describedby"] = " ".join([*described, f"{self[name].auto_id}_error"])
-            attrs["aria-invalid"] = "true"
-
-
-# --- the request page: routing and the review of flagged dates ------------------------------
-
-
-class RouteForm(_DescribedForm):
-    prefix = "route"
-    to_organization = forms.TypedChoiceField(
-        label=_("Organization that holds the data"),
-        coerce=int,
-        error_messages={"required": _("Choose the organization to route the request to.")},
-    )
-    note = forms.CharField(
-        label=_("Note for the organization (optional)"),
-        required=False,
-        max_length=4000,
-        widget=forms.Textarea(attrs={"rows": "3"}),
-        help_text=_("Kept as an internal note on both requests; the requester does not see it."),
-    )
-
-    def __init__(self, *args: Any, targets: Sequence[Organization], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.targets = {o.pk: o for o in targets}
-        self.fields["to_organization"].choices = [  # type: ignore[attr-defined]
-            ("", _("Choose an organization")),
-            *((o.pk, f"{o.name} ({o.get_kind_display()})") for o in targets),
-        ]
-
-    def clean_to_organization(self) -> Organization:
-        return self.targets[self.cleaned_data["to_organization"]]
-
-
-class DeadlineReviewForm(_DescribedForm):
-    prefix = "review"
-    decision = forms.ChoiceField(
-        label=_("Which dates apply?"),
-        choices=[
-            (DeadlineDecision.APPLY, _("Apply the recomputed dates")),
-            (DeadlineDecision.KEEP, _("Keep the original dates")),
-        ],
-        widget=forms.RadioSelect,
-        error_messages={"required": _("Choose whether to apply or keep the dates.")},
-    )
-
-
-# --- the settings page ------------------------------------------------------------------------
-
-
-class RuleSelectionForm(_DescribedForm):
+class RuleSelectionForm(DescribedForm):
     prefix = "rules"
     rule_ids = forms.MultipleChoiceField(
         label=_("Jurisdiction rules that apply to your organization's requests"),
@@ -100,7 +32,7 @@ class RuleSelectionForm(_DescribedForm):
         self.fields["rule_ids"].choices = list(rules)  # type: ignore[attr-defined]
 
 
-class ContractRuleForm(_DescribedForm):
+class ContractRuleForm(DescribedForm):
     """Create a contract rule, or edit the one with the same short name (slug)."""
 
     prefix = "contract"
@@ -144,7 +76,7 @@ class ContractRuleForm(_DescribedForm):
         return data
 
 
-class ClosureAddForm(_DescribedForm):
+class ClosureAddForm(DescribedForm):
     prefix = "closure"
     date = forms.DateField(
         label=_("Closed on"),

@@ -32,7 +32,7 @@ from k12cloud.encryption.keys import data_keys_preloaded
 from k12cloud.tenancy import tenant_context
 from privacy_requests.deadlines.calendars import CalendarSpec, business_days_between
 from privacy_requests.models import PrivacyRequest
-from privacy_requests.selectors import organization_calendar
+from privacy_requests.rules.selectors import organization_calendar
 
 PAGE_SIZE = 50
 EXPORT_CHUNK_SIZE = 2000

@@ -28,9 +28,16 @@ from accounts.selectors import membership_list
 from audit.actions import Action
 from audit.services import record
 from k12cloud.portal import OrganizationView
-from privacy_requests import queue
 from privacy_requests.models import PrivacyRequest
-from privacy_requests.queue import (
+from privacy_requests.queue import selectors as queue
+from privacy_requests.queue.forms import (
+    FILTER_FIELDS,
+    BulkAssignForm,
+    BulkSelectionForm,
+    QueueFilterForm,
+    worker_choices,
+)
+from privacy_requests.queue.selectors import (
     QueueCursor,
     QueueFilter,
     organization_today,
@@ -39,15 +46,8 @@ from privacy_requests.queue import (
     register_includes_personal_data,
     request_queue_page,
 )
-from privacy_requests.queue_forms import (
-    FILTER_FIELDS,
-    BulkAssignForm,
-    BulkSelectionForm,
-    QueueFilterForm,
-    worker_choices,
-)
 from privacy_requests.request_services import request_acknowledge, request_assign
-from privacy_requests.selectors import organization_contract_rules, organization_rule_ids
+from privacy_requests.rules.selectors import organization_contract_rules, organization_rule_ids
 
 # The requester-email filter never travels in a URL (access logs, history, Referer): the filter
 # form is POSTed, and the address is kept in the session under an opaque token that the

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Membership
 from accounts.permissions import Permission, role_allows
 from privacy_requests.models import REQUEST_TYPE_CHOICES
-from privacy_requests.queue import (
+from privacy_requests.queue.selectors import (
     STATUS_ALL,
     STATUS_CLOSED,
     STATUS_OPEN,

@@ -28,7 +28,7 @@ from privacy_requests.deadlines import (
     compute,
     default_rule_ids,
 )
-from privacy_requests.models import (
+from privacy_requests.rules.models import (
     CONTRACT_RULE_PREFIX,
     ContractRule,
     JurisdictionRule,

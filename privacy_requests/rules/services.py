@@ -23,13 +23,13 @@ from audit.actions import Action
 from audit.context import Actor, actor_for_user
 from audit.services import record
 from privacy_requests.deadlines import DeadlineError, default_rule_ids
-from privacy_requests.models import (
+from privacy_requests.rules.models import (
     ContractRule,
     JurisdictionRule,
     OrganizationClosure,
     OrganizationRuleSelection,
 )
-from privacy_requests.selectors import (
+from privacy_requests.rules.selectors import (
     contract_rule_to_deadline_rule,
     deadline_rule_from_rows,
 )
