@@ -57,7 +57,7 @@ class Action(StrEnum):
     MASTER_KEY_ROTATED = "encryption.master_key_rotated"
     # the audit log itself
     AUDIT_EXPORTED = "audit.exported"
-    # privacy requests (privacy_requests.request_services)
+    # privacy requests (privacy_requests.services)
     REQUEST_RECEIVED = "requests.received"
     REQUEST_EMAIL_CONFIRMED = "requests.email_confirmed"
     REQUEST_STATUS_CHANGED = "requests.status_changed"

@@ -42,20 +42,20 @@ from k12cloud.tasks import tenant_task
 from k12cloud.tenancy import tenant_context
 from privacy_requests.deadlines import DeadlineError, DeadlineSnapshot
 from privacy_requests.models import PrivacyRequest, RequestMessage
-from privacy_requests.request_selectors import request_duplicate_candidates
-from privacy_requests.request_services import (
+from privacy_requests.rules.selectors import (
+    RuleBook,
+    deadline_snapshot_is_stale,
+    jurisdiction_rule_book,
+    organization_deadlines,
+)
+from privacy_requests.selectors import request_duplicate_candidates
+from privacy_requests.services import (
     RequestActionRefused,
     _event,
     _locked,
     _new_reference,
     _transition,
     next_due_on,
-)
-from privacy_requests.rules.selectors import (
-    RuleBook,
-    deadline_snapshot_is_stale,
-    jurisdiction_rule_book,
-    organization_deadlines,
 )
 from privacy_requests.status import OPEN_STATUSES, Status
 

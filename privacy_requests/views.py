@@ -27,7 +27,13 @@ from k12cloud.portal import OrganizationView
 from privacy_requests import forms as request_forms
 from privacy_requests.deadlines import DeadlineError
 from privacy_requests.models import PrivacyRequest, RequestEvent
-from privacy_requests.request_selectors import (
+from privacy_requests.routing import (
+    request_deadline_review,
+    request_deadlines_review,
+    request_route,
+    route_targets,
+)
+from privacy_requests.selectors import (
     request_assignable_members,
     request_deadline_summary,
     request_get,
@@ -35,7 +41,7 @@ from privacy_requests.request_selectors import (
     request_messages,
     request_timeline,
 )
-from privacy_requests.request_services import (
+from privacy_requests.services import (
     RequestActionRefused,
     request_acknowledge,
     request_assign,
@@ -46,12 +52,6 @@ from privacy_requests.request_services import (
     request_receive,
     request_transition,
     request_verify,
-)
-from privacy_requests.routing import (
-    request_deadline_review,
-    request_deadlines_review,
-    request_route,
-    route_targets,
 )
 from privacy_requests.status import Status
 

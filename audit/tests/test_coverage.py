@@ -311,8 +311,8 @@ def _privacy_request(s: Scene, *, verified: bool = False, working: bool = False)
 
     from django.apps import apps
 
-    from privacy_requests.request_services import request_transition, request_verify
     from privacy_requests.rules.models import JurisdictionRule, OrganizationRuleSelection
+    from privacy_requests.services import request_transition, request_verify
     from privacy_requests.tests.factories import received_request
 
     if not JurisdictionRule.objects.exists():  # flushed by a transactional test elsewhere
@@ -348,7 +348,7 @@ def request_received(s: Scene) -> Act:
 
 
 def request_email_confirmed(s: Scene) -> Act:
-    from privacy_requests.request_services import request_confirm_email
+    from privacy_requests.services import request_confirm_email
 
     request = _privacy_request(s)
 
@@ -462,7 +462,7 @@ def key_destroyed(s: Scene) -> Act:
 
 def _fulfilment_request(s: Scene, request_type: str) -> Any:
     """A verified request of `request_type` under CCPA (rules set up by _privacy_request)."""
-    from privacy_requests.request_services import request_verify
+    from privacy_requests.services import request_verify
     from privacy_requests.tests.factories import received_request
 
     _privacy_request(s)

@@ -26,8 +26,8 @@ from accounts.permissions import Permission
 from privacy_requests.api import serializers as s
 from privacy_requests.api.views import ERRORS, REFUSED, REQUEST_ID, PrivacyRequestViewSet
 from privacy_requests.models import PrivacyRequest
-from privacy_requests.request_services import RequestActionRefused
 from privacy_requests.routing import request_route
+from privacy_requests.services import RequestActionRefused
 
 
 class RouteSerializer(serializers.Serializer):

@@ -39,13 +39,13 @@ from privacy_requests.queue.selectors import (
     organization_today,
     request_queue_page,
 )
-from privacy_requests.request_selectors import (
+from privacy_requests.selectors import (
     request_deadline_summary,
     request_get,
     request_messages,
     request_timeline,
 )
-from privacy_requests.request_services import (
+from privacy_requests.services import (
     RequestActionRefused,
     request_acknowledge,
     request_assign,

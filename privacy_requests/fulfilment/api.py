@@ -46,8 +46,8 @@ from privacy_requests.fulfilment.services import (
 )
 from privacy_requests.fulfilment.views import portal_url_builder, zip_response
 from privacy_requests.models import PrivacyRequest
-from privacy_requests.request_selectors import request_get
-from privacy_requests.request_services import RequestActionRefused
+from privacy_requests.selectors import request_get
+from privacy_requests.services import RequestActionRefused
 
 # refusal codes about one input: 400 naming the field
 REFUSAL_FIELDS = {"field": "corrections", "after": "corrections", "record": "record"}

@@ -38,7 +38,7 @@ from privacy_requests.fulfilment.selectors import (
 )
 from privacy_requests.models import PrivacyRequest, RequestEvent, RequestMessage
 from privacy_requests.portal.services import PORTAL_LINK_VALID_FOR, portal_link_issue
-from privacy_requests.request_services import (
+from privacy_requests.services import (
     RequestActionRefused,
     _event,
     _locked,

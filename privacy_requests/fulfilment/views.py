@@ -52,8 +52,8 @@ from privacy_requests.fulfilment.services import (
 )
 from privacy_requests.intake.views import _language, _organization
 from privacy_requests.models import PrivacyRequest, RequestEvent
-from privacy_requests.request_selectors import request_get
-from privacy_requests.request_services import RequestActionRefused
+from privacy_requests.selectors import request_get
+from privacy_requests.services import RequestActionRefused
 from privacy_requests.status import Status
 
 FORMS: dict[str, type[forms.Form]] = {

@@ -1,6 +1,6 @@
 """Writes of the public intake: receive a web request, issue and use requester links.
 
-The request itself is recorded by `privacy_requests.request_services.request_receive` (one
+The request itself is recorded by `privacy_requests.services.request_receive` (one
 audit event there); this module adds the single-use link that confirms the requester's email
 and sends it, after commit, in the requester's language.
 """
@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from k12cloud.notifications.services import email_enqueue
 from privacy_requests.deadlines import RequestType
 from privacy_requests.models import PrivacyRequest, RequesterToken
-from privacy_requests.request_services import request_confirm_email, request_receive
+from privacy_requests.services import request_confirm_email, request_receive
 
 if TYPE_CHECKING:
     from accounts.models import Organization

@@ -25,7 +25,7 @@ from privacy_requests.intake.services import (
     token_unusable_reason,
 )
 from privacy_requests.models import PrivacyRequest, RequesterToken, RequestMessage
-from privacy_requests.request_services import request_message_add
+from privacy_requests.services import request_message_add
 
 if TYPE_CHECKING:
     from accounts.models import Organization

@@ -44,7 +44,7 @@ from privacy_requests.portal.selectors import (
     portal_request_get,
 )
 from privacy_requests.portal.services import portal_link_send, portal_reply_add, portal_token_use
-from privacy_requests.request_selectors import request_deadline_summary
+from privacy_requests.selectors import request_deadline_summary
 from privacy_requests.status import Status
 
 PORTAL_SESSION_KEY = "privacy_portal"

@@ -46,8 +46,8 @@ from privacy_requests.queue.selectors import (
     register_includes_personal_data,
     request_queue_page,
 )
-from privacy_requests.request_services import request_acknowledge, request_assign
 from privacy_requests.rules.selectors import organization_contract_rules, organization_rule_ids
+from privacy_requests.services import request_acknowledge, request_assign
 
 # The requester-email filter never travels in a URL (access logs, history, Referer): the filter
 # form is POSTed, and the address is kept in the session under an opaque token that the

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import Organization, User
 from k12cloud.tenancy import tenant_context
 from privacy_requests.models import PrivacyRequest
-from privacy_requests.request_services import request_receive
+from privacy_requests.services import request_receive
 
 
 def received_request(

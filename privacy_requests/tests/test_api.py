@@ -22,14 +22,14 @@ from audit.actions import Action
 from audit.models import AuditEvent
 from k12cloud.tenancy import tenant_context
 from privacy_requests.models import PrivacyRequest, RequestMessage
-from privacy_requests.request_services import (
+from privacy_requests.rules.models import OrganizationRuleSelection
+from privacy_requests.services import (
     request_acknowledge,
     request_assign,
     request_receive,
     request_verify,
     request_withdraw,
 )
-from privacy_requests.rules.models import OrganizationRuleSelection
 from privacy_requests.status import Status
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reference_rules")]

@@ -34,13 +34,13 @@ from k12cloud.tenancy import tenant_context, unscoped_all_tenants
 from privacy_requests.fulfilment.models import ResponsePackage
 from privacy_requests.fulfilment.services import package_download, package_prepare
 from privacy_requests.models import PrivacyRequest, RequestMessage
-from privacy_requests.request_services import (
+from privacy_requests.rules.models import OrganizationRuleSelection
+from privacy_requests.services import (
     request_close,
     request_message_add,
     request_transition,
     request_verify,
 )
-from privacy_requests.rules.models import OrganizationRuleSelection
 from privacy_requests.status import Status
 from privacy_requests.tests.factories import received_request
 

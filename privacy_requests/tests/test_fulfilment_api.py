@@ -21,8 +21,8 @@ from audit.actions import Action
 from audit.models import AuditEvent
 from k12cloud.tenancy import tenant_context, unscoped_all_tenants
 from privacy_requests.models import PrivacyRequest
-from privacy_requests.request_services import request_transition, request_verify
 from privacy_requests.rules.models import OrganizationRuleSelection
+from privacy_requests.services import request_transition, request_verify
 from privacy_requests.status import Status
 from privacy_requests.tests.factories import received_request
 

@@ -21,7 +21,7 @@ from accounts.tests.factories import OrganizationFactory, member, sign_in
 from k12cloud.tenancy import tenant_context
 from privacy_requests.metrics.selectors import metrics_period, privacy_metrics
 from privacy_requests.models import PrivacyRequest
-from privacy_requests.request_services import (
+from privacy_requests.services import (
     request_close,
     request_transition,
     request_verify,

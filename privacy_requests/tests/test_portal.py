@@ -26,7 +26,7 @@ from audit.models import AuditEvent
 from k12cloud.tenancy import tenant_context, unscoped_all_tenants
 from privacy_requests.models import PrivacyRequest, RequesterToken, RequestMessage
 from privacy_requests.portal.views import PORTAL_SESSION_KEY
-from privacy_requests.request_services import request_close, request_message_add
+from privacy_requests.services import request_close, request_message_add
 from privacy_requests.tests.factories import received_request
 
 pytestmark = pytest.mark.usefixtures("reference_rules")

@@ -30,7 +30,7 @@ from privacy_requests.queue.selectors import (
     due_badge,
     request_queue_page,
 )
-from privacy_requests.request_services import (
+from privacy_requests.services import (
     request_acknowledge,
     request_assign,
     request_receive,

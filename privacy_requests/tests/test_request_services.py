@@ -15,7 +15,9 @@ from accounts.tests.factories import OrganizationFactory, member
 from audit.models import AuditEvent
 from k12cloud.tenancy import tenant_context
 from privacy_requests.models import PrivacyRequest, RequestEvent, RequestMessage
-from privacy_requests.request_services import (
+from privacy_requests.rules.models import JurisdictionRule, OrganizationRuleSelection
+from privacy_requests.rules.selectors import organization_deadlines
+from privacy_requests.services import (
     RequestActionRefused,
     RequestTransitionRefused,
     request_acknowledge,
@@ -29,8 +31,6 @@ from privacy_requests.request_services import (
     request_verify,
     request_withdraw,
 )
-from privacy_requests.rules.models import JurisdictionRule, OrganizationRuleSelection
-from privacy_requests.rules.selectors import organization_deadlines
 from privacy_requests.status import Status
 from privacy_requests.tests.factories import received_request
 

@@ -17,13 +17,13 @@ from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
 from k12cloud.tenancy import tenant_context
 from privacy_requests.models import PrivacyRequest
-from privacy_requests.request_services import (
+from privacy_requests.rules.models import OrganizationRuleSelection
+from privacy_requests.services import (
     request_acknowledge,
     request_message_add,
     request_transition,
     request_verify,
 )
-from privacy_requests.rules.models import OrganizationRuleSelection
 from privacy_requests.status import Status
 from privacy_requests.tests.factories import received_request
 

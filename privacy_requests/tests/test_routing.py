@@ -22,9 +22,9 @@ from audit.models import AuditEvent
 from audit.verification import verify_chains
 from k12cloud.tenancy import tenant_context, unscoped_all_tenants
 from privacy_requests.models import PrivacyRequest, RequestMessage
-from privacy_requests.request_services import RequestActionRefused, request_confirm_email
 from privacy_requests.routing import request_route
 from privacy_requests.rules.models import OrganizationRuleSelection
+from privacy_requests.services import RequestActionRefused, request_confirm_email
 from privacy_requests.status import Status
 from privacy_requests.tests.factories import received_request
 from privacy_requests.tests.test_request_views import EXPECTED_DETAIL_QUERIES

@@ -19,10 +19,10 @@ from audit.models import AuditEvent
 from k12cloud.celery import app as celery_app
 from k12cloud.tenancy import tenant_context, unscoped_all_tenants
 from privacy_requests.models import PrivacyRequest, RequestEvent
-from privacy_requests.request_services import RequestActionRefused, request_close
 from privacy_requests.routing import deadline_snapshots_flag_stale, request_deadlines_review
 from privacy_requests.rules import services
 from privacy_requests.rules.models import ContractRule, JurisdictionRule, OrganizationRuleSelection
+from privacy_requests.services import RequestActionRefused, request_close
 from privacy_requests.status import Status
 from privacy_requests.tests.factories import received_request
 

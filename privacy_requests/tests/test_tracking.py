@@ -20,7 +20,7 @@ from k12cloud.celery import app
 from k12cloud.notifications.models import Notification, OutboundEmail
 from k12cloud.tenancy import tenant_context
 from privacy_requests.models import PrivacyRequest
-from privacy_requests.request_services import (
+from privacy_requests.services import (
     request_acknowledge,
     request_assign,
     request_close,

@@ -14,7 +14,7 @@ from accounts.tests.factories import OrganizationFactory, member
 from k12cloud.notifications.models import Notification, NotificationPreference, OutboundEmail
 from k12cloud.tenancy import tenant_context
 from privacy_requests.models import PrivacyRequest
-from privacy_requests.request_services import request_assign
+from privacy_requests.services import request_assign
 from privacy_requests.tests.factories import received_request
 from privacy_requests.tracking.digest import digest_send_due
 from privacy_requests.tracking.tasks import digest_for_organization

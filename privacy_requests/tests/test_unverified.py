@@ -18,7 +18,7 @@ from audit.models import AuditEvent
 from k12cloud.notifications.models import OutboundEmail
 from k12cloud.tenancy import tenant_context
 from privacy_requests.models import PrivacyRequest, RequesterToken, RequestEvent
-from privacy_requests.request_services import request_confirm_email
+from privacy_requests.services import request_confirm_email
 from privacy_requests.status import Status
 from privacy_requests.tests.factories import received_request
 from privacy_requests.tracking.services import unconfirmed_requests_process

@@ -32,7 +32,7 @@ from k12cloud.notifications.services import email_enqueue, notify
 from privacy_requests.deadlines.calendars import business_days_between
 from privacy_requests.intake.services import requester_token_issue
 from privacy_requests.models import PrivacyRequest, RequesterToken, RequestEvent
-from privacy_requests.request_services import request_transition
+from privacy_requests.services import request_transition
 from privacy_requests.status import Status
 from privacy_requests.tracking.selectors import (
     UNCONFIRMED_STATUSES,

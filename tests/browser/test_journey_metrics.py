@@ -20,8 +20,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
 from k12cloud.tenancy import tenant_context
-from privacy_requests.request_services import request_close, request_receive
 from privacy_requests.rules.models import JurisdictionRule
+from privacy_requests.services import request_close, request_receive
 
 pytestmark = pytest.mark.browser
 

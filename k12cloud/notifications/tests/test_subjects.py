@@ -24,7 +24,7 @@ from k12cloud.notifications.services import notification_preference_set, notify
 from k12cloud.tenancy import tenant_context, unscoped_all_tenants
 from privacy_requests.intake.services import WebSubmission, web_request_receive
 from privacy_requests.portal.services import portal_link_send
-from privacy_requests.request_services import request_message_add
+from privacy_requests.services import request_message_add
 from privacy_requests.tests.conftest import reference_rules  # noqa: F401  (a fixture)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reference_rules")]

@@ -27,12 +27,12 @@ from audit.actions import Action
 from audit.services import record
 from k12cloud.notifications.services import email_enqueue
 from privacy_requests.models import PrivacyRequest, RequestEvent, RequestMessage
-from privacy_requests.request_selectors import (
+from privacy_requests.rules.selectors import organization_deadlines
+from privacy_requests.selectors import (
     request_duplicate_candidates,
     request_pausing_allowed,
     request_today,
 )
-from privacy_requests.rules.selectors import organization_deadlines
 from privacy_requests.status import CLOSED_STATUSES, Status, can_move
 
 if TYPE_CHECKING:
