@@ -362,12 +362,16 @@ PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "privacy_requests.tracking.tasks"]
 # --- end of tracking ---
 # --- billing (billing engineer) ---
+from k12cloud.settings.development_values import (  # noqa: E402
+    DEVELOPMENT_STRIPE_SECRET_KEY,
+    DEVELOPMENT_STRIPE_WEBHOOK_SECRET,
+)
 from k12cloud.settings.environment import env_bool  # noqa: E402
 
 # Stripe (billing/, docs/billing.md). Production requires both secrets from the environment;
 # local and test settings use placeholders that can never reach Stripe (tests fake its API).
-STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "sk_test_k12cloud_development_placeholder")
-STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "whsec_k12cloud_development_only")
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", DEVELOPMENT_STRIPE_SECRET_KEY)
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", DEVELOPMENT_STRIPE_WEBHOOK_SECRET)
 # seconds a webhook signature's timestamp may be old (Stripe's own default is 300)
 STRIPE_WEBHOOK_TOLERANCE = env_int("STRIPE_WEBHOOK_TOLERANCE", 300)
 # days an invoice may stay unpaid past its due date before ops staff are alerted
