@@ -125,6 +125,7 @@ DEVELOPMENT_AUDIT_KEY_PEM = (
         ("PORTAL_BASE_URL", "http://portal.k-12.cloud", "PORTAL_BASE_URL must be an https://"),
         ("PORTAL_BASE_URL", "portal.k-12.cloud", "PORTAL_BASE_URL must be an https://"),
         ("PORTAL_BASE_URL", "https://", "PORTAL_BASE_URL must be an https://"),
+        ("HEALTHZ_TOKEN", "too-short-to-resist-guessing", "HEALTHZ_TOKEN must be at least 32"),
     ],
     ids=[
         "audit-key-base64",
@@ -136,6 +137,7 @@ DEVELOPMENT_AUDIT_KEY_PEM = (
         "portal-http",
         "portal-no-scheme",
         "portal-no-host",
+        "short-health-token",
     ],
 )
 def test_production_refuses_development_values(variable: str, value: str, message: str) -> None:

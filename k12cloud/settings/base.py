@@ -353,6 +353,9 @@ BEAT_LOCK_KEY = env_str("BEAT_LOCK_KEY", "k12cloud:beat:lock")
 BEAT_LOCK_TTL_SECONDS = env_int("BEAT_LOCK_TTL_SECONDS", 30)  # a dead beat's standby waits this
 BEAT_HEARTBEAT_KEY = env_str("BEAT_HEARTBEAT_KEY", "k12cloud:beat:heartbeat")
 TASK_RUNS_KEEP_DAYS = env_int("TASK_RUNS_KEEP_DAYS", 30)
+# /healthz/workers/ says which of worker and beat is down only to signed-in ops staff and to
+# callers sending `Authorization: Bearer <HEALTHZ_TOKEN>` (k12cloud.health); empty: no token
+HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN", "")
 # --- end of notifications ---
 # --- tracking (deadline-tracking engineer) ---
 # The portal's public address, for links in emails sent by tasks (no request to build them

@@ -68,6 +68,10 @@ for _name, _value, _development in (
             f"{_name} must not be the development placeholder: set the value from Stripe."
         )
 
+# optional; when set, long enough that guessing it is hopeless (e.g. `openssl rand -hex 32`)
+if HEALTHZ_TOKEN and len(HEALTHZ_TOKEN) < 32:  # noqa: F405
+    raise ImproperlyConfigured("HEALTHZ_TOKEN must be at least 32 characters long when set.")
+
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_PORT = env_int("EMAIL_PORT", 587)
