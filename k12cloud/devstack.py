@@ -132,12 +132,12 @@ def _adopt_database(admin_url: str, dbname: str, *, current_owner: str) -> None:
     admin = urlsplit(admin_url).username or "postgres"
     target_url = _with_credentials(admin_url, admin, urlsplit(admin_url).password or "", dbname)
     with psycopg.connect(target_url, autocommit=True) as conn:
-        (relations,) = conn.execute(
+        relations = conn.execute(
             "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
             " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')"
             " AND n.nspname !~ '^pg_(toast|temp)'"
         ).fetchone()
-        if relations:
+        if relations is not None and relations[0]:
             raise DatabaseUnusable(
                 f"DATABASE_URL names database {dbname!r}, owned by {current_owner!r} and not "
                 f"empty; name a new database, or give this one and its tables to {OWNER_ROLE!r} "

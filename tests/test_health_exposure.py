@@ -12,6 +12,7 @@ import uuid
 import pytest
 from django.test import Client, override_settings
 
+from accounts.models import User
 from accounts.tests.factories import UserFactory
 from tests.conftest import Tenant, signed_in
 
@@ -49,8 +50,8 @@ def test_members_and_staff_without_a_verified_second_factor_get_no_details(
     assert body_for(signed_in(staff, second_factor=False)) == BARE
 
 
-def test_ops_staff_with_a_verified_second_factor_get_the_details(ops_user: object) -> None:
-    assert body_for(signed_in(ops_user)) == DETAILED  # type: ignore[arg-type]
+def test_ops_staff_with_a_verified_second_factor_get_the_details(ops_user: User) -> None:
+    assert body_for(signed_in(ops_user)) == DETAILED
 
 
 def test_the_token_shows_the_details() -> None:
