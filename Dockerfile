@@ -16,6 +16,8 @@ RUN export SECRET_KEY=build-only ALLOWED_HOSTS=build EMAIL_HOST=build \
         DATABASE_URL=postgresql://build@localhost/build \
         ENCRYPTION_MASTER_KEYS="build:$(python -c 'import base64,os;print(base64.b64encode(os.urandom(32)).decode())')" \
         AUDIT_CHECKPOINT_PRIVATE_KEY=build-only \
+        STRIPE_SECRET_KEY=build-only STRIPE_WEBHOOK_SECRET=build-only \
+        PORTAL_BASE_URL=https://build.invalid \
     && python manage.py collectstatic --noinput \
     && python manage.py compilemessages
 

@@ -96,16 +96,75 @@ def provision_postgres(admin_url: str, dbname: str) -> Databases:
                     sql.SQL(verb), sql.Identifier(role), sql.Literal(password)
                 )
             )
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone():
+        found = conn.execute(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [dbname]
+        ).fetchone()
+        if found is None:
             conn.execute(
                 sql.SQL("CREATE DATABASE {} OWNER {}").format(
                     sql.Identifier(dbname), sql.Identifier(OWNER_ROLE)
                 )
             )
+    if found is not None and found[0] != OWNER_ROLE:
+        _adopt_database(admin_url, dbname, current_owner=found[0])
     return Databases(
         owner_url=_with_credentials(admin_url, OWNER_ROLE, OWNER_PASSWORD, dbname),
         app_url=_with_credentials(admin_url, APP_ROLE, APP_PASSWORD, dbname),
     )
+
+
+class DatabaseUnusable(SystemExit):
+    """The database DATABASE_URL names cannot be used as is: one line says what to do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"[k12cloud] {message}")
+
+
+def _adopt_database(admin_url: str, dbname: str, *, current_owner: str) -> None:
+    """Give an existing empty database, created by another role, to the owner role.
+
+    Migrations run as OWNER_ROLE and need to create tables in its public schema. A database
+    with tables in it is someone's data: it is left alone, and the run stops saying why.
+    """
+    import psycopg
+    from psycopg import errors, sql
+
+    admin = urlsplit(admin_url).username or "postgres"
+    target_url = _with_credentials(admin_url, admin, urlsplit(admin_url).password or "", dbname)
+    with psycopg.connect(target_url, autocommit=True) as conn:
+        relations = conn.execute(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')"
+            " AND n.nspname !~ '^pg_(toast|temp)'"
+        ).fetchone()
+        if relations is not None and relations[0]:
+            raise DatabaseUnusable(
+                f"DATABASE_URL names database {dbname!r}, owned by {current_owner!r} and not "
+                f"empty; name a new database, or give this one and its tables to {OWNER_ROLE!r} "
+                f"(ALTER DATABASE ... OWNER TO {OWNER_ROLE}; REASSIGN OWNED BY "
+                f"{current_owner} TO {OWNER_ROLE})."
+            )
+        say(f"PostgreSQL: giving the empty database {dbname!r} to {OWNER_ROLE!r}")
+        try:
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                    sql.Identifier(dbname), sql.Identifier(OWNER_ROLE)
+                )
+            )
+            (schema_owner,) = conn.execute(
+                "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'"
+            ).fetchone() or ("pg_database_owner",)
+            if schema_owner not in {"pg_database_owner", OWNER_ROLE}:
+                conn.execute(
+                    sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(OWNER_ROLE))
+                )
+        except errors.InsufficientPrivilege:
+            raise DatabaseUnusable(
+                f"DATABASE_URL names database {dbname!r}, owned by {current_owner!r}, and "
+                f"{admin!r} may not give it to {OWNER_ROLE!r}: as {current_owner!r} or a "
+                f"superuser run ALTER DATABASE {dbname} OWNER TO {OWNER_ROLE}, or name a new "
+                "database."
+            ) from None
 
 
 @contextmanager
@@ -179,6 +238,9 @@ def _environment(**overrides: str) -> dict[str, str]:
 
 def run() -> int:
     port = os.environ.get("PORT", "8000")
+    # beat keeps its schedule here and local email goes to .local/email/: a fresh clone with
+    # DATABASE_URL and REDIS_URL set starts no embedded server that would create it
+    LOCAL.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         admin_url = stack.enter_context(postgres_server(stack))
         redis_url = stack.enter_context(redis_server(stack))

@@ -1,4 +1,5 @@
-"""Request-wide middleware: a request id, and the tenancy context for the signed-in user."""
+"""Request-wide middleware: a request id, the tenancy context for the signed-in user, and no
+caching of anything that was answered for one caller."""
 
 from __future__ import annotations
 
@@ -67,3 +68,36 @@ class TenancyMiddleware:
         # Django turns a view's exception into a response before it reaches __call__, so the
         # transaction would otherwise commit whatever the view wrote before failing.
         transaction.set_rollback(True)
+
+
+PRIVATE_CACHE_CONTROL = "no-store, private"
+
+
+class NoStoreMiddleware:
+    """Keeps answers given to one caller out of every cache: the browser's, proxies', CDNs'.
+
+    A response to a signed-in user or to a request carrying credentials (an API key), and any
+    /api/ response, gets `Cache-Control: no-store, private` unless its view chose a
+    Cache-Control of its own (exports and downloads say no-store themselves; the public
+    requester pages use never_cache). Anonymous public pages keep Django's defaults, and static
+    files never reach this middleware (WhiteNoise answers them first, cacheable).
+
+    Sits below AuthenticationMiddleware, so it sees the signed-in user, and above the MFA,
+    lockout and tenancy middleware, so their redirects and refusals are covered too.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control") and answered_for_one_caller(request):
+            response["Cache-Control"] = PRIVATE_CACHE_CONTROL
+        return response
+
+
+def answered_for_one_caller(request: HttpRequest) -> bool:
+    if request.path_info.startswith("/api/") or "HTTP_AUTHORIZATION" in request.META:
+        return True
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)

@@ -6,7 +6,8 @@
 - An outbox row committed by a process killed before its enqueue is sent by the relay.
 - Two beats started at once: the periodic work is published by one of them only; when it
   dies the other takes over.
-- /healthz/workers/ says whether a worker answers and a beat is alive (503 when not).
+- /healthz/workers/ says whether a worker answers and a beat is alive (503 when not); which one
+  is down only to ops (tests/test_health_exposure.py).
 
 Processes run with a queue of their own per test (k12cloud.notifications.tests.processes).
 """
@@ -238,7 +239,9 @@ def test_health_reports_workers_and_beat(tmp_path: Path, client: Client) -> None
         "BEAT_HEARTBEAT_KEY": f"{key}:heartbeat",
         "BEAT_LOCK_TTL_SECONDS": "3",
     }
-    with override_settings(BEAT_HEARTBEAT_KEY=extra["BEAT_HEARTBEAT_KEY"]):
+    token = f"health-{uuid.uuid4().hex}"
+    ops = {"Authorization": f"Bearer {token}"}  # the details are for ops (k12cloud.health)
+    with override_settings(BEAT_HEARTBEAT_KEY=extra["BEAT_HEARTBEAT_KEY"], HEALTHZ_TOKEN=token):
         url = "/healthz/workers/"
         worker = processes.start_worker(queue, tmp_path / "worker.log", concurrency=1, **extra)
         beat = processes.start_beat(queue, tmp_path / "beat.log", tmp_path / "schedule", **extra)
@@ -249,18 +252,20 @@ def test_health_reports_workers_and_beat(tmp_path: Path, client: Client) -> None
                 what="worker and beat to be reported alive",
                 log=tmp_path / "worker.log",
             )
-            body = client.get(url).json()
+            body = client.get(url, headers=ops).json()
             assert body["worker"] is True and body["beat"] is True and body["status"] == "ok"
+            assert client.get(url).json() == {"status": "ok"}  # anyone: no details
 
             processes.kill(beat)
             processes.wait_for(
                 lambda: client.get(url).status_code == 503, timeout=20, what="beat reported dead"
             )
-            assert client.get(url).json() == {
+            assert client.get(url, headers=ops).json() == {
                 "status": "unavailable",
                 "worker": True,
                 "beat": False,
             }
+            assert client.get(url).json() == {"status": "unavailable"}
         finally:
             processes.kill(beat)
             processes.kill(worker)

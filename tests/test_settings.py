@@ -90,6 +90,66 @@ def test_production_refuses_a_malformed_or_development_master_key(value: str, me
     assert value.partition(":")[2] not in result.stderr
 
 
+DEVELOPMENT_AUDIT_KEY_PEM = (
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MC4CAQAwBQYDK2VwBCIEIJRloojOWIXgXAaqHfBc2QBv7z/t89j2lOc1gbeetVf1\n"
+    "-----END PRIVATE KEY-----\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "AUDIT_CHECKPOINT_PRIVATE_KEY",
+            "lGWiiM5YheBcBqod8FzZAG/vP+3z2PaU5zWBt561V/U=",
+            "AUDIT_CHECKPOINT_PRIVATE_KEY must not be the development key",
+        ),
+        (
+            "AUDIT_CHECKPOINT_PRIVATE_KEY",
+            DEVELOPMENT_AUDIT_KEY_PEM,
+            "AUDIT_CHECKPOINT_PRIVATE_KEY must not be the development key",
+        ),
+        (
+            "STRIPE_WEBHOOK_SECRET",
+            "whsec_k12cloud_development_only",
+            "STRIPE_WEBHOOK_SECRET must not be the development placeholder",
+        ),
+        (
+            "STRIPE_SECRET_KEY",
+            "sk_test_k12cloud_development_placeholder",
+            "STRIPE_SECRET_KEY must not be the development placeholder",
+        ),
+        ("ALLOWED_HOSTS", "*", "ALLOWED_HOSTS must not contain '*'"),
+        ("ALLOWED_HOSTS", "portal.k-12.cloud,*", "ALLOWED_HOSTS must not contain '*'"),
+        ("PORTAL_BASE_URL", "http://portal.k-12.cloud", "PORTAL_BASE_URL must be an https://"),
+        ("PORTAL_BASE_URL", "portal.k-12.cloud", "PORTAL_BASE_URL must be an https://"),
+        ("PORTAL_BASE_URL", "https://", "PORTAL_BASE_URL must be an https://"),
+        ("HEALTHZ_TOKEN", "too-short-to-resist-guessing", "HEALTHZ_TOKEN must be at least 32"),
+    ],
+    ids=[
+        "audit-key-base64",
+        "audit-key-pem",
+        "stripe-webhook-secret",
+        "stripe-secret-key",
+        "any-host",
+        "any-host-among-others",
+        "portal-http",
+        "portal-no-scheme",
+        "portal-no-host",
+        "short-health-token",
+    ],
+)
+def test_production_refuses_development_values(variable: str, value: str, message: str) -> None:
+    result = manage("check", env={**PRODUCTION_ENV, variable: value})
+    assert result.returncode != 0
+    assert message in result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured:"), last_line
+    if "SECRET" in variable or "KEY" in variable:
+        assert value.strip().splitlines()[1 if "BEGIN" in value else 0] not in result.stderr
+
+
 def test_a_malformed_database_url_stops_start_up_naming_it() -> None:
     result = manage("check", env={**PRODUCTION_ENV, "DATABASE_URL": "mysql://nope"})
     assert result.returncode != 0

@@ -62,6 +62,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Cache-Control: no-store, private on whatever is answered for one caller (signed-in user,
+    # API key, any /api/ path) unless the view set its own; sees the redirects of those below
+    "k12cloud.middleware.NoStoreMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -353,6 +356,9 @@ BEAT_LOCK_KEY = env_str("BEAT_LOCK_KEY", "k12cloud:beat:lock")
 BEAT_LOCK_TTL_SECONDS = env_int("BEAT_LOCK_TTL_SECONDS", 30)  # a dead beat's standby waits this
 BEAT_HEARTBEAT_KEY = env_str("BEAT_HEARTBEAT_KEY", "k12cloud:beat:heartbeat")
 TASK_RUNS_KEEP_DAYS = env_int("TASK_RUNS_KEEP_DAYS", 30)
+# /healthz/workers/ says which of worker and beat is down only to signed-in ops staff and to
+# callers sending `Authorization: Bearer <HEALTHZ_TOKEN>` (k12cloud.health); empty: no token
+HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN", "")
 # --- end of notifications ---
 # --- tracking (deadline-tracking engineer) ---
 # The portal's public address, for links in emails sent by tasks (no request to build them
@@ -362,12 +368,16 @@ PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "privacy_requests.tracking.tasks"]
 # --- end of tracking ---
 # --- billing (billing engineer) ---
+from k12cloud.settings.development_values import (  # noqa: E402
+    DEVELOPMENT_STRIPE_SECRET_KEY,
+    DEVELOPMENT_STRIPE_WEBHOOK_SECRET,
+)
 from k12cloud.settings.environment import env_bool  # noqa: E402
 
 # Stripe (billing/, docs/billing.md). Production requires both secrets from the environment;
 # local and test settings use placeholders that can never reach Stripe (tests fake its API).
-STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "sk_test_k12cloud_development_placeholder")
-STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "whsec_k12cloud_development_only")
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", DEVELOPMENT_STRIPE_SECRET_KEY)
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", DEVELOPMENT_STRIPE_WEBHOOK_SECRET)
 # seconds a webhook signature's timestamp may be old (Stripe's own default is 300)
 STRIPE_WEBHOOK_TOLERANCE = env_int("STRIPE_WEBHOOK_TOLERANCE", 300)
 # days an invoice may stay unpaid past its due date before ops staff are alerted

@@ -3,6 +3,7 @@
 from k12cloud.encryption.master_keys import DEVELOPMENT_MASTER_KEYS
 from k12cloud.settings.base import *  # noqa: F403
 from k12cloud.settings.base import BASE_DIR
+from k12cloud.settings.development_values import DEVELOPMENT_AUDIT_CHECKPOINT_PRIVATE_KEY
 from k12cloud.settings.environment import env_list, env_str
 
 DEBUG = True
@@ -11,7 +12,7 @@ ENCRYPTION_MASTER_KEYS = env_str("ENCRYPTION_MASTER_KEYS", DEVELOPMENT_MASTER_KE
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 # a fixed, public key: local checkpoints prove nothing, production sets its own
 AUDIT_CHECKPOINT_PRIVATE_KEY = env_str(
-    "AUDIT_CHECKPOINT_PRIVATE_KEY", "lGWiiM5YheBcBqod8FzZAG/vP+3z2PaU5zWBt561V/U="
+    "AUDIT_CHECKPOINT_PRIVATE_KEY", DEVELOPMENT_AUDIT_CHECKPOINT_PRIVATE_KEY
 )
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_FILE_PATH = BASE_DIR / ".local" / "email"

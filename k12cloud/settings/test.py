@@ -10,6 +10,7 @@ import os
 from k12cloud.encryption.master_keys import DEVELOPMENT_MASTER_KEYS
 from k12cloud.settings.base import *  # noqa: F403
 from k12cloud.settings.base import CACHES
+from k12cloud.settings.development_values import DEVELOPMENT_AUDIT_CHECKPOINT_PRIVATE_KEY
 from k12cloud.settings.environment import env_str
 
 SECRET_KEY = "test-only-secret-key-that-is-long-enough-for-django-checks-0123456789"  # noqa: S105
@@ -17,7 +18,7 @@ ENCRYPTION_MASTER_KEYS = DEVELOPMENT_MASTER_KEYS
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 DATABASE_APP_PASSWORD = env_str("DATABASE_APP_PASSWORD", "")
-AUDIT_CHECKPOINT_PRIVATE_KEY = "lGWiiM5YheBcBqod8FzZAG/vP+3z2PaU5zWBt561V/U="  # public test key
+AUDIT_CHECKPOINT_PRIVATE_KEY = DEVELOPMENT_AUDIT_CHECKPOINT_PRIVATE_KEY  # public: tests only
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {

@@ -1,0 +1,36 @@
+"""Values that are public on purpose: local and test settings use them, production refuses them.
+
+Each is in this repository, so anyone can forge what it signs. k12cloud.settings.production
+stops start-up when one of them reaches a production environment (docs/security-production.md).
+"""
+
+# Ed25519 key (base64 of the raw 32 bytes) that signs local and test audit checkpoints
+DEVELOPMENT_AUDIT_CHECKPOINT_PRIVATE_KEY = "lGWiiM5YheBcBqod8FzZAG/vP+3z2PaU5zWBt561V/U="
+# Stripe placeholders: they never reach Stripe (tests fake its API at the HTTP boundary)
+DEVELOPMENT_STRIPE_SECRET_KEY = "sk_test_k12cloud_development_placeholder"  # noqa: S105
+DEVELOPMENT_STRIPE_WEBHOOK_SECRET = "whsec_k12cloud_development_only"  # noqa: S105
+
+
+def is_development_audit_key(text: str) -> bool:
+    """True when `text` is the development checkpoint key, as base64 or as PEM.
+
+    Anything that is not a readable Ed25519 key is left to the audit system check, which
+    explains what is wrong with it.
+    """
+    import base64
+    import binascii
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    development = base64.b64decode(DEVELOPMENT_AUDIT_CHECKPOINT_PRIVATE_KEY)
+    text = text.strip()
+    try:
+        if text.startswith("-----BEGIN"):
+            key = serialization.load_pem_private_key(text.encode(), password=None)
+            if not isinstance(key, Ed25519PrivateKey):
+                return False
+            return key.private_bytes_raw() == development
+        return base64.b64decode(text, validate=True) == development
+    except (ValueError, TypeError, binascii.Error):
+        return False
