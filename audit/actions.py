@@ -73,6 +73,9 @@ class Action(StrEnum):
     REQUESTS_EXPORTED = "requests.exported"
     # --- fulfilment (fulfilment engineer) ---
     REQUEST_PACKAGE_PREPARED = "requests.package_prepared"
+    REQUEST_EVIDENCE_ADDED = "requests.evidence_added"
+    REQUEST_EVIDENCE_REMOVED = "requests.evidence_removed"
+    REQUEST_EVIDENCE_DOWNLOADED = "requests.evidence_downloaded"
     REQUEST_PACKAGE_DOWNLOADED = "requests.package_downloaded"
     REQUEST_DELETION_PERFORMED = "requests.deletion_performed"
     REQUEST_CORRECTION_RECORDED = "requests.correction_recorded"

@@ -287,4 +287,4 @@ class RequesterToken(TenantOwnedModel):
 
 
 # The fulfilment package's model lives with its services (privacy_requests.fulfilment).
-from privacy_requests.fulfilment.models import ResponsePackage  # noqa: E402, F401
+from privacy_requests.fulfilment.models import EvidenceFile, ResponsePackage  # noqa: E402, F401

@@ -78,6 +78,21 @@ urlpatterns: list[URLPattern] = [
         fulfilment_views.CorrectionView.as_view(),
         name="fulfilment_correction",
     ),
+    path(
+        "<int:request_id>/fulfilment/evidence/",
+        fulfilment_views.EvidenceAddView.as_view(),
+        name="fulfilment_evidence_add",
+    ),
+    path(
+        "<int:request_id>/fulfilment/evidence/<int:evidence_id>/remove/",
+        fulfilment_views.EvidenceRemoveView.as_view(),
+        name="fulfilment_evidence_remove",
+    ),
+    path(
+        "<int:request_id>/fulfilment/evidence/<int:evidence_id>/download/",
+        fulfilment_views.EvidenceDownloadView.as_view(),
+        name="fulfilment_evidence_download",
+    ),
     # --- end of fulfilment ---
     # --- routing (routing engineer) ---
     path("search/", queue_views.RequestQueueSearchView.as_view(), name="request_search"),

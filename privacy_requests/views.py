@@ -81,6 +81,10 @@ EVENT_LABELS = {
     "routed_out": gettext_lazy("Routed to another organization"),
     "routed_in": gettext_lazy("Routed here from another organization"),
     "deadlines_reviewed": gettext_lazy("Deadlines reviewed after a rule change"),
+    # fulfilment (privacy_requests.fulfilment)
+    "evidence_added": gettext_lazy("Evidence file added to the package"),
+    "evidence_removed": gettext_lazy("Evidence file removed"),
+    "package_prepared": gettext_lazy("Package prepared"),
 }
 
 

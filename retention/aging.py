@@ -55,7 +55,7 @@ from audit.context import Actor, acting_as
 from audit.services import record
 from k12cloud.notifications.models import Notification, OutboundEmail
 from k12cloud.tenancy import tenant_context, unscoped_all_tenants
-from privacy_requests.fulfilment.models import ResponsePackage
+from privacy_requests.fulfilment.models import EvidenceFile, ResponsePackage
 from privacy_requests.models import PrivacyRequest, RequesterToken, RequestEvent, RequestMessage
 from retention.declarations import Declaration, declaration_for
 from retention.engine import (
@@ -74,6 +74,7 @@ SYSTEM_ACTOR = Actor.system("retention aging")
 USERS = "accounts.User"
 PRIVACY_REQUEST = "privacy_requests.PrivacyRequest"
 RESPONSE_PACKAGE = "privacy_requests.ResponsePackage"
+EVIDENCE_FILE = "privacy_requests.EvidenceFile"
 OUTBOUND_EMAIL = "notifications.OutboundEmail"
 NOTIFICATION = "notifications.Notification"
 MEMBERSHIP = "accounts.Membership"
@@ -84,6 +85,7 @@ API_KEY = "accounts.ApiKey"
 AGING: tuple[tuple[str, Category], ...] = (
     (PRIVACY_REQUEST, Category.PRIVACY_REQUESTS),
     (RESPONSE_PACKAGE, Category.UPLOADED_FILES),
+    (EVIDENCE_FILE, Category.UPLOADED_FILES),
     (OUTBOUND_EMAIL, Category.NOTIFICATIONS),
     (NOTIFICATION, Category.NOTIFICATIONS),
     (MEMBERSHIP, Category.ACCOUNT_RECORDS),
@@ -94,6 +96,7 @@ AGING: tuple[tuple[str, Category], ...] = (
 MODELS: dict[str, type[models.Model]] = {
     PRIVACY_REQUEST: PrivacyRequest,
     RESPONSE_PACKAGE: ResponsePackage,
+    EVIDENCE_FILE: EvidenceFile,
     OUTBOUND_EMAIL: OutboundEmail,
     NOTIFICATION: Notification,
     MEMBERSHIP: Membership,
@@ -216,10 +219,10 @@ class _Due:
         if label == PRIVACY_REQUEST:
             cutoff = self.cutoff[Category.PRIVACY_REQUESTS]
             rows = self._requests_not_held().filter(closed_at__lt=cutoff)
-        elif label == RESPONSE_PACKAGE:
+        elif label in (RESPONSE_PACKAGE, EVIDENCE_FILE):
             cutoff = self.cutoff[Category.UPLOADED_FILES]
             closed = self._requests_not_held().filter(closed_at__lt=cutoff).values("pk")
-            rows = _rows(ResponsePackage, org_id).filter(request_id__in=closed)
+            rows = _rows(MODELS[label], org_id).filter(request_id__in=closed)
         elif label == OUTBOUND_EMAIL:
             rows = (
                 _rows(OutboundEmail, org_id)

@@ -125,6 +125,12 @@ DECLARATIONS: tuple[Declaration, ...] = (
         remove=("content",),
         keep=("contents", "language", "sha256"),  # file names and row counts only
     ),
+    Declaration(
+        "privacy_requests.EvidenceFile",
+        Category.UPLOADED_FILES,
+        remove=("content", "file_name", "description"),
+        keep=("kind", "sha256"),
+    ),
     # deadline configuration: the organization's, not anyone's personal data
     Declaration(
         "privacy_requests.OrganizationRuleSelection", Category.ACCOUNT_RECORDS, keep=("rule_id",)

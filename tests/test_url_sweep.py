@@ -131,12 +131,17 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "accounts:fulfilment_fulfil": (302, 405, 404, 404),  # POST only
     "accounts:fulfilment_deletion": (302, 405, 404, 404),  # POST only
     "accounts:fulfilment_correction": (302, 405, 404, 404),  # POST only
+    "accounts:fulfilment_evidence_add": (302, 405, 404, 404),  # POST only
+    "accounts:fulfilment_evidence_remove": (302, 405, 404, 404),  # POST only
+    "accounts:fulfilment_evidence_download": (302, 405, 404, 404),  # POST only: audited
     "accounts_api:request_package_prepare": (403, 403, 403, 403),  # POST only
     "accounts_api:request_package_download": (403, 409, 404, 404),  # 409: no package yet
     "accounts_api:request_fulfil": (403, 403, 403, 403),  # POST only
     "accounts_api:request_deletion_plan": (403, 409, 404, 404),  # 409: not a deletion request
     "accounts_api:request_deletion_perform": (403, 403, 403, 403),  # POST only
     "accounts_api:request_correction": (403, 403, 403, 403),  # POST only
+    "accounts_api:request_evidence": (403, 200, 404, 404),
+    "accounts_api:request_evidence_remove": (403, 403, 403, 403),  # DELETE only
     "privacy_intake:portal_download": (405, 405, 405, 405),  # POST only, in a portal session
     # --- end of fulfilment ---
     # --- routing (routing engineer) ---
@@ -268,6 +273,7 @@ def build_url(name: str, route: str, tenant: Tenant, device_pk: int) -> str:
         "invoice_id": 999_999,
         "purchase_order_id": 999_999,
         "contact_id": 999_999,
+        "evidence_id": 999_999,  # evidence files: POST only, refused before the id is read
     }
     if name == "admin:unnamed admin/(?P<url>.*)$":
         return "/admin/no-such-page/"

@@ -20,7 +20,7 @@ from accounts.permissions import PERMISSION_MATRIX, Permission, Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
 from billing.tests import factories as billing_factories
 from k12cloud.tenancy import tenant_context
-from privacy_requests.tests.factories import stored_request
+from privacy_requests.tests.factories import stored_evidence, stored_request
 from tests.test_url_sweep import url_patterns
 
 R = Role
@@ -90,12 +90,17 @@ ALLOWED: dict[str, set[Role]] = {
     "accounts:fulfilment_fulfil": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts:fulfilment_deletion": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
     "accounts:fulfilment_correction": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:fulfilment_evidence_add": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:fulfilment_evidence_remove": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:fulfilment_evidence_download": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts_api:request_package_prepare": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts_api:request_package_download": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts_api:request_fulfil": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts_api:request_deletion_plan": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts_api:request_deletion_perform": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
     "accounts_api:request_correction": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:request_evidence": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:request_evidence_remove": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     # --- end of fulfilment ---
     # --- routing (routing engineer) ---
     "accounts:deadline_rules": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
@@ -169,6 +174,8 @@ KWARGS: dict[str, Callable[[Organization], object]] = {
     "membership_id": lambda org: membership_of(member(org, Role.VIEWER), org).pk,
     "invitation_id": lambda org: open_invitation(org).pk,
     "request_id": lambda org: stored_request(org).pk,  # privacy requests (workflow)
+    # an evidence file of the request just stored (route order: request_id comes first)
+    "evidence_id": lambda org: stored_evidence(org).pk,
     "key_id": lambda org: (
         api_key_create(
             organization=org, user=member(org), name="SIS", role=Role.VIEWER, expires_at=None

@@ -477,6 +477,37 @@ def request_package_prepared(s: Scene) -> Act:
     return lambda: s.admin_client.post(url)
 
 
+def _evidence(s: Scene) -> tuple[Any, Any]:
+    from privacy_requests.tests.factories import stored_evidence
+
+    request = _fulfilment_request(s, "access")
+    return request, stored_evidence(s.org, request)
+
+
+def request_evidence_added(s: Scene) -> Act:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from privacy_requests.tests.factories import PDF_BYTES
+
+    request = _fulfilment_request(s, "access")
+    url = s.url("fulfilment_evidence_add", request_id=request.pk)
+    return lambda: s.admin_client.post(
+        url, {"evidence-file": SimpleUploadedFile("scan.pdf", PDF_BYTES)}
+    )
+
+
+def request_evidence_removed(s: Scene) -> Act:
+    request, evidence = _evidence(s)
+    url = s.url("fulfilment_evidence_remove", request_id=request.pk, evidence_id=evidence.pk)
+    return lambda: s.admin_client.post(url)
+
+
+def request_evidence_downloaded(s: Scene) -> Act:
+    request, evidence = _evidence(s)
+    url = s.url("fulfilment_evidence_download", request_id=request.pk, evidence_id=evidence.pk)
+    return lambda: s.admin_client.post(url)
+
+
 def request_package_downloaded(s: Scene) -> Act:
     from privacy_requests.fulfilment.services import package_prepare
 
@@ -769,6 +800,9 @@ COVERAGE: list[tuple[str, Callable[[Scene], Act], Action]] = [
     ("package downloaded by staff", request_package_downloaded, Action.REQUEST_PACKAGE_DOWNLOADED),
     ("deletion performed", request_deletion_performed, Action.REQUEST_DELETION_PERFORMED),
     ("correction recorded", request_correction_recorded, Action.REQUEST_CORRECTION_RECORDED),
+    ("evidence added", request_evidence_added, Action.REQUEST_EVIDENCE_ADDED),
+    ("evidence removed", request_evidence_removed, Action.REQUEST_EVIDENCE_REMOVED),
+    ("evidence downloaded", request_evidence_downloaded, Action.REQUEST_EVIDENCE_DOWNLOADED),
     # --- end of fulfilment ---
     # --- routing (routing engineer) ---
     # --- end of routing ---

@@ -9,7 +9,10 @@ from django.urls import URLPattern, path
 
 from privacy_requests.api.routing import RequestRoutingViewSet as RoutingV
 from privacy_requests.api.views import PrivacyRequestViewSet as V
-from privacy_requests.fulfilment.api import FulfilmentViewSet  # fulfilment engineer
+from privacy_requests.fulfilment.api import (  # fulfilment engineer
+    EvidenceViewSet,
+    FulfilmentViewSet,
+)
 
 ACTIONS = ("acknowledge", "verify", "assign", "extend", "close", "transition", "duplicate")
 
@@ -56,6 +59,16 @@ urlpatterns: list[URLPattern] = [
         "<int:request_id>/correction/",
         FulfilmentViewSet.as_view({"post": "correct"}),
         name="request_correction",
+    ),
+    path(
+        "<int:request_id>/evidence/",
+        EvidenceViewSet.as_view({"get": "list_evidence", "post": "add_evidence"}),
+        name="request_evidence",
+    ),
+    path(
+        "<int:request_id>/evidence/<int:evidence_id>/",
+        EvidenceViewSet.as_view({"delete": "remove_evidence"}),
+        name="request_evidence_remove",
     ),
     # --- end of fulfilment ---
     # --- routing (routing engineer) ---

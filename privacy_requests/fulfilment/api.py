@@ -4,7 +4,9 @@
 - `package/download/` GET: the newest package's ZIP (audited; 410 once expired);
 - `fulfil/` POST: close as fulfilled with what fulfils it (and email the requester);
 - `deletion/` GET: the deletion plan (what goes, what is kept and why); POST: perform it;
-- `correction/` POST: record a correction (field names in the audit log, values encrypted).
+- `correction/` POST: record a correction (field names in the audit log, values encrypted);
+- `evidence/` GET: the evidence files attached to the package; POST (multipart, `file` and
+  `description`): attach one, its kind told from its bytes; `evidence/<id>/` DELETE: remove one.
 
 Refusals answer 409 `{"detail", "code"}`; a refusal about one input 400 naming the field.
 """
@@ -16,8 +18,9 @@ from typing import Any, ClassVar
 from django.http import Http404, HttpResponseBase
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -27,19 +30,23 @@ from k12cloud.api import OrganizationViewSet
 from k12cloud.encryption.keys import data_keys_preloaded
 from privacy_requests.api import serializers as s
 from privacy_requests.api.views import ERRORS, REFUSED, REQUEST_ID, _refusal_response
-from privacy_requests.fulfilment.models import ResponsePackage
+from privacy_requests.fulfilment.models import EvidenceFile, ResponsePackage
 from privacy_requests.fulfilment.selectors import (
     DELETION_TYPES,
     DeletionPlan,
     deletion_plan,
     deletion_record,
+    evidence_list,
     package_current,
 )
 from privacy_requests.fulfilment.services import (
+    EVIDENCE_MAX_BYTES,
     FieldCorrection,
     PackageUnavailable,
     correction_record,
     deletion_perform,
+    evidence_add,
+    evidence_remove,
     package_download,
     package_prepare,
     request_fulfil,
@@ -50,13 +57,22 @@ from privacy_requests.selectors import request_get
 from privacy_requests.services import RequestActionRefused
 
 # refusal codes about one input: 400 naming the field
-REFUSAL_FIELDS = {"field": "corrections", "after": "corrections", "record": "record"}
+REFUSAL_FIELDS = {
+    "field": "corrections",
+    "after": "corrections",
+    "record": "record",
+    "file": "file",
+}
 
 
 class PackageFileSerializer(serializers.Serializer):
     name = serializers.CharField()
     rows = serializers.IntegerField(allow_null=True, help_text="Rows of a CSV; null otherwise")
     bytes = serializers.IntegerField()
+    sha256 = serializers.CharField(required=False, help_text="Absent for packages made before")
+    evidence_id = serializers.IntegerField(
+        required=False, help_text="Set for an evidence file attached to the package"
+    )
 
 
 class PackageSerializer(serializers.ModelSerializer):
@@ -303,3 +319,114 @@ class FulfilmentViewSet(OrganizationViewSet):
             return _refusal_response(refusal, REFUSAL_FIELDS.get(refusal.code or ""))
         body = {"message_id": message.pk, "field_names": [c.field.strip() for c in corrections]}
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+# --- evidence files -----------------------------------------------------------------------
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    added_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EvidenceFile
+        fields = [
+            "id",
+            "file_name",
+            "description",
+            "kind",
+            "size",
+            "sha256",
+            "added_at",
+            "added_by",
+        ]
+
+    def get_added_by(self, evidence: EvidenceFile) -> str | None:
+        return evidence.added_by.email if evidence.added_by else None
+
+
+class EvidenceUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="PDF, CSV, XLSX, DOCX or an image, at most 10 MB; told from its bytes"
+    )
+    description = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=500
+    )
+
+
+EVIDENCE_ID = OpenApiParameter("evidence_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+
+
+class EvidenceViewSet(FulfilmentViewSet):
+    """The evidence files staff attach to a request's package."""
+
+    action_permissions: ClassVar[dict[str, Permission]] = {
+        "list_evidence": Permission.REQUESTS_WORK,
+        "add_evidence": Permission.REQUESTS_WORK,
+        "remove_evidence": Permission.REQUESTS_WORK,
+    }
+    parser_classes = [MultiPartParser]
+    serializer_class = EvidenceSerializer
+    queryset = EvidenceFile._base_manager.none()  # for the schema generator only
+
+    @extend_schema(
+        operation_id="requests_evidence_list",
+        summary="The evidence files attached to the request's package",
+        parameters=[REQUEST_ID],
+        responses={200: EvidenceSerializer(many=True), **ERRORS},
+    )
+    def list_evidence(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        privacy_request = self.load()
+        with data_keys_preloaded(self.organization.pk):
+            files = evidence_list(organization=self.organization, request=privacy_request)
+            return Response(EvidenceSerializer(files, many=True).data)
+
+    @extend_schema(
+        operation_id="requests_evidence_add",
+        summary="Attach a file to the package (multipart); its kind is told from its bytes",
+        parameters=[REQUEST_ID],
+        request={"multipart/form-data": EvidenceUploadSerializer},
+        responses={201: EvidenceSerializer, **ERRORS, **REFUSED},
+    )
+    def add_evidence(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        privacy_request = self.load()
+        data = self.valid(EvidenceUploadSerializer)
+        upload = data["file"]
+        if upload.size > EVIDENCE_MAX_BYTES:
+            message = _("The file is larger than %(limit)s MB.") % {
+                "limit": EVIDENCE_MAX_BYTES // 2**20
+            }
+            return Response({"file": [message]}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            evidence = evidence_add(
+                organization=self.organization,
+                actor=self.actor(),
+                request=privacy_request,
+                file_name=upload.name or "",
+                content=upload.read(),
+                description=data["description"],
+            )
+        except RequestActionRefused as refusal:
+            return _refusal_response(refusal, REFUSAL_FIELDS.get(refusal.code or ""))
+        return Response(EvidenceSerializer(evidence).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="requests_evidence_remove",
+        summary="Remove an evidence file before the request is fulfilled",
+        parameters=[REQUEST_ID, EVIDENCE_ID],
+        request=None,
+        responses={204: None, **ERRORS, **REFUSED},
+    )
+    def remove_evidence(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        privacy_request = self.load()
+        try:
+            evidence_remove(
+                organization=self.organization,
+                actor=self.actor(),
+                request=privacy_request,
+                evidence_id=self.kwargs["evidence_id"],
+            )
+        except RequestActionRefused as refusal:
+            if refusal.code == "not_found":
+                raise Http404("No such evidence file.") from None
+            return _refusal_response(refusal)
+        return Response(status=status.HTTP_204_NO_CONTENT)

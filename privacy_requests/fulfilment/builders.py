@@ -2,7 +2,9 @@
 
 `package_sections()` gathers the sections (inside the request's tenant context; every read is
 this organization's), `package_zip()` writes them as `data.json`, one CSV per section and a
-readable `summary.html` in the request's language.
+readable `summary.html` in the request's language, adds the files attached to the package
+(evidence staff gathered elsewhere, under `evidence/`), and ends with `index.json`: every other
+file of the ZIP with its size and SHA-256 (the summary lists them too).
 
 Who the package is about, conservatively (a package must never hold someone else's data):
 - the user account whose email is the requester's email, only when that user is (or was) a
@@ -19,6 +21,7 @@ Who the package is about, conservatively (a package must never hold someone else
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import zipfile
@@ -57,6 +60,41 @@ class Section:
     @property
     def file_name(self) -> str:
         return f"{self.key}.csv"
+
+
+@dataclass
+class PackageFile:
+    """A file attached to the package as it is (evidence), with where it came from."""
+
+    name: str
+    content: bytes
+    kind: str
+    evidence_id: int | None = None
+    description: str = ""
+    added_by: str = ""
+    added_at: datetime | None = None
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+def _unique_names(attachments: Sequence[PackageFile], taken: set[str]) -> list[str]:
+    """Each attachment's path in the ZIP: its name, numbered when two files share one."""
+    names = []
+    for attachment in attachments:
+        folder, _sep, base = attachment.name.rpartition("/")
+        stem, dot, extension = base.rpartition(".")
+        if not dot:
+            stem, extension = base, ""
+        candidate, number = attachment.name, 1
+        while candidate in taken:
+            number += 1
+            numbered = f"{stem} ({number}){dot}{extension}"
+            candidate = f"{folder}/{numbered}" if folder else numbered
+        taken.add(candidate)
+        names.append(candidate)
+    return names
 
 
 def _text(value: Any) -> str:
@@ -275,9 +313,11 @@ def package_zip(
     organization: Organization,
     request: PrivacyRequest,
     sections: list[Section],
+    attachments: Sequence[PackageFile] = (),
     generated_at: datetime | None = None,
 ) -> tuple[bytes, list[dict[str, Any]]]:
-    """The ZIP bytes and its contents list (file names and row counts, no personal values)."""
+    """The ZIP bytes and its contents list (file names, row counts, sizes and SHA-256; no
+    personal values but the names staff gave the attached files)."""
     generated_at = generated_at or timezone.now()
     data = {
         "organization": organization.name,
@@ -292,6 +332,27 @@ def package_zip(
             for s in sections
         },
     }
+    files: list[tuple[str, bytes, int | None]] = [
+        ("data.json", json.dumps(data, indent=2, ensure_ascii=False).encode(), None),
+        *((s.file_name, _csv(s), len(s.rows)) for s in sections),
+    ]
+    attached_names = _unique_names(attachments, {name for name, _c, _r in files} | {"index.json"})
+    attached = [
+        {
+            "name": name,
+            "bytes": len(a.content),
+            "sha256": a.sha256,
+            "kind": a.kind,
+            "description": a.description,
+            "added_by": a.added_by,
+            "added_at": a.added_at.isoformat() if a.added_at else "",
+        }
+        for name, a in zip(attached_names, attachments, strict=True)
+    ]
+    listed = [
+        {"name": name, "bytes": len(content), "sha256": hashlib.sha256(content).hexdigest()}
+        for name, content, _rows in files
+    ]
     language = request.language or "en"
     with translation.override(language):
         for s in sections:  # resolve the lazy texts in the request's language
@@ -305,21 +366,47 @@ def package_zip(
                 "sections": [
                     (s, [[_text(r.get(c)) for c in s.columns] for r in s.rows]) for s in sections
                 ],
+                "files": [*listed, *attached],
                 "LANGUAGE_CODE": language,
             },
         )
-    files: list[tuple[str, bytes, int | None]] = [
-        ("data.json", json.dumps(data, indent=2, ensure_ascii=False).encode(), None),
-        *((s.file_name, _csv(s), len(s.rows)) for s in sections),
-        ("summary.html", summary.encode(), None),
-    ]
+    files.append(("summary.html", summary.encode(), None))
+    files.extend(
+        (name, a.content, None) for name, a in zip(attached_names, attachments, strict=True)
+    )
+    by_name = {entry["name"]: entry for entry in attached}
+    index = {
+        "organization": organization.name,
+        "request_reference": request.reference,
+        "generated_at": generated_at.isoformat(),
+        "files": [
+            {
+                "name": name,
+                "bytes": len(content),
+                "sha256": hashlib.sha256(content).hexdigest(),
+                **{k: v for k, v in by_name.get(name, {}).items() if k not in ("name", "bytes")},
+            }
+            for name, content, _rows in files
+        ],
+    }
+    files.append(("index.json", json.dumps(index, indent=2, ensure_ascii=False).encode(), None))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, content, _rows in files:
             info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, content)
+    evidence_ids = {
+        name: a.evidence_id for name, a in zip(attached_names, attachments, strict=True)
+    }
     contents = [
-        {"name": name, "rows": rows, "bytes": len(content)} for name, content, rows in files
+        {
+            "name": name,
+            "rows": rows,
+            "bytes": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+            **({"evidence_id": evidence_ids[name]} if evidence_ids.get(name) else {}),
+        }
+        for name, content, rows in files
     ]
     return buffer.getvalue(), contents

@@ -58,3 +58,26 @@ class CorrectionForm(forms.Form):
         if data.get("before") is not None and data.get("before") == data.get("after"):
             self.add_error("after", _("The value after the correction is the same as before."))
         return data
+
+
+class EvidenceForm(forms.Form):
+    prefix = "evidence"
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_(
+            "PDF, CSV, Excel (.xlsx), Word (.docx) or an image, at most 10 MB. Redact it first: "
+            "it is shared exactly as uploaded."
+        ),
+        error_messages={"required": _("Choose the file to add.")},
+    )
+    description = forms.CharField(
+        label=_("Description (optional)"),
+        required=False,
+        max_length=500,
+        help_text=_("Shown to the requester next to the file, e.g. “Attendance, 2025-26”."),
+    )
+
+
+class EvidenceRemoveForm(forms.Form):
+    prefix = "evidence_remove"
+    evidence = forms.IntegerField(widget=forms.HiddenInput, min_value=1)

@@ -1,4 +1,5 @@
-"""Reads of fulfilment: the request's packages, the deletion plan, a deletion already done."""
+"""Reads of fulfilment: evidence files, the request's packages, the deletion plan, a deletion
+already done."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Membership
 from privacy_requests.deadlines import RequestType
 from privacy_requests.fulfilment.builders import matching_requests, matching_user
-from privacy_requests.fulfilment.models import ResponsePackage
+from privacy_requests.fulfilment.models import EvidenceFile, ResponsePackage
 from privacy_requests.models import PrivacyRequest, RequestEvent
 
 if TYPE_CHECKING:
@@ -30,6 +31,44 @@ def fulfilment_kind(request: PrivacyRequest) -> str:
     if request.request_type in CORRECTION_TYPES:
         return "correction"
     return ""
+
+
+def evidence_list(*, organization: Organization, request: PrivacyRequest) -> list[EvidenceFile]:
+    """The request's evidence files in the order they were added, with who added them; the
+    sealed bytes are not read."""
+    return list(
+        EvidenceFile.objects.for_organization(organization)
+        .filter(request=request)
+        .defer("content")
+        .select_related("added_by")
+        .order_by("added_at", "pk")
+    )
+
+
+def evidence_for_package(
+    *, organization: Organization, request: PrivacyRequest
+) -> list[EvidenceFile]:
+    """The request's evidence files with their bytes, in the order they were added."""
+    return list(
+        EvidenceFile.objects.for_organization(organization)
+        .filter(request=request)
+        .select_related("added_by")
+        .order_by("added_at", "pk")
+    )
+
+
+def evidence_get(
+    *, organization: Organization, request: PrivacyRequest, evidence_id: int
+) -> EvidenceFile:
+    """One evidence file of the request, with its bytes; `EvidenceFile.DoesNotExist` else."""
+    return EvidenceFile.objects.for_organization(organization).get(request=request, pk=evidence_id)
+
+
+def package_is_outdated(*, package: ResponsePackage, evidence: list[EvidenceFile]) -> bool:
+    """Whether the request's evidence files are not the ones the package holds (one was added
+    or removed after it was prepared). No query: the package lists the files it sealed."""
+    sealed = {entry["evidence_id"] for entry in package.contents if entry.get("evidence_id")}
+    return sealed != {e.pk for e in evidence}
 
 
 def package_list(*, organization: Organization, request: PrivacyRequest) -> list[ResponsePackage]:

@@ -1,4 +1,5 @@
-"""Writes of fulfilment: prepare and deliver the package, fulfil, delete, record a correction.
+"""Writes of fulfilment: evidence files, prepare and deliver the package, fulfil, delete, record
+a correction.
 
 Every service runs in one transaction on the locked request row, writes one timeline event
 (`RequestEvent`) and its audit event in that transaction, and emails only after commit.
@@ -25,8 +26,13 @@ from audit.actions import Action
 from audit.services import record
 from k12cloud.notifications.services import email_enqueue
 from k12cloud.tenancy import unscoped_all_tenants
-from privacy_requests.fulfilment.builders import package_sections, package_zip
-from privacy_requests.fulfilment.models import ResponsePackage
+from k12cloud.uploads import sniff
+from privacy_requests.fulfilment.builders import (
+    PackageFile,
+    package_sections,
+    package_zip,
+)
+from privacy_requests.fulfilment.models import EvidenceFile, ResponsePackage
 from privacy_requests.fulfilment.selectors import (
     CORRECTION_TYPES,
     DELETION_TYPES,
@@ -34,7 +40,10 @@ from privacy_requests.fulfilment.selectors import (
     DeletionPlan,
     deletion_plan,
     deletion_record,
+    evidence_for_package,
+    evidence_list,
     package_current,
+    package_is_outdated,
 )
 from privacy_requests.models import PrivacyRequest, RequestEvent, RequestMessage
 from privacy_requests.portal.services import PORTAL_LINK_VALID_FOR, portal_link_issue
@@ -52,6 +61,11 @@ PACKAGE_VALID_FOR = timedelta(days=30)
 REMOVED = "[removed]"
 # a correction's field names go into the audit log: names, never values
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_ .-]{0,63}$")
+# evidence files: each at most EVIDENCE_MAX_BYTES, together at most EVIDENCE_MAX_TOTAL_BYTES
+# per request (the package holds them all, sealed in one encrypted value)
+EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+EVIDENCE_MAX_TOTAL_BYTES = 40 * 1024 * 1024
+EVIDENCE_MAX_FILES = 50
 
 
 def _require_open_and_verified(request: PrivacyRequest) -> None:
@@ -62,6 +76,157 @@ def _require_open_and_verified(request: PrivacyRequest) -> None:
             _("Verify the requester's identity first: nothing is shared or changed before."),
             code="not_verified",
         )
+
+
+# --- evidence files -------------------------------------------------------------------------
+
+
+def evidence_add(
+    *,
+    organization: Organization,
+    actor: User | None,
+    request: PrivacyRequest,
+    file_name: str,
+    content: bytes,
+    description: str = "",
+) -> EvidenceFile:
+    """Attach a file staff gathered elsewhere to the request's package, as it will be shared.
+
+    Only for requests answered with a package, open and identity-verified. The file's kind is
+    told from its bytes (PDF, CSV, XLSX, DOCX or an image), whatever its name says; each file
+    is at most `EVIDENCE_MAX_BYTES`, all of a request's together `EVIDENCE_MAX_TOTAL_BYTES`.
+    The audit event names the file's hash and size, never its name (a name often names the
+    child). Refusals raise `RequestActionRefused` with code "file" (about the upload) or a
+    request-level code.
+    """
+    file_name = file_name.strip().replace("\\", "/").rsplit("/", 1)[-1][:200]
+    description = description.strip()
+    if not content:
+        raise RequestActionRefused(_("The file is empty."), code="file")
+    if len(content) > EVIDENCE_MAX_BYTES:
+        raise RequestActionRefused(
+            _("The file is larger than %(limit)s MB.") % {"limit": EVIDENCE_MAX_BYTES // 2**20},
+            code="file",
+        )
+    kind = sniff(content)
+    if kind is None:
+        raise RequestActionRefused(
+            _(
+                "This file is not one the portal accepts: PDF, CSV, Excel (.xlsx), Word "
+                "(.docx) or an image (PNG, JPEG, GIF, WebP, TIFF). Its contents were checked, "
+                "not its name."
+            ),
+            code="file",
+        )
+    with transaction.atomic():
+        request = _locked(request)
+        _require_package_open_and_verified(request)
+        held = EvidenceFile.objects.for_organization(organization).filter(request=request)
+        sizes = list(held.values_list("size", flat=True))
+        if len(sizes) >= EVIDENCE_MAX_FILES:
+            raise RequestActionRefused(
+                _("A request holds at most %(count)s evidence files.")
+                % {"count": EVIDENCE_MAX_FILES},
+                code="file",
+            )
+        if sum(sizes) + len(content) > EVIDENCE_MAX_TOTAL_BYTES:
+            raise RequestActionRefused(
+                _("The request's evidence files would exceed %(limit)s MB together.")
+                % {"limit": EVIDENCE_MAX_TOTAL_BYTES // 2**20},
+                code="file",
+            )
+        evidence = EvidenceFile.objects.create(
+            organization=organization,
+            request=request,
+            content=base64.b64encode(content).decode("ascii"),
+            file_name=file_name or f"evidence.{kind.extension}",
+            description=description,
+            kind=kind.key,
+            sha256=hashlib.sha256(content).hexdigest(),
+            size=len(content),
+            added_by=actor,
+        )
+        data = {
+            "evidence_id": evidence.pk,
+            "kind": kind.key,
+            "size": evidence.size,
+            "sha256": evidence.sha256,
+        }
+        _event(request, "evidence_added", actor, data=data)
+        record(
+            Action.REQUEST_EVIDENCE_ADDED, organization=organization, target=request, changes=data
+        )
+    return evidence
+
+
+def evidence_remove(
+    *,
+    organization: Organization,
+    actor: User | None,
+    request: PrivacyRequest,
+    evidence_id: int,
+) -> None:
+    """Remove an evidence file before the request is fulfilled (its bytes go with the row; a
+    package already prepared keeps its own sealed copy until it is prepared again)."""
+    with transaction.atomic():
+        request = _locked(request)
+        if request.closed_at is not None:
+            raise RequestActionRefused(_("This request is closed."), code="closed")
+        evidence = (
+            EvidenceFile.objects.for_organization(organization)
+            .filter(request=request, pk=evidence_id)
+            .defer("content")
+            .first()
+        )
+        if evidence is None:
+            raise RequestActionRefused(_("No such evidence file."), code="not_found")
+        data = {
+            "evidence_id": evidence.pk,
+            "kind": evidence.kind,
+            "size": evidence.size,
+            "sha256": evidence.sha256,
+        }
+        evidence.delete()
+        _event(request, "evidence_removed", actor, data=data)
+        record(
+            Action.REQUEST_EVIDENCE_REMOVED,
+            organization=organization,
+            target=request,
+            changes=data,
+        )
+
+
+def evidence_download(
+    *,
+    organization: Organization,
+    actor: User | None,
+    request: PrivacyRequest,
+    evidence_id: int,
+) -> tuple[EvidenceFile, bytes]:
+    """An evidence file and its bytes, for staff; the download is audited (hash, not name)."""
+    evidence = (
+        EvidenceFile.objects.for_organization(organization)
+        .filter(request=request, pk=evidence_id)
+        .first()
+    )
+    if evidence is None:
+        raise RequestActionRefused(_("No such evidence file."), code="not_found")
+    record(
+        Action.REQUEST_EVIDENCE_DOWNLOADED,
+        organization=organization,
+        target=request,
+        changes={"evidence_id": evidence.pk, "sha256": evidence.sha256},
+    )
+    return evidence, base64.b64decode(evidence.content)
+
+
+def _require_package_open_and_verified(request: PrivacyRequest) -> None:
+    if request.request_type not in PACKAGE_TYPES:
+        raise RequestActionRefused(
+            _("Only access and portability requests are answered with a package."),
+            code="wrong_type",
+        )
+    _require_open_and_verified(request)
 
 
 # --- the package ----------------------------------------------------------------------------
@@ -90,8 +255,24 @@ def package_prepare(
         _require_open_and_verified(request)
         now = timezone.now()
         sections = package_sections(organization=organization, request=request)
+        attachments = [
+            PackageFile(
+                name=f"evidence/{evidence.file_name}",
+                evidence_id=evidence.pk,
+                content=base64.b64decode(evidence.content),
+                kind=evidence.kind,
+                description=evidence.description,
+                added_by=evidence.added_by.email if evidence.added_by else "",
+                added_at=evidence.added_at,
+            )
+            for evidence in evidence_for_package(organization=organization, request=request)
+        ]
         content, contents = package_zip(
-            organization=organization, request=request, sections=sections, generated_at=now
+            organization=organization,
+            request=request,
+            sections=sections,
+            attachments=attachments,
+            generated_at=now,
         )
         package = ResponsePackage.objects.create(
             organization=organization,
@@ -200,6 +381,15 @@ def request_fulfil(
                 raise RequestActionRefused(
                     _("Prepare the package first: there is none that has not expired."),
                     code="no_package",
+                )
+            evidence = evidence_list(organization=organization, request=request)
+            if package_is_outdated(package=package, evidence=evidence):
+                raise RequestActionRefused(
+                    _(
+                        "Evidence files changed after the package was prepared: prepare it "
+                        "again, so that the requester gets what the page lists."
+                    ),
+                    code="package_outdated",
                 )
         elif request.request_type in DELETION_TYPES:
             done = deletion_record(organization=organization, request=request)

@@ -33,19 +33,26 @@ from accounts.permissions import Permission
 from k12cloud.encryption.keys import data_keys_preloaded
 from k12cloud.portal import OrganizationView
 from k12cloud.tenancy import tenant_context
+from k12cloud.uploads import BY_KEY
 from privacy_requests.fulfilment import forms as fulfilment_forms
 from privacy_requests.fulfilment.selectors import (
     deletion_plan,
     deletion_record,
+    evidence_list,
     fulfilment_kind,
     package_current,
+    package_is_outdated,
     package_list,
 )
 from privacy_requests.fulfilment.services import (
+    EVIDENCE_MAX_BYTES,
     FieldCorrection,
     PackageUnavailable,
     correction_record,
     deletion_perform,
+    evidence_add,
+    evidence_download,
+    evidence_remove,
     package_download,
     package_prepare,
     request_fulfil,
@@ -61,6 +68,7 @@ FORMS: dict[str, type[forms.Form]] = {
     "fulfil_form": fulfilment_forms.FulfilForm,
     "deletion_form": fulfilment_forms.DeletionForm,
     "correction_form": fulfilment_forms.CorrectionForm,
+    "evidence_form": fulfilment_forms.EvidenceForm,
 }
 
 
@@ -127,7 +135,16 @@ class FulfilmentView(OrganizationView, TemplateView):
         context.update(privacy_request=pr, kind=kind, can_erase=False)
         if kind == "package":
             packages = package_list(organization=org, request=pr)
-            context.update(packages=packages, package=packages[0] if packages else None)
+            package = packages[0] if packages else None
+            evidence = evidence_list(organization=org, request=pr)
+            context.update(
+                packages=packages,
+                package=package,
+                evidence=evidence,
+                package_outdated=package is not None
+                and pr.is_open
+                and package_is_outdated(package=package, evidence=evidence),
+            )
         elif kind == "deletion":
             done = deletion_record(organization=org, request=pr)
             context["deletion_done"] = done
@@ -154,6 +171,9 @@ class _FulfilmentActionView(FulfilmentView):
     def perform(self, form: forms.Form, actor: User) -> None:
         raise NotImplementedError
 
+    def make_form(self) -> forms.Form:
+        return FORMS[self.form_name](self.request.POST)
+
     def done_url(self) -> str:
         return reverse(
             "accounts:fulfilment",
@@ -162,10 +182,12 @@ class _FulfilmentActionView(FulfilmentView):
 
     def post(self, request: HttpRequest, org_slug: str, request_id: int) -> HttpResponse:
         self.privacy_request = self.load_request()
-        form = FORMS[self.form_name](request.POST)
+        form = self.make_form()
         if form.is_valid():
             try:
                 self.perform(form, _acting_user(request))
+            except _FieldError:
+                pass  # the form carries the error on its field
             except RequestActionRefused as refusal:
                 form.add_error(None, refusal.messages[0])
             else:
@@ -236,6 +258,99 @@ class CorrectionView(_FulfilmentActionView):
             record_name=data["record"],
             corrections=[FieldCorrection(data["field"], data["before"], data["after"])],
         )
+
+
+class _FieldError(Exception):
+    """The refusal was put on a field of the form: re-render, no summary of its own."""
+
+
+class EvidenceAddView(_FulfilmentActionView):
+    """POST a file staff gathered elsewhere, to be shared in the package."""
+
+    form_name = "evidence_form"
+    success_message = gettext_lazy("File added. Prepare the package again to include it.")
+
+    def make_form(self) -> forms.Form:
+        return fulfilment_forms.EvidenceForm(self.request.POST, self.request.FILES)
+
+    def perform(self, form: forms.Form, actor: User) -> None:
+        upload = form.cleaned_data["file"]
+        if upload.size > EVIDENCE_MAX_BYTES:  # refused before the bytes are read
+            raise RequestActionRefused(
+                _("The file is larger than %(limit)s MB.") % {"limit": EVIDENCE_MAX_BYTES // 2**20}
+            )
+        try:
+            evidence_add(
+                organization=self.organization,
+                actor=actor,
+                request=self.privacy_request,
+                file_name=upload.name or "",
+                content=upload.read(),
+                description=form.cleaned_data["description"],
+            )
+        except RequestActionRefused as refusal:
+            if refusal.code == "file":
+                form.add_error("file", refusal.messages[0])
+                raise _FieldError from refusal
+            raise
+
+
+class EvidenceRemoveView(FulfilmentView):
+    """POST: remove an evidence file before the request is fulfilled."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.privacy_request = self.load_request()
+        try:
+            evidence_remove(
+                organization=self.organization,
+                actor=_acting_user(request),
+                request=self.privacy_request,
+                evidence_id=self.kwargs["evidence_id"],
+            )
+        except RequestActionRefused as refusal:
+            if refusal.code == "not_found":
+                raise Http404("No such evidence file.") from None
+            return self.render_page(
+                status=409, action_error=refusal.messages[0], action_error_target="evidence"
+            )
+        messages.success(request, _("File removed. Prepare the package again before fulfilling."))
+        return redirect(self.done_url())
+
+    def done_url(self) -> str:
+        return reverse(
+            "accounts:fulfilment",
+            kwargs={"org_slug": self.organization.slug, "request_id": self.privacy_request.pk},
+        )
+
+
+class EvidenceDownloadView(FulfilmentView):
+    """Staff download an evidence file (POST: a download of personal data is an audited act)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        self.privacy_request = self.load_request()
+        try:
+            evidence, content = evidence_download(
+                organization=self.organization,
+                actor=_acting_user(request),
+                request=self.privacy_request,
+                evidence_id=self.kwargs["evidence_id"],
+            )
+        except RequestActionRefused:
+            raise Http404("No such evidence file.") from None
+        kind = BY_KEY.get(evidence.kind)
+        response = FileResponse(
+            io.BytesIO(content),
+            as_attachment=True,
+            filename=evidence.file_name,
+            content_type=kind.content_type if kind else "application/octet-stream",
+        )
+        response["Cache-Control"] = "no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
 
 class PackageDownloadView(FulfilmentView):

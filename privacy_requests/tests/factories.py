@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Organization, User
 from k12cloud.tenancy import tenant_context
+from privacy_requests.fulfilment.models import EvidenceFile
 from privacy_requests.models import PrivacyRequest
 from privacy_requests.services import request_receive
 
@@ -50,3 +53,26 @@ def stored_request(organization: Organization, **fields: Any) -> PrivacyRequest:
             **fields,
         }
         return PrivacyRequest.objects.create(organization=organization, **values)
+
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def stored_evidence(
+    organization: Organization, request: PrivacyRequest | None = None, **fields: Any
+) -> EvidenceFile:
+    """An evidence file row of `request` (default: the organization's newest request), for URL
+    sweeps and permission tables that need a real id."""
+    with tenant_context(organization):
+        request = request or PrivacyRequest.objects.order_by("-pk").first()
+        assert request is not None, "store a request first"
+        content = fields.pop("content", PDF_BYTES)
+        values: dict[str, Any] = {
+            "content": base64.b64encode(content).decode("ascii"),
+            "file_name": "attendance.pdf",
+            "kind": "pdf",
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "size": len(content),
+            **fields,
+        }
+        return EvidenceFile.objects.create(organization=organization, request=request, **values)

@@ -167,6 +167,7 @@ def test_the_package_holds_what_the_portal_has_about_the_person_and_nothing_else
             "audit_events.csv",
             "billing_contacts.csv",
             "summary.html",
+            "index.json",
         ]
     )
     data = json.loads(files["data.json"])["sections"]
@@ -594,8 +595,9 @@ def test_the_request_page_links_to_fulfilment_without_extra_queries(
 
 
 # The portal's base cost is 12 (see test_request_views); the page adds the request with its
-# assignee, the packages with their authors, and the organization's data keys (read once).
-EXPECTED_PACKAGE_PAGE_QUERIES = 12 + 3
+# assignee, the packages with their authors, the evidence files with who added them, and the
+# organization's data keys (read once).
+EXPECTED_PACKAGE_PAGE_QUERIES = 12 + 4
 # A deletion request, instead of the packages: its deletion record, the organization's index
 # key (the requester email's blind index), the matching requests and the matching account.
 EXPECTED_DELETION_QUERIES = 12 + 6
