@@ -32,7 +32,6 @@ from privacy_requests.request_selectors import (
     request_deadline_summary,
     request_get,
     request_get_by_reference,
-    request_messages,
     request_timeline,
 )
 from privacy_requests.request_services import (
@@ -48,6 +47,13 @@ from privacy_requests.request_services import (
     request_verify,
 )
 from privacy_requests.status import Status
+from privacy_requests.visibility import (
+    request_access,
+    visible_emails,
+    visible_messages,
+    visible_request,
+    visible_timeline,
+)
 
 # form context name -> form class, for the request page
 ACTION_FORMS: dict[str, type[forms.Form]] = {
@@ -125,29 +131,32 @@ class RequestDetailView(OrganizationView, TemplateView):
         context = super().get_context_data(**kwargs)
         pr = self.privacy_request
         org = self.organization
+        allowed = context["allowed"]
+        access = request_access(self.membership.role)  # which values the role may read
         for name, form_class in ACTION_FORMS.items():
-            if name not in context:
+            if name not in context and Permission.REQUESTS_WORK.value in allowed:
                 initial = {}
                 if name == "acknowledge_form":
                     initial = {"message": self.acknowledgement_text(pr)}
                 context[name] = form_class(initial=initial)
-        allowed = context["allowed"]
         if Permission.REQUESTS_ASSIGN.value in allowed and "assign_form" not in context:
             context["assign_form"] = self.assign_form()
         events = request_timeline(organization=org, request=pr)
         context.update(
-            privacy_request=pr,
             deadlines=request_deadline_summary(organization=org, request=pr),
-            timeline=[(event, self.describe(event)) for event in events],
-            thread=request_messages(organization=org, request=pr),
+            timeline=[(event, self.describe(event)) for event in visible_timeline(events, access)],
+            thread=visible_messages(organization=org, request=pr, access=access),
             can_work=Permission.REQUESTS_WORK.value in allowed and pr.is_open,
+            access=access,
         )
         from privacy_requests.rules_views import request_page_context  # routing's panel
 
         context.update(request_page_context(organization=org, privacy_request=pr, context=context))
         from k12cloud.notifications.selectors import emails_for  # notifications: emails sent
 
-        context["emails"] = emails_for(organization=org, target=pr)
+        context["emails"] = visible_emails(emails_for(organization=org, target=pr), access)
+        # the template gets the request as the role may read it (forbidden fields are None)
+        context["privacy_request"] = visible_request(pr, access)
         return context
 
     def assign_form(self, data: Any = None) -> request_forms.AssignForm:
