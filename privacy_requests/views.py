@@ -7,6 +7,7 @@ the form that caused it and a summary at the top; nothing already saved is lost.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any, ClassVar
 
 from django import forms
@@ -113,8 +114,10 @@ class RequestDetailView(OrganizationView, TemplateView):
 
     def render_page(self, **kwargs: Any) -> TemplateResponse:
         """Render now, with the organization's data keys read once for every decrypted value
-        (request fields, messages): the query count does not grow with the thread."""
-        with data_keys_preloaded(self.organization.pk):
+        (request fields, messages): the query count does not grow with the thread. A role that
+        reads no personal value decrypts nothing, and the keys are not read."""
+        personal = request_access(self.membership.role).personal
+        with data_keys_preloaded(self.organization.pk) if personal else nullcontext():
             response = self.render_to_response(self.get_context_data(**kwargs))
             assert isinstance(response, TemplateResponse)
             response.render()

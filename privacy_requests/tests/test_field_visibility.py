@@ -26,9 +26,10 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.http import HttpResponseBase
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -61,6 +62,8 @@ from privacy_requests.request_services import (
 )
 from privacy_requests.tests.factories import received_request
 from privacy_requests.tests.test_api import key_client
+from privacy_requests.tests.test_queue import QUEUE_QUERIES
+from privacy_requests.tests.test_request_views import EXPECTED_DETAIL_QUERIES
 from privacy_requests.tracking.services import deadline_reminders_send
 from privacy_requests.visibility import (
     BY_DIRECTION,
@@ -552,3 +555,30 @@ def test_every_payload_the_workflow_writes_is_classified() -> None:
         rules = EVENT_PAYLOADS.get(event.kind)
         assert rules is not None, f"classify the payload kind {event.kind!r}"
         assert set(event.data) <= set(rules), f"classify {event.kind} keys {set(event.data)}"
+
+
+# --- query counts of the redacted pages -----------------------------------------------------
+
+
+def _queries(client: Client, url: str) -> int:
+    client.get(url)  # warm: session and keys
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured.captured_queries)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("reference_rules")
+def test_a_viewer_s_pages_decrypt_nothing_and_their_query_counts_are_exact() -> None:
+    """The viewer's request page and queue read no data keys (nothing is decrypted for
+    them): one query fewer than a worker's, however long the thread or the queue."""
+    s = scenario()
+    viewer = sign_in(Client(), member(s.org, Role.VIEWER))
+    page, queue = _url("accounts:request_detail", s), _url("accounts:request_queue", s)
+    few_page, few_queue = _queries(viewer, page), _queries(viewer, queue)
+    with tenant_context(s.org):
+        for n in range(5):
+            request_message_add(request=s.request, actor=s.worker, direction="internal", body="n")
+            received_request(s.org, requester_email=f"p{n}@example.org")
+    assert _queries(viewer, page) == few_page == EXPECTED_DETAIL_QUERIES - 1
+    assert _queries(viewer, queue) == few_queue == QUEUE_QUERIES - 1
