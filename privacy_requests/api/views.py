@@ -187,7 +187,8 @@ class PrivacyRequestViewSet(OrganizationViewSet):
         summary="The queue: requests by earliest open deadline",
         description=(
             "Filters as in the portal's queue; keyset pages (no total count): follow `next`. "
-            "`personal` is null for roles that only view requests."
+            "`personal` is null for roles that read no personal data (viewers, viewer keys). "
+            "Filtering by `requester_email` is a lookup of personal data: 403 for those roles."
         ),
         parameters=[s.RequestListQuerySerializer],
         responses={200: s.RequestPageSerializer, **ERRORS},

@@ -292,6 +292,14 @@ def scenario() -> Scenario:
             corrections=[FieldCorrection("grade", v["correction_before"], v["correction_after"])],
         )
         assert Notification.objects.filter(organization=org).exists()
+        # the request page's routing and flagged-dates panels show too (as after a rule
+        # change and a routing from the platform organization)
+        PrivacyRequest.objects.filter(pk=pr.pk).update(
+            deadline_snapshot_stale_since=timezone.now(),
+            routed_from_organization=OrganizationFactory(slug="k12-platform"),
+            routed_from_reference="R-ORIG-0001",
+            routed_at=timezone.now(),
+        )
     return Scenario(org, pr, worker)
 
 
@@ -532,6 +540,7 @@ def test_a_viewer_sees_the_register_and_is_told_what_is_hidden() -> None:
     assert s.request.reference in page
     assert "Hidden for your role" in page and "Content hidden for your role" in page
     assert "assigned to" in page  # the assignee
+    assert "Deadlines to review" in page and "Routed here" in page  # the panels render
     queue = client.get(_url("accounts:request_queue", s)).content.decode()
     assert s.request.reference in queue and "hidden for your role" in queue
     # the email filter is not offered to a role that may not search by it
@@ -573,6 +582,8 @@ def test_a_viewer_s_pages_decrypt_nothing_and_their_query_counts_are_exact() -> 
     """The viewer's request page and queue read no data keys (nothing is decrypted for
     them): one query fewer than a worker's, however long the thread or the queue."""
     s = scenario()
+    with tenant_context(s.org):  # the flagged-dates panel's own queries aside
+        PrivacyRequest.objects.filter(pk=s.request.pk).update(deadline_snapshot_stale_since=None)
     viewer = sign_in(Client(), member(s.org, Role.VIEWER))
     page, queue = _url("accounts:request_detail", s), _url("accounts:request_queue", s)
     few_page, few_queue = _queries(viewer, page), _queries(viewer, queue)
