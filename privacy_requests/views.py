@@ -49,6 +49,7 @@ from privacy_requests.request_services import (
 )
 from privacy_requests.status import Status
 from privacy_requests.visibility import (
+    RedactedEvent,
     request_access,
     visible_emails,
     visible_messages,
@@ -171,7 +172,7 @@ class RequestDetailView(OrganizationView, TemplateView):
         return request_forms.AssignForm(data, choices=choices, initial=initial)
 
     @staticmethod
-    def describe(event: RequestEvent) -> str:
+    def describe(event: RequestEvent | RedactedEvent) -> str:
         label = str(EVENT_LABELS.get(event.kind, event.kind))
         if event.from_status and event.to_status and event.from_status != event.to_status:
             return _("%(label)s: %(from)s → %(to)s") % {

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connection, models
-from django.http import HttpResponseBase
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -307,8 +307,9 @@ def scenario() -> Scenario:
 
 
 def _body(response: HttpResponseBase) -> str:
-    if getattr(response, "streaming", False):
-        return b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    if isinstance(response, StreamingHttpResponse):
+        return b"".join(response.streaming_content).decode()
+    assert isinstance(response, HttpResponse)
     return response.content.decode()
 
 
