@@ -549,6 +549,9 @@ def test_a_viewer_sees_the_register_and_is_told_what_is_hidden() -> None:
     export = client.post(_url("accounts:request_export", s), {})
     rows = list(csv.reader(io.StringIO(_body(export))))
     assert "requester_email" not in rows[0] and rows[1][0] == s.request.reference
+    # an export filtered by requester email is the same lookup: refused, nothing streamed
+    refused = client.post(_url("accounts:request_export", s), {"requester_email": EMAIL})
+    assert refused.status_code == 302 and not getattr(refused, "streaming", False)
     detail = client.get(_url("accounts_api:request_detail", s)).json()
     assert detail["personal"] is None and detail["messages"] is None
     assert {e["kind"] for e in detail["timeline"]} >= {"correction_recorded", "extended"}
