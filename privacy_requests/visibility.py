@@ -317,9 +317,20 @@ class RedactedEvent(_Redacted):
         object.__setattr__(self, "data", data)
 
 
+def _reverse_relations() -> frozenset[str]:
+    """The request's related managers (`messages`, `events`, ...): a way around the field
+    rule, so only roles that read every personal value may follow them from a view."""
+    return frozenset(
+        rel.get_accessor_name() or "" for rel in PrivacyRequest._meta.related_objects
+    ) - {""}
+
+
 def visible_request(request: PrivacyRequest, access: RequestAccess) -> RedactedRequest:
     """The request with every field the role may not read as None (not decrypted)."""
-    return RedactedRequest(request, access.hidden_request_fields)
+    hidden = set(access.hidden_request_fields)
+    if not access.groups >= PERSONAL_GROUPS:
+        hidden |= _reverse_relations()
+    return RedactedRequest(request, hidden)
 
 
 def visible_payload(kind: str, data: Mapping[str, Any], access: RequestAccess) -> dict[str, Any]:

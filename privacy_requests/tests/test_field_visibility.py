@@ -597,3 +597,25 @@ def test_a_viewer_s_pages_decrypt_nothing_and_their_query_counts_are_exact() -> 
             received_request(s.org, requester_email=f"p{n}@example.org")
     assert _queries(viewer, page) == few_page == EXPECTED_DETAIL_QUERIES - 1
     assert _queries(viewer, queue) == few_queue == QUEUE_QUERIES - 1
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("reference_rules")
+def test_a_redacted_request_hides_values_labels_and_related_managers() -> None:
+    from privacy_requests.visibility import visible_request
+
+    org = OrganizationFactory(slug="lincoln-usd", subdivision="CA")
+    with tenant_context(org):
+        OrganizationRuleSelection.objects.create(organization=org, rule_id="ccpa")
+    pr = received_request(org, requester_name="Rosalind Quarrington")
+    with tenant_context(org):
+        pr = PrivacyRequest.objects.get(pk=pr.pk)
+        seen = visible_request(pr, request_access(Role.VIEWER))
+        assert seen.reference == pr.reference and seen.get_status_display()
+        assert seen.requester_name is None and seen.get_relationship_display is None
+        assert seen.messages is None and seen.events is None  # no way around the rule
+        with pytest.raises(AttributeError):
+            seen.requester_name = "changed"
+        full = visible_request(pr, request_access(Role.PRIVACY_STAFF))
+        assert full.requester_name == "Rosalind Quarrington"
+        assert full.messages.count() == 0
