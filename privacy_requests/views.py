@@ -7,6 +7,7 @@ the form that caused it and a summary at the top; nothing already saved is lost.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any, ClassVar
 
 from django import forms
@@ -38,7 +39,6 @@ from privacy_requests.selectors import (
     request_deadline_summary,
     request_get,
     request_get_by_reference,
-    request_messages,
     request_timeline,
 )
 from privacy_requests.services import (
@@ -54,6 +54,14 @@ from privacy_requests.services import (
     request_verify,
 )
 from privacy_requests.status import Status
+from privacy_requests.visibility import (
+    RedactedEvent,
+    request_access,
+    visible_emails,
+    visible_messages,
+    visible_request,
+    visible_timeline,
+)
 
 # form context name -> form class, for the request page
 ACTION_FORMS: dict[str, type[forms.Form]] = {
@@ -117,8 +125,10 @@ class RequestDetailView(OrganizationView, TemplateView):
 
     def render_page(self, **kwargs: Any) -> TemplateResponse:
         """Render now, with the organization's data keys read once for every decrypted value
-        (request fields, messages): the query count does not grow with the thread."""
-        with data_keys_preloaded(self.organization.pk):
+        (request fields, messages): the query count does not grow with the thread. A role that
+        reads no personal value decrypts nothing, and the keys are not read."""
+        personal = request_access(self.membership.role).personal
+        with data_keys_preloaded(self.organization.pk) if personal else nullcontext():
             response = self.render_to_response(self.get_context_data(**kwargs))
             assert isinstance(response, TemplateResponse)
             response.render()
@@ -135,27 +145,30 @@ class RequestDetailView(OrganizationView, TemplateView):
         context = super().get_context_data(**kwargs)
         pr = self.privacy_request
         org = self.organization
+        allowed = context["allowed"]
+        access = request_access(self.membership.role)  # which values the role may read
         for name, form_class in ACTION_FORMS.items():
-            if name not in context:
+            if name not in context and Permission.REQUESTS_WORK.value in allowed:
                 initial = {}
                 if name == "acknowledge_form":
                     initial = {"message": self.acknowledgement_text(pr)}
                 context[name] = form_class(initial=initial)
-        allowed = context["allowed"]
         if Permission.REQUESTS_ASSIGN.value in allowed and "assign_form" not in context:
             context["assign_form"] = self.assign_form()
         events = request_timeline(organization=org, request=pr)
         context.update(
-            privacy_request=pr,
             deadlines=request_deadline_summary(organization=org, request=pr),
-            timeline=[(event, self.describe(event)) for event in events],
-            thread=request_messages(organization=org, request=pr),
+            timeline=[(event, self.describe(event)) for event in visible_timeline(events, access)],
+            thread=visible_messages(organization=org, request=pr, access=access),
             can_work=Permission.REQUESTS_WORK.value in allowed and pr.is_open,
+            access=access,
         )
         context.update(request_page_context(organization=org, privacy_request=pr, context=context))
         from k12cloud.notifications.selectors import emails_for  # notifications: emails sent
 
-        context["emails"] = emails_for(organization=org, target=pr)
+        context["emails"] = visible_emails(emails_for(organization=org, target=pr), access)
+        # the template gets the request as the role may read it (forbidden fields are None)
+        context["privacy_request"] = visible_request(pr, access)
         return context
 
     def assign_form(self, data: Any = None) -> request_forms.AssignForm:
@@ -167,7 +180,7 @@ class RequestDetailView(OrganizationView, TemplateView):
         return request_forms.AssignForm(data, choices=choices, initial=initial)
 
     @staticmethod
-    def describe(event: RequestEvent) -> str:
+    def describe(event: RequestEvent | RedactedEvent) -> str:
         label = str(EVENT_LABELS.get(event.kind, event.kind))
         if event.from_status and event.to_status and event.from_status != event.to_status:
             return _("%(label)s: %(from)s → %(to)s") % {

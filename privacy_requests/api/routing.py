@@ -128,7 +128,9 @@ class RequestRoutingViewSet(PrivacyRequestViewSet):
         summary="Search the queue with the filters in the body (requester email included)",
         description=(
             "The filters of `GET requests/` in a JSON body, so that an email address is never "
-            "part of a URL. Keyset pages: send `next_cursor` back as `cursor`."
+            "part of a URL. Keyset pages: send `next_cursor` back as `cursor`. Searching by "
+            "`requester_email` is a lookup of personal data: 403 for roles that cannot read "
+            "requesters' contact details (viewers, viewer keys)."
         ),
         request=SearchSerializer,
         responses={200: SearchPageSerializer, **ERRORS},

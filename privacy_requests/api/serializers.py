@@ -1,14 +1,15 @@
 """Serializers of the privacy requests API: input validation and response shapes.
 
 Responses come in one shape for every caller; the requester's personal data sits in
-`personal` (and messages in `messages`), which are null for roles that only view requests
-(viewers, viewer API keys): the queue export's rule (`queue.register_includes_personal_data`).
+`personal` (and messages in `messages`), which are null for roles that read no personal data
+(viewers, viewer API keys). Which value a role reads is the field-level rule of
+`privacy_requests.visibility` (context "access"); a value it may not read is null.
 Inputs are validated here (400 naming the field); business rules stay in the services.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +21,7 @@ from privacy_requests.models import REQUEST_TYPE_CHOICES, PrivacyRequest, Reques
 from privacy_requests.queue.forms import MAX_DUE_WITHIN_DAYS
 from privacy_requests.queue.selectors import STATUS_ALL, STATUS_CLOSED, STATUS_OPEN
 from privacy_requests.status import Status
+from privacy_requests.visibility import RequestAccess, visible_request
 
 TEXT_MAX = 4000
 FILTER_STATUS_CHOICES = [STATUS_OPEN, STATUS_CLOSED, STATUS_ALL, *Status.values]
@@ -63,25 +65,26 @@ class PersonSerializer(serializers.Serializer):
 
 
 class RequestPersonalSerializer(serializers.Serializer):
-    """The requester's personal data in the queue: for roles that work requests."""
+    """The requester's personal data in the queue, for roles that read it; a value the role may
+    not read is null (privacy_requests.visibility)."""
 
-    requester_name = serializers.CharField()
-    requester_email = serializers.CharField()
-    relationship = serializers.CharField()
+    requester_name = serializers.CharField(allow_null=True)
+    requester_email = serializers.CharField(allow_null=True)
+    relationship = serializers.CharField(allow_null=True)
 
 
 class RequestPersonalDetailSerializer(RequestPersonalSerializer):
     """All personal data of one request (decrypted): for roles that work requests."""
 
-    requester_phone = serializers.CharField()
-    requester_address = serializers.CharField()
-    subject_name = serializers.CharField()
-    subject_school = serializers.CharField()
-    subject_birth_date = serializers.CharField(help_text=_("ISO date or empty"))
-    details = serializers.CharField()
-    verification_evidence = serializers.CharField()
-    extension_reason = serializers.CharField()
-    closure_reason = serializers.CharField()
+    requester_phone = serializers.CharField(allow_null=True)
+    requester_address = serializers.CharField(allow_null=True)
+    subject_name = serializers.CharField(allow_null=True)
+    subject_school = serializers.CharField(allow_null=True)
+    subject_birth_date = serializers.CharField(allow_null=True, help_text=_("ISO date or empty"))
+    details = serializers.CharField(allow_null=True)
+    verification_evidence = serializers.CharField(allow_null=True)
+    extension_reason = serializers.CharField(allow_null=True)
+    closure_reason = serializers.CharField(allow_null=True)
 
 
 class RequestRegisterSerializer(serializers.ModelSerializer):
@@ -132,9 +135,10 @@ class RequestRegisterSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(RequestPersonalSerializer(allow_null=True))
     def get_personal(self, obj: PrivacyRequest) -> RequestPersonalSerializer | None:
-        if not self.context.get("personal"):
+        access: RequestAccess | None = self.context.get("access")
+        if access is None or not access.personal:
             return None
-        return self.personal_serializer(obj).data  # type: ignore[return-value]
+        return self.personal_serializer(visible_request(obj, access)).data  # type: ignore[return-value]
 
 
 class DeadlineSummarySerializer(serializers.Serializer):
@@ -175,6 +179,8 @@ class RequestMessageSerializer(serializers.ModelSerializer):
         model = RequestMessage
         fields = ["id", "direction", "author_id", "body", "created_at"]
         read_only_fields = fields
+        # null: the role may not read this message's body (privacy_requests.visibility)
+        extra_kwargs: ClassVar[dict[str, Any]] = {"body": {"allow_null": True}}
 
 
 class RequestDetailSerializer(RequestRegisterSerializer):
@@ -211,7 +217,8 @@ class RequestDetailSerializer(RequestRegisterSerializer):
 
     @extend_schema_field(RequestMessageSerializer(many=True, allow_null=True))
     def get_messages(self, obj: PrivacyRequest) -> RequestMessageSerializer | None:
-        if not self.context.get("personal"):
+        access: RequestAccess | None = self.context.get("access")
+        if access is None or not access.reads_messages:
             return None
         return RequestMessageSerializer(self.context["messages"], many=True).data  # type: ignore[return-value]
 

@@ -18,12 +18,13 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.exceptions import ValidationError as DrfValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from accounts.permissions import Permission, role_allows
+from accounts.permissions import Permission
 from k12cloud.api import OrganizationViewSet
 from k12cloud.encryption.keys import data_keys_preloaded
 from privacy_requests.api import serializers as s
@@ -42,7 +43,6 @@ from privacy_requests.queue.selectors import (
 from privacy_requests.selectors import (
     request_deadline_summary,
     request_get,
-    request_messages,
     request_timeline,
 )
 from privacy_requests.services import (
@@ -56,6 +56,13 @@ from privacy_requests.services import (
     request_receive,
     request_transition,
     request_verify,
+)
+from privacy_requests.visibility import (
+    EMAIL_SEARCH_REFUSED,
+    RequestAccess,
+    request_access,
+    visible_messages,
+    visible_timeline,
 )
 
 # refusal codes of the services that are about one input: 400 naming the field, not 409
@@ -114,9 +121,10 @@ class PrivacyRequestViewSet(OrganizationViewSet):
             return [IntakeApiThrottle()]
         return list(super().get_throttles())
 
-    def personal(self) -> bool:
-        """Roles that work requests see personal data; viewers (and viewer keys) do not."""
-        return role_allows(self.role, Permission.REQUESTS_WORK)
+    def access(self) -> RequestAccess:
+        """Which values of a request the caller's role (or key's role) may read: the field-level
+        rule of privacy_requests.visibility. Viewers and viewer keys read the register only."""
+        return request_access(self.role)
 
     def actor(self) -> User | None:
         user = self.request.user
@@ -139,13 +147,17 @@ class PrivacyRequestViewSet(OrganizationViewSet):
         """The request as `retrieve` shows it, decrypted with the keys read once."""
         org = self.organization
         privacy_request = request_get(organization=org, request_id=privacy_request.pk)
-        personal = self.personal()
+        access = self.access()
         context: dict[str, Any] = {
-            "personal": personal,
+            "access": access,
             "deadline_summary": request_deadline_summary(organization=org, request=privacy_request),
-            "timeline": request_timeline(organization=org, request=privacy_request),
+            "timeline": visible_timeline(
+                request_timeline(organization=org, request=privacy_request), access
+            ),
             "messages": (
-                request_messages(organization=org, request=privacy_request) if personal else []
+                visible_messages(organization=org, request=privacy_request, access=access)
+                if access.reads_messages
+                else []
             ),
         }
         with data_keys_preloaded(org.pk):
@@ -174,7 +186,8 @@ class PrivacyRequestViewSet(OrganizationViewSet):
         summary="The queue: requests by earliest open deadline",
         description=(
             "Filters as in the portal's queue; keyset pages (no total count): follow `next`. "
-            "`personal` is null for roles that only view requests."
+            "`personal` is null for roles that read no personal data (viewers, viewer keys). "
+            "Filtering by `requester_email` is a lookup of personal data: 403 for those roles."
         ),
         parameters=[s.RequestListQuerySerializer],
         responses={200: s.RequestPageSerializer, **ERRORS},
@@ -198,6 +211,10 @@ class PrivacyRequestViewSet(OrganizationViewSet):
             after = QueueCursor.decode(params["cursor"])
             if after is None:
                 raise DrfValidationError({"cursor": [_("This is not a page cursor.")]})
+        access = self.access()
+        if params.get("requester_email") and not access.email_search:
+            # a lookup of personal data: whether an address filed requests
+            raise PermissionDenied(EMAIL_SEARCH_REFUSED)
         assignee = params.get("assignee", "")
         filters = QueueFilter(
             status=params.get("status") or STATUS_OPEN,
@@ -215,9 +232,8 @@ class PrivacyRequestViewSet(OrganizationViewSet):
             size=params["page_size"],
             today=organization_today(self.organization),
         )
-        personal = self.personal()
-        context = {"personal": personal}
-        if personal:
+        context = {"access": access}
+        if access.personal:
             with data_keys_preloaded(self.organization.pk):
                 results = s.RequestRegisterSerializer(
                     page.requests, many=True, context=context

@@ -20,6 +20,7 @@ from privacy_requests.queue.selectors import (
     QueueFilter,
 )
 from privacy_requests.status import Status
+from privacy_requests.visibility import EMAIL_SEARCH_REFUSED
 
 FILTER_FIELDS = (
     "status",
@@ -76,10 +77,16 @@ class QueueFilterForm(forms.Form):
         *args: Any,
         workers: Sequence[tuple[str, str]],
         rule_ids: Sequence[str],
+        email_search: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         fields = self.fields
+        # a lookup of personal data: not offered to roles that cannot read contact details,
+        # and refused (a form error) when sent anyway (privacy_requests.visibility)
+        self.email_search = email_search
+        if not email_search:
+            del fields["requester_email"]
         fields["status"].choices = status_choices()  # type: ignore[attr-defined]
         fields["request_type"].choices = [("", _("Any type")), *REQUEST_TYPE_CHOICES]  # type: ignore[attr-defined]
         fields["assignee"].choices = [  # type: ignore[attr-defined]
@@ -95,6 +102,12 @@ class QueueFilterForm(forms.Form):
                 field.widget.attrs["aria-invalid"] = "true"
             if described:
                 field.widget.attrs["aria-describedby"] = " ".join(described)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not self.email_search and self.is_bound and self.data.get("requester_email"):
+            raise forms.ValidationError(EMAIL_SEARCH_REFUSED, code="email_search_refused")
+        return cleaned
 
     def to_filter(self) -> QueueFilter:
         data = self.cleaned_data

@@ -17,6 +17,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,13 +27,19 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Membership, Organization
-from accounts.permissions import Permission, role_allows
 from k12cloud.encryption.envelope import blind_index
 from k12cloud.encryption.keys import data_keys_preloaded
 from k12cloud.tenancy import tenant_context
 from privacy_requests.deadlines.calendars import CalendarSpec, business_days_between
 from privacy_requests.models import PrivacyRequest
 from privacy_requests.rules.selectors import organization_calendar
+from privacy_requests.visibility import (
+    PRIVACY_REQUEST_FIELDS,
+    RedactedRequest,
+    RequestAccess,
+    request_access,
+    visible_request,
+)
 
 PAGE_SIZE = 50
 EXPORT_CHUNK_SIZE = 2000
@@ -213,20 +220,30 @@ def due_badge(due_on: date | None, *, today: date, calendar: CalendarSpec) -> Du
 
 @dataclass
 class QueueRow:
-    request: PrivacyRequest
-    requester_name: str
+    request: RedactedRequest
+    requester_name: str | None  # None: hidden for the role
     badge: DueBadge
 
 
 def queue_rows(
-    *, organization: Organization, requests: Iterable[PrivacyRequest], today: date
+    *,
+    organization: Organization,
+    requests: Iterable[PrivacyRequest],
+    today: date,
+    access: RequestAccess,
 ) -> list[QueueRow]:
-    """The rows as the queue shows them: names decrypted with the keys read once (one query,
-    even for no rows), badges from the calendar loaded once (no query)."""
+    """The rows as the queue shows them, as the role may read them (privacy_requests.
+    visibility): names decrypted with the keys read once (one query, even for no rows; none
+    for a role that does not read names), badges from the calendar loaded once (no query)."""
     calendar = organization_calendar(organization)
-    with data_keys_preloaded(organization.pk):
+    names = access.reads(PRIVACY_REQUEST_FIELDS["requester_name"])
+    with data_keys_preloaded(organization.pk) if names else nullcontext():
         return [
-            QueueRow(r, r.requester_name, due_badge(r.next_due_on, today=today, calendar=calendar))
+            QueueRow(
+                visible_request(r, access),
+                r.requester_name if names else None,
+                due_badge(r.next_due_on, today=today, calendar=calendar),
+            )
             for r in requests
         ]
 
@@ -251,15 +268,16 @@ REGISTER_COLUMNS = (
     "outcome",
     "closed_at",
 )
-# personal data of the requester: only for roles that work requests (REQUESTS_WORK)
+# personal data of the requester (the contact group of privacy_requests.visibility)
 PERSONAL_COLUMNS = ("requester_name", "requester_email", "relationship")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def register_includes_personal_data(membership: Membership) -> bool:
-    """Privacy staff, privacy officers and org admins get the requester's name and email in
-    the register; viewers get the register without them."""
-    return role_allows(membership.role, Permission.REQUESTS_WORK)
+    """Roles that read requesters' contact details (privacy staff, privacy officers, org
+    admins) get the requester's name and email in the register; viewers get it without."""
+    access = request_access(membership.role)
+    return all(access.reads(PRIVACY_REQUEST_FIELDS[c]) for c in PERSONAL_COLUMNS)
 
 
 def register_columns(*, personal: bool) -> tuple[str, ...]:

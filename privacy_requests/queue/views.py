@@ -48,6 +48,7 @@ from privacy_requests.queue.selectors import (
 )
 from privacy_requests.rules.selectors import organization_contract_rules, organization_rule_ids
 from privacy_requests.services import request_acknowledge, request_assign
+from privacy_requests.visibility import RequestAccess, request_access
 
 # The requester-email filter never travels in a URL (access logs, history, Referer): the filter
 # form is POSTed, and the address is kept in the session under an opaque token that the
@@ -83,7 +84,16 @@ class QueueFormMixin(OrganizationView):
             *organization_rule_ids(organization=self.organization),
             *(c.engine_id for c in organization_contract_rules(organization=self.organization)),
         ]
-        return QueueFilterForm(data, workers=self.workers(), rule_ids=rule_ids)
+        return QueueFilterForm(
+            data,
+            workers=self.workers(),
+            rule_ids=rule_ids,
+            email_search=self.access().email_search,
+        )
+
+    def access(self) -> RequestAccess:
+        """Which values of a request the member's role may read (privacy_requests.visibility)."""
+        return request_access(self.membership.role)
 
     def queue_url(self, params: QueryDict | None = None) -> str:
         url = reverse("accounts:request_queue", kwargs={"org_slug": self.organization.slug})
@@ -124,6 +134,11 @@ class RequestQueueView(QueueFormMixin, TemplateView):
         form = self.filter_form(params if filtering else None)
         context["form"] = form
         context["filtering"] = filtering
+        context["access"] = access = self.access()
+        allowed = context["allowed"]
+        selectable = {Permission.REQUESTS_WORK.value, Permission.REQUESTS_ASSIGN.value} & allowed
+        # reference, type, status, assignee, deadline; the requester's name; the tick box
+        context["columns"] = 5 + access.can["contact"] + bool(selectable)
         today = organization_today(self.organization)
         if filtering and not form.is_valid():
             context["rows"] = []
@@ -144,14 +159,16 @@ class RequestQueueView(QueueFormMixin, TemplateView):
             link_values.append((SEARCH_PARAM, str(params.get(SEARCH_PARAM))))
         context["link_values"] = link_values
         context["rows"] = queue_rows(
-            organization=self.organization, requests=page.requests, today=today
+            organization=self.organization,
+            requests=page.requests,
+            today=today,
+            access=access,
         )
         context["today"] = today
         context["filter_values"] = filter_values
         context["first_query"] = _query(link_values) if after is not None else None
         context["next_query"] = _query(link_values, page.next) if page.next else None
         context["current_query"] = _query(link_values)
-        allowed = context["allowed"]
         context["can_assign"] = Permission.REQUESTS_ASSIGN.value in allowed
         context["can_work"] = Permission.REQUESTS_WORK.value in allowed
         if context["can_assign"]:
