@@ -35,6 +35,6 @@ class ApiRootView(APIView):
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponseBase:
     """handler404: a JSON 404 under /api/ (clients parse every API answer), the page elsewhere."""
-    if is_api_path(request.path):
+    if is_api_path(request.path_info):
         return api_not_found(request, exception)
     return page_not_found(request, exception)

@@ -39,7 +39,7 @@ class MyOrganizationsView(ListAPIView):
     pagination_class = None
     permission_classes = [SignedInUser]
 
-    @extend_schema(auth=[{"cookieAuth": []}])  # type: ignore[arg-type]
+    @extend_schema(auth=[{"cookieAuth": []}])  # type: ignore[list-item]  # stubs say str
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
