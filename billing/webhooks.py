@@ -37,6 +37,7 @@ from accounts.models import Organization
 from audit.context import Actor, acting_as
 from billing import sync
 from billing.models import StripeCustomer, StripeEvent
+from k12cloud.api_common import JsonInputError, json_loads_bounded
 from k12cloud.tenancy import tenant_context, unscoped_all_tenants
 
 logger = logging.getLogger(__name__)
@@ -215,6 +216,10 @@ def events_retry(*, organization: Organization) -> int:
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
     payload = request.body.decode("utf-8", errors="replace")
     signature = request.headers.get("Stripe-Signature", "")
+    try:  # Stripe's library parses the body with plain json.loads: bound its nesting first
+        json_loads_bounded(payload, max_bytes=None)  # size: DATA_UPLOAD_MAX_MEMORY_SIZE
+    except JsonInputError as error:
+        return HttpResponseBadRequest(str(error), content_type="text/plain")
     try:
         stripe.Webhook.construct_event(
             payload,

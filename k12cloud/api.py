@@ -8,6 +8,9 @@ Non-members and unknown organizations get 404; a role without the permission get
 An organization API key (accounts.api.authentication) is accepted in place of a member: it
 acts for its own organization only (any other slug is 404) with the key's role. Such requests
 have no membership (`self.membership` is None); `self.role` is set for both kinds of caller.
+
+What every API endpoint shares besides (the body parser, the JSON 404, the schema's common
+answers) is in `k12cloud.api_common`, which imports no app so that settings can name it.
 """
 
 from __future__ import annotations

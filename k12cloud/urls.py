@@ -6,6 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts import views as account_views
 from k12cloud import health, views
 
+# unmatched URLs: JSON under /api/, the HTML page elsewhere
+handler404 = "k12cloud.views.not_found"
+
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("healthz/", views.health, name="health"),

@@ -262,6 +262,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only, bounded in size and nesting: a crafted body is a 400 (k12cloud.api_common)
+    "DEFAULT_PARSER_CLASSES": ["k12cloud.api_common.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
@@ -272,10 +274,16 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Privacy and security compliance for school districts and EdTech vendors.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # a signed-in user or an API key (the key holder integrates against the schema)
+    "SERVE_PERMISSIONS": ["accounts.api.authentication.SignedInOrApiKey"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # the 401/403/404 every operation can answer, the 400 of a body the parser refuses
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "k12cloud.api_common.schema_postprocess",
+    ],
     # privacy requests API: choice sets that share a field name get names of their own
     "ENUM_NAME_OVERRIDES": {
         "RequestStatusEnum": "privacy_requests.status.Status",

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from privacy_requests.forms import STAFF_METHOD_CHOICES, TRANSITION_CHOICES
@@ -93,6 +93,13 @@ class RequestRegisterSerializer(serializers.ModelSerializer):
     binding_rule = serializers.SerializerMethodField()
     assignee = serializers.SerializerMethodField()
     personal = serializers.SerializerMethodField()
+    # empty until the request is verified / closed: documented as the enum or ""
+    verification_method = serializers.ChoiceField(
+        choices=PrivacyRequest.VerificationMethod.choices, allow_blank=True, read_only=True
+    )
+    outcome = serializers.ChoiceField(
+        choices=PrivacyRequest.Outcome.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = PrivacyRequest
@@ -223,6 +230,7 @@ class RequestDetailSerializer(RequestRegisterSerializer):
         return RequestMessageSerializer(self.context["messages"], many=True).data  # type: ignore[return-value]
 
 
+@extend_schema_serializer(many=False)  # the list action answers one page object, not an array
 class RequestPageSerializer(serializers.Serializer):
     """A page of the queue. `next` is the URL of the following page (null on the last)."""
 
@@ -290,9 +298,8 @@ class RequestIntakeSerializer(serializers.Serializer):
         default=None,
         help_text=_("When the request reached your system (default: now)"),
     )
-    verification_method = serializers.ChoiceField(
-        choices=STAFF_METHOD_CHOICES, required=False, default="", allow_blank=True
-    )
+    # omitted: not verified at receipt; "" is not a method (the view fills in the default)
+    verification_method = serializers.ChoiceField(choices=STAFF_METHOD_CHOICES, required=False)
     verification_evidence = serializers.CharField(
         max_length=TEXT_MAX, required=False, default="", allow_blank=True
     )

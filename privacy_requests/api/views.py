@@ -253,10 +253,18 @@ class PrivacyRequestViewSet(OrganizationViewSet):
             "request is verified at receipt."
         ),
         request=s.RequestIntakeSerializer,
-        responses={201: s.RequestDetailSerializer, **ERRORS},
+        responses={
+            201: s.RequestDetailSerializer,
+            **ERRORS,
+            429: OpenApiResponse(
+                s.ErrorDetailSerializer,
+                description="Past the intake rate of the key (or user): see Retry-After",
+            ),
+        },
     )
     def intake(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = self.valid(s.RequestIntakeSerializer)
+        data.setdefault("verification_method", "")  # omitted: not verified at receipt
         birth_date = data.pop("subject_birth_date")
         try:
             created = request_receive(
