@@ -50,7 +50,7 @@ from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member
 from k12cloud.tenancy import tenant_context
 from privacy_requests.models import JurisdictionRule, PrivacyRequest
-from privacy_requests.request_services import request_message_add, request_receive
+from privacy_requests.services import request_message_add, request_receive
 
 ORG_SLUG = "lincoln-usd"
 SEED = 20_261_204

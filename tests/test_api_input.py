@@ -28,7 +28,7 @@ from k12cloud.api_common import (
 )
 from k12cloud.tenancy import tenant_context
 from privacy_requests.models import JurisdictionRule, PrivacyRequest
-from privacy_requests.request_services import request_receive
+from privacy_requests.services import request_receive
 from tests.conftest import Tenant, signed_in
 
 pytestmark = pytest.mark.django_db
