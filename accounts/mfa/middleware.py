@@ -75,6 +75,8 @@ class MfaEnforcementMiddleware:
             return None
         if user_has_second_factor(user=user):
             return self._send(request, "mfa_verify", "second_factor_required")
+        if passkey_required(memberships=memberships_of(request)):
+            return self._send(request, "mfa_passkey_register", "passkey_enrolment_required")
         if mfa_required(user=user, memberships=memberships_of(request)):
             return self._send(request, "mfa_enrol", "second_factor_enrolment_required")
         return None
