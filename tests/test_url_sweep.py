@@ -205,6 +205,7 @@ ADMIN_SPECIAL: dict[str, dict[str, set[int]]] = {
     "admin:autocomplete": {**ADMIN_EXPECTED, "ops": {403}},  # needs a registered field
     "admin:view_on_site": {**ADMIN_EXPECTED, "ops": {404}},  # no such object to show
     "admin:accounts_membership_add": {**ADMIN_EXPECTED, "ops": {403}},  # added per organization
+    "admin:accounts_webauthncredential_add": {**ADMIN_EXPECTED, "ops": {403}},  # browser only
     # rules are disabled, never deleted: a snapshot's rule versions must stay meaningful
     "admin:privacy_requests_jurisdictionrule_delete": {**ADMIN_EXPECTED, "ops": {403}},
     "admin:unnamed admin/(?P<url>.*)$": {**ADMIN_EXPECTED, "ops": {404}},  # unknown admin path

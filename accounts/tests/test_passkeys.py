@@ -487,3 +487,23 @@ def test_passkey_requirement_is_met_by_password_less_sign_in(lincoln: Organizati
     client = Client()
     assert verify(client, key, url=SIGN_IN).status_code == 302
     assert client.get(HOME).status_code == 200
+
+
+def test_ops_staff_can_remove_a_persons_passkey_in_the_admin_and_it_is_audited(
+    lincoln: Organization,
+) -> None:
+    from accounts.tests.factories import UserFactory
+
+    user = member(lincoln, Role.ORG_ADMIN)
+    with_passkey(user)
+    passkey = WebAuthnCredential.objects.get(user=user)
+    ops = UserFactory(is_staff=True, is_superuser=True)
+    client = sign_in(Client(), ops)
+    assert client.get(reverse("admin:accounts_webauthncredential_changelist")).status_code == 200
+    assert client.get(reverse("admin:accounts_webauthncredential_add")).status_code == 403
+    url = reverse("admin:accounts_webauthncredential_delete", args=[passkey.pk])
+    assert client.post(url, {"post": "yes"}).status_code == 302
+    assert not WebAuthnCredential.objects.filter(pk=passkey.pk).exists()
+    [event] = events("mfa.passkey_removed")
+    assert event.changes == {"passkey_id": passkey.pk, "by_ops": True}
+    assert (event.actor_user_id, event.target_id) == (ops.pk, str(user.pk))
