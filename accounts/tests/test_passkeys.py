@@ -72,7 +72,7 @@ def options(client: Client, url: str) -> dict[str, Any]:
     response = client.post(f"{url}options/")
     assert response.status_code == 200, response.content[:300]
     assert response["Cache-Control"] == "no-store"
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def register(client: Client, key: SoftAuthenticator, name: str = "YubiKey", **create: Any) -> Any:
@@ -497,7 +497,7 @@ def test_ops_staff_can_remove_a_persons_passkey_in_the_admin_and_it_is_audited(
     user = member(lincoln, Role.ORG_ADMIN)
     with_passkey(user)
     passkey = WebAuthnCredential.objects.get(user=user)
-    ops = UserFactory(is_staff=True, is_superuser=True)
+    ops = UserFactory.create(is_staff=True, is_superuser=True)
     client = sign_in(Client(), ops)
     assert client.get(reverse("admin:accounts_webauthncredential_changelist")).status_code == 200
     assert client.get(reverse("admin:accounts_webauthncredential_add")).status_code == 403

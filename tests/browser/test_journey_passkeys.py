@@ -14,7 +14,6 @@ from allauth.account.models import EmailAddress
 from playwright.sync_api import Page, expect
 
 from accounts.mfa.models import WebAuthnCredential
-from accounts.models import Organization
 from accounts.permissions import Role
 from accounts.tests.factories import TEST_PASSWORD, OrganizationFactory, member
 from audit.models import AuditEvent
@@ -63,9 +62,11 @@ def test_admin_registers_a_passkey_signs_out_and_signs_in_with_it(
     settings.WEBAUTHN_RP_ID = "localhost"
     settings.WEBAUTHN_ORIGINS = [live_server.url]
     assert live_server.url.startswith("http://localhost:")
-    lincoln = OrganizationFactory(slug="lincoln-usd", name="Lincoln USD")
-    Organization.objects.filter(pk=lincoln.pk).update(
-        mfa_require_passkey_for_admins=True, passkey_sign_in_allowed=True
+    lincoln = OrganizationFactory.create(
+        slug="lincoln-usd",
+        name="Lincoln USD",
+        mfa_require_passkey_for_admins=True,
+        passkey_sign_in_allowed=True,
     )
     user = member(lincoln, Role.ORG_ADMIN, email=EMAIL, full_name="Avery Admin")
     EmailAddress.objects.create(user=user, email=EMAIL, verified=True, primary=True)
