@@ -507,3 +507,51 @@ def test_ops_staff_can_remove_a_persons_passkey_in_the_admin_and_it_is_audited(
     [event] = events("mfa.passkey_removed")
     assert event.changes == {"passkey_id": passkey.pk, "by_ops": True}
     assert (event.actor_user_id, event.target_id) == (ops.pk, str(user.pk))
+
+
+# --- pages: exact query counts that do not grow with the number of passkeys -----------------
+
+# Every signed-in page: session, user, a savepoint and its release, the tenancy context set
+# and reset (6). Then each page's own reads.
+QUERIES = {
+    VERIFY: 9,  # the middleware's "has a second factor", "has a passkey", memberships
+    # the session's passkey (django-otp), the app, all passkeys in one query, recovery codes
+    # (device and count), memberships
+    "/accounts/mfa/": 12,
+    REGISTER: 8,  # the session's passkey, memberships
+    SIGN_IN: 4,  # anonymous: session, savepoint and release... and the context set
+}
+
+
+@pytest.mark.parametrize("passkeys", [1, 3])
+def test_passkey_pages_have_a_fixed_query_count(
+    lincoln: Organization, passkeys: int, django_assert_num_queries: Any
+) -> None:
+    user = member(lincoln, Role.ORG_ADMIN)
+    key = with_passkey(user)
+    for _ in range(passkeys - 1):
+        with_passkey(user)
+    client = password_only(user)
+    with django_assert_num_queries(QUERIES[VERIFY]):
+        assert client.get(VERIFY).status_code == 200
+    assert verify(client, key).status_code == 302
+    with django_assert_num_queries(QUERIES["/accounts/mfa/"]):
+        page = client.get("/accounts/mfa/").content.decode()
+    assert page.count("/remove/") == passkeys
+    reauthenticated(client)
+    with django_assert_num_queries(QUERIES[REGISTER]):
+        assert client.get(REGISTER).status_code == 200
+    with django_assert_num_queries(QUERIES[SIGN_IN]):
+        assert Client().get(SIGN_IN).status_code == 200
+
+
+def test_a_member_with_only_a_passkey_counts_as_having_two_step_verification(
+    lincoln: Organization,
+) -> None:
+    from accounts.selectors import member_list
+
+    user = member(lincoln, Role.VIEWER)
+    with_passkey(user)
+    TOTPDevice.objects.filter(user=user).delete()
+    with tenant_context(lincoln):
+        assert member_list(organization=lincoln).get(user=user).has_mfa is True
