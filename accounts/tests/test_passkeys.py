@@ -237,6 +237,9 @@ def test_a_passkey_is_the_second_step_after_the_password(lincoln: Organization) 
     page = client.get("/accounts/mfa/verify/?next=/o/lincoln-usd/").content.decode()
     assert f'href="{VERIFY}?next=/o/lincoln-usd/"' in page.replace("%2F", "/")
     assert client.get(VERIFY).status_code == 200
+    # before the second step, no factor can be added (nor a challenge for one handed out)
+    assert client.get(REGISTER)["Location"].startswith("/accounts/mfa/verify/?next=")
+    assert client.post(f"{REGISTER}options/")["Location"] == "/accounts/mfa/verify/"
 
     opts = options(client, VERIFY)
     passkey = WebAuthnCredential.objects.get(user=user)
@@ -374,6 +377,7 @@ def test_an_admin_with_only_a_code_registers_a_passkey_then_must_use_it(
     page = coded.get(VERIFY).content.decode()
     assert "requires a passkey" in page and "/accounts/mfa/verify/?next" not in page
     assert coded.get(REGISTER)["Location"].startswith(VERIFY)  # no adding a second one first
+    assert coded.get("/api/v1/orgs/").json()["code"] == "passkey_required"
     assert verify(coded, key).status_code == 302
     assert coded.get(HOME).status_code == 200
 
@@ -519,7 +523,7 @@ QUERIES = {
     # (device and count), memberships
     "/accounts/mfa/": 12,
     REGISTER: 8,  # the session's passkey, memberships
-    SIGN_IN: 4,  # anonymous: session, savepoint and release... and the context set
+    SIGN_IN: 4,  # anonymous, no session yet: the savepoint, its release, the context set/reset
 }
 
 
