@@ -558,4 +558,5 @@ def test_a_member_with_only_a_passkey_counts_as_having_two_step_verification(
     with_passkey(user)
     TOTPDevice.objects.filter(user=user).delete()
     with tenant_context(lincoln):
-        assert member_list(organization=lincoln).get(user=user).has_mfa is True
+        membership = member_list(organization=lincoln).get(user=user)
+    assert membership.has_mfa is True  # type: ignore[attr-defined]  # an annotation
