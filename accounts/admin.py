@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
 
+from accounts.mfa.models import WebAuthnCredential
 from accounts.models import Membership, Organization, User
+from audit.actions import Action
+from audit.services import record
 
 
 class MembershipInline(admin.TabularInline):
@@ -57,3 +61,35 @@ class UserAdmin(DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     filter_horizontal = ("groups",)
+
+
+@admin.register(WebAuthnCredential)
+class WebAuthnCredentialAdmin(admin.ModelAdmin):
+    """Ops may see and remove a person's passkeys (e.g. all of them lost, under a policy that
+    requires one); nothing else. Each removal is audited as the user's own removal is."""
+
+    list_display = ("user", "name", "created_at", "last_used_at", "backed_up")
+    search_fields = ("user__email",)
+    list_select_related = ("user",)
+    fields = ("user", "name", "created_at", "last_used_at", "sign_count", "backed_up", "aaguid")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False  # only the person's browser can create one
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @transaction.atomic
+    def delete_model(self, request, obj):
+        passkey_id = obj.pk
+        super().delete_model(request, obj)
+        record(
+            Action.MFA_PASSKEY_REMOVED,
+            target=obj.user,
+            changes={"passkey_id": passkey_id, "by_ops": True},
+        )
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset.order_by("pk"):
+            self.delete_model(request, obj)

@@ -90,6 +90,12 @@ class Organization(models.Model):
     mfa_policy = models.CharField(
         max_length=16, choices=MfaPolicy.choices, default=MfaPolicy.PRIVILEGED
     )
+    # Organization admins and privacy officers must sign in with a passkey or security key
+    # (WebAuthn, phishing-resistant): an authenticator app's code is not enough for them.
+    mfa_require_passkey_for_admins = models.BooleanField(default=False)
+    # Members may sign in with a passkey alone (no password): the passkey proves possession and
+    # the authenticator's PIN or biometric check stands in for the password.
+    passkey_sign_in_allowed = models.BooleanField(default=False)
     # Empty means no restriction. Networks are stored normalized (ipaddress.ip_network).
     ip_allowlist = ArrayField(
         models.CharField(max_length=49, validators=[validate_network]), default=list, blank=True
@@ -341,8 +347,12 @@ class ApiKey(TenantOwnedModel):
         return not self.is_revoked and not self.is_expired(now)
 
 
-# Recovery codes (MFA) live in their own module; importing them registers the models.
-from accounts.mfa.models import RecoveryCode, RecoveryCodeDevice  # noqa: E402, F401
+# Recovery codes and passkeys (MFA) live in their own module; importing them registers the models.
+from accounts.mfa.models import (  # noqa: E402, F401
+    RecoveryCode,
+    RecoveryCodeDevice,
+    WebAuthnCredential,
+)
 
 # Sessions (sign-in protection) live in their own module; importing them registers the model.
 from accounts.security.models import UserSession  # noqa: E402, F401

@@ -110,3 +110,8 @@ PRIVILEGED_ROLES = frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY
 
 def role_allows(role: str, permission: Permission) -> bool:
     return Role(role) in PERMISSION_MATRIX[permission]
+
+
+# The accounts attackers phish: when the organization requires a phishing-resistant factor,
+# these roles must sign in with a passkey or security key (an authenticator code is not enough).
+PHISHING_RESISTANT_ROLES = frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER})

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, QuerySet
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django.db.models import QuerySet
 
+from accounts.mfa.selectors import has_second_factor
 from accounts.models import Invitation, Membership, Organization
 from k12cloud.tenancy import unscoped_all_tenants
 
@@ -38,9 +38,9 @@ def membership_get(*, organization: Organization, membership_id: int) -> Members
 
 
 def member_list(*, organization: Organization) -> QuerySet[Membership]:
-    """Members with `has_mfa` (a confirmed authenticator), for the member pages: one query."""
-    confirmed = TOTPDevice.objects.filter(user=OuterRef("user"), confirmed=True)
-    return membership_list(organization=organization).annotate(has_mfa=Exists(confirmed))
+    """Members with `has_mfa` (a confirmed authenticator or a passkey), for the member pages:
+    one query."""
+    return membership_list(organization=organization).annotate(has_mfa=has_second_factor("user"))
 
 
 def member_get(*, organization: Organization, membership_id: int) -> Membership | None:

@@ -26,6 +26,11 @@ class Action(StrEnum):
     MFA_RECOVERY_CODES_GENERATED = "mfa.recovery_codes_generated"
     MFA_RECOVERY_CODE_USED = "mfa.recovery_code_used"
     MFA_VERIFICATION_FAILED = "mfa.verification_failed"
+    # passkeys and security keys (accounts.mfa.passkeys)
+    MFA_PASSKEY_REGISTERED = "mfa.passkey_registered"
+    MFA_PASSKEY_REMOVED = "mfa.passkey_removed"
+    # a passkey's signature counter did not grow: a copy of the key may exist (refused)
+    MFA_PASSKEY_CLONE_SUSPECTED = "mfa.passkey_clone_suspected"
     # members and invitations (organization events)
     MEMBER_INVITED = "members.invited"
     INVITATION_REVOKED = "members.invitation_revoked"

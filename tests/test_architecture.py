@@ -26,6 +26,7 @@ PLATFORM_MODELS = {
     "otp_totp.TOTPDevice": "a user's second factor (platform-level, like User)",
     "accounts.RecoveryCodeDevice": "a user's recovery codes, hashed (platform-level, like User)",
     "accounts.RecoveryCode": "one hashed recovery code of a user (platform-level, like User)",
+    "accounts.WebAuthnCredential": "a user's passkey, public key only (platform-level, like User)",
     "socialaccount.SocialApp": "unused: accounts.sso builds each organization's app, unsaved",
     "socialaccount.SocialAccount": "unused: single sign-on matches members by address",
     "socialaccount.SocialToken": "unused: SOCIALACCOUNT_STORE_TOKENS is off",

@@ -57,6 +57,14 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "mfa_recovery_codes": (302, 200, 200, 200),
     "mfa_disable": (302, 302, 302, 302),  # re-authentication first
     "accounts:mfa_policy": (302, 200, 404, 404),
+    # --- passkeys (WebAuthn): the sweep's users verified with a code and have no passkey ---
+    "mfa_passkey_verify": (302, 302, 302, 302),  # no passkey: to the code form
+    "mfa_passkey_verify_options": (302, 405, 405, 405),  # POST only (a challenge)
+    "mfa_passkey_register": (302, 302, 302, 302),  # re-authentication first
+    "mfa_passkey_register_options": (302, 405, 405, 405),  # POST only (a challenge)
+    "mfa_passkey_remove": (302, 302, 302, 302),  # re-authentication first
+    "passkey_sign_in": (200, 302, 302, 302),  # signed in already: home
+    "passkey_sign_in_options": (405, 405, 405, 405),  # POST only (a challenge)
     # --- members and invitations ---
     "accounts:invitation_list": (302, 200, 404, 404),
     "accounts:invitation_create": (302, 200, 404, 404),
@@ -202,6 +210,7 @@ ADMIN_SPECIAL: dict[str, dict[str, set[int]]] = {
     "admin:autocomplete": {**ADMIN_EXPECTED, "ops": {403}},  # needs a registered field
     "admin:view_on_site": {**ADMIN_EXPECTED, "ops": {404}},  # no such object to show
     "admin:accounts_membership_add": {**ADMIN_EXPECTED, "ops": {403}},  # added per organization
+    "admin:accounts_webauthncredential_add": {**ADMIN_EXPECTED, "ops": {403}},  # browser only
     # rules are disabled, never deleted: a snapshot's rule versions must stay meaningful
     "admin:privacy_requests_jurisdictionrule_delete": {**ADMIN_EXPECTED, "ops": {403}},
     "admin:unnamed admin/(?P<url>.*)$": {**ADMIN_EXPECTED, "ops": {404}},  # unknown admin path
@@ -269,6 +278,7 @@ def build_url(name: str, route: str, tenant: Tenant, device_pk: int) -> str:
         "invitation_id": 999_999,
         "token": "not-a-real-token",
         "key_id": 999_999,
+        "passkey_id": 999_999,
         # billing: ids that name no invoice, purchase order or billing contact
         "invoice_id": 999_999,
         "purchase_order_id": 999_999,

@@ -71,3 +71,44 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"recovery code {self.pk} of device {self.device_id}"  # never the digest
+
+
+class WebAuthnCredential(Device):
+    """A passkey or security key (WebAuthn public-key credential) as a django-otp device.
+
+    Signing in with it marks the session verified like any device (`django_otp.login`), so
+    `is_verified()`, the enforcement middleware and the ops admin need nothing new. It has no
+    token to type: `verify_token` always refuses, and the ceremony lives in
+    accounts.mfa.passkeys. Only public material is stored: the credential id, its COSE public
+    key and the authenticator's signature counter.
+    """
+
+    # no reverse accessor on User: read through this model (and devices_for_user)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The user that this device belongs to.",
+    )
+    # base64url of the raw credential id (at most 1023 bytes by the WebAuthn spec)
+    credential_id = models.CharField(max_length=1366, unique=True)
+    public_key = models.BinaryField()  # COSE_Key, as the authenticator gave it
+    sign_count = models.PositiveBigIntegerField(default=0)
+    # The WebAuthn user handle this credential was created under: random, the same for all of
+    # a user's credentials, never the email or the primary key (authenticators may show it).
+    user_handle = models.CharField(max_length=88)
+    transports = models.JSONField(default=list, blank=True)
+    aaguid = models.CharField(max_length=36, blank=True)  # the authenticator model, if told
+    backed_up = models.BooleanField(default=False)  # synced passkey (e.g. a password manager)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "accounts"
+        indexes = [models.Index(fields=["user"], name="webauthn_credential_user")]
+
+    def __str__(self) -> str:
+        return f"passkey {self.pk} of user {self.user_id}"
+
+    def verify_token(self, token: str) -> bool:
+        return False  # a WebAuthn assertion is not a typed token (accounts.mfa.passkeys)

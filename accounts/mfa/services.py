@@ -20,6 +20,7 @@ from accounts.mfa.models import (
     RECOVERY_CODE_LENGTH,
     RecoveryCode,
     RecoveryCodeDevice,
+    WebAuthnCredential,
     recovery_code_digest,
 )
 from accounts.models import Organization, User
@@ -165,7 +166,7 @@ def _verify_recovery_code(user: User, code: str) -> Verification:
 
 @transaction.atomic
 def mfa_disable(*, user: User, required: bool) -> None:
-    """Remove the user's authenticator and recovery codes.
+    """Remove the user's authenticator, passkeys and recovery codes.
 
     Refused with MfaRequiredError when `required` (see selectors.mfa_required): such users may
     only replace their authenticator. The view asks for recent re-authentication first.
@@ -173,25 +174,46 @@ def mfa_disable(*, user: User, required: bool) -> None:
     if required:
         raise MfaRequiredError("A second factor is required for this account.")
     totp = TOTPDevice.objects.filter(user=user).delete()[0]
+    passkeys = WebAuthnCredential.objects.filter(user=user).delete()[0]
     RecoveryCodeDevice.objects.filter(user=user).delete()
-    record(Action.MFA_REMOVED, target=user, changes={"method": "totp", "devices": totp})
+    changes: dict[str, object] = {"method": "totp", "devices": totp}
+    if passkeys:
+        changes["passkeys"] = passkeys
+    record(Action.MFA_REMOVED, target=user, changes=changes)
 
 
 @transaction.atomic
-def organization_mfa_policy_set(*, organization: Organization, policy: str) -> bool:
-    """Set who in the organization must use a second factor; False when nothing changed."""
+def organization_mfa_policy_set(
+    *,
+    organization: Organization,
+    policy: str,
+    require_passkey_for_admins: bool | None = None,
+    passkey_sign_in_allowed: bool | None = None,
+) -> bool:
+    """Set who in the organization must use a second factor, whether admins and privacy
+    officers must use a passkey, and whether members may sign in with a passkey alone
+    (None: leave as is). One audit event lists what changed; False when nothing did."""
     locked = Organization.objects.select_for_update().get(pk=organization.pk)
-    previous = locked.mfa_policy
-    policy = Organization.MfaPolicy(policy).value
-    if previous == policy:
+    wanted: dict[str, object] = {"mfa_policy": Organization.MfaPolicy(policy).value}
+    if require_passkey_for_admins is not None:
+        wanted["mfa_require_passkey_for_admins"] = bool(require_passkey_for_admins)
+    if passkey_sign_in_allowed is not None:
+        wanted["passkey_sign_in_allowed"] = bool(passkey_sign_in_allowed)
+    changes = {
+        field: [getattr(locked, field), value]
+        for field, value in wanted.items()
+        if getattr(locked, field) != value
+    }
+    if not changes:
         return False
-    locked.mfa_policy = policy
-    locked.save(update_fields=["mfa_policy", "updated_at"])
-    organization.mfa_policy = policy
+    for field, (_, value) in changes.items():
+        setattr(locked, field, value)
+        setattr(organization, field, value)
+    locked.save(update_fields=[*changes, "updated_at"])
     record(
         Action.MFA_POLICY_CHANGED,
         organization=organization,
         target=organization,
-        changes={"mfa_policy": [previous, policy]},
+        changes=changes,
     )
     return True

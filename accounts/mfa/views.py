@@ -28,8 +28,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.mfa.forms import EnrolForm, MfaPolicyForm, VerifyForm
 from accounts.mfa.selectors import (
     mfa_required,
+    passkey_list,
+    passkey_required,
     recovery_codes_remaining,
     totp_device_for_user,
+    user_has_passkey,
     user_has_second_factor,
 )
 from accounts.mfa.services import (
@@ -96,8 +99,10 @@ class MfaOverviewView(LoginRequiredMixin, TemplateView):
         user = _user(self.request)
         context.update(
             device=totp_device_for_user(user=user),
+            passkeys=passkey_list(user=user),
             recovery_codes_left=recovery_codes_remaining(user=user),
             required=_required(self.request),
+            passkey_required=passkey_required(memberships=memberships_of(self.request)),
         )
         return context
 
@@ -162,11 +167,21 @@ class MfaVerifyView(LoginRequiredMixin, FormView):
                 return HttpResponseRedirect(_next_url(request))
             if not user_has_second_factor(user=_user(request)):
                 return redirect("mfa_enrol") if _required(request) else redirect("home")
+            if passkey_required(memberships=memberships_of(request)) and user_has_passkey(
+                user=_user(request)
+            ):
+                # a code is not enough for this role: straight to the passkey
+                target = reverse("mfa_passkey_verify")
+                query = request.GET.urlencode()
+                return HttpResponseRedirect(f"{target}?{query}" if query else target)
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
+        user = _user(self.request)
         context["next"] = _next_url(self.request)
+        context["has_passkey"] = user_has_passkey(user=user)
+        context["has_totp"] = totp_device_for_user(user=user) is not None
         return context
 
     def form_valid(self, form: VerifyForm) -> HttpResponse:
@@ -267,11 +282,18 @@ class MfaPolicyView(OrganizationView, FormView):
     form_class = MfaPolicyForm
 
     def get_initial(self) -> dict[str, Any]:
-        return {"mfa_policy": self.organization.mfa_policy}
+        return {
+            "mfa_policy": self.organization.mfa_policy,
+            "mfa_require_passkey_for_admins": self.organization.mfa_require_passkey_for_admins,
+            "passkey_sign_in_allowed": self.organization.passkey_sign_in_allowed,
+        }
 
     def form_valid(self, form: MfaPolicyForm) -> HttpResponse:
         changed = organization_mfa_policy_set(
-            organization=self.organization, policy=form.cleaned_data["mfa_policy"]
+            organization=self.organization,
+            policy=form.cleaned_data["mfa_policy"],
+            require_passkey_for_admins=form.cleaned_data["mfa_require_passkey_for_admins"],
+            passkey_sign_in_allowed=form.cleaned_data["passkey_sign_in_allowed"],
         )
         if changed:
             messages.success(

@@ -199,6 +199,83 @@ def mfa_removal(s: Scene) -> Act:
     return lambda: client.post(reverse("mfa_disable"))
 
 
+# --- passkeys (accounts.mfa.passkeys): a software authenticator signs for real ---
+
+
+def _passkey_settings() -> Any:
+    return override_settings(WEBAUTHN_RP_ID="testserver", WEBAUTHN_ORIGINS=["http://testserver"])
+
+
+def _with_passkey(s: Scene, user: User) -> Any:
+    from accounts.tests.passkey_authenticator import SoftAuthenticator
+
+    key = SoftAuthenticator(rp_id="testserver", origin="http://testserver")
+    client = reauthenticated(user)
+    with _passkey_settings():
+        options = client.post(reverse("mfa_passkey_register_options")).json()
+        data = {"name": "YubiKey", "credential": key.create(options)}
+        assert client.post(reverse("mfa_passkey_register"), data).status_code == 200
+    return key
+
+
+def _passkey_post(client: Client, name: str, data: dict[str, str]) -> Act:
+    def act() -> None:
+        with _passkey_settings():
+            client.post(reverse(name), data)
+
+    return act
+
+
+def passkey_registered(s: Scene) -> Act:
+    from accounts.tests.passkey_authenticator import SoftAuthenticator
+
+    client = reauthenticated(s.person(Role.ORG_ADMIN))
+    key = SoftAuthenticator(rp_id="testserver", origin="http://testserver")
+    with _passkey_settings():
+        options = client.post(reverse("mfa_passkey_register_options")).json()
+    data = {"name": "Work laptop", "credential": key.create(options)}
+    return _passkey_post(client, "mfa_passkey_register", data)
+
+
+def passkey_removed(s: Scene) -> Act:
+    from accounts.mfa.models import WebAuthnCredential
+
+    user = s.person(Role.VIEWER)
+    _with_passkey(s, user)
+    client = reauthenticated(user)
+    passkey = WebAuthnCredential.objects.get(user=user)
+    url = reverse("mfa_passkey_remove", kwargs={"passkey_id": passkey.pk})
+    return lambda: client.post(url)
+
+
+def _assertion(s: Scene, *, counter: int, origin: str | None = None) -> Act:
+    user = s.person(Role.ORG_ADMIN)
+    key = _with_passkey(s, user)
+    key.counter = 5
+    client = password_only(user)
+    with _passkey_settings():
+        options = client.post(reverse("mfa_passkey_verify_options")).json()
+    data = {"credential": key.get(options, counter=counter, origin=origin)}
+    return _passkey_post(client, "mfa_passkey_verify", data)
+
+
+def passkey_clone_suspected(s: Scene) -> Act:
+    from accounts.mfa.models import WebAuthnCredential
+
+    act = _assertion(s, counter=3)
+    WebAuthnCredential.objects.update(sign_count=5)  # it signed 5 times; this copy says 3
+    return act
+
+
+def passkey_verification_failure(s: Scene) -> Act:
+    return _assertion(s, counter=1, origin="https://lincoln-usd.example")
+
+
+def passkey_policy_change(s: Scene) -> Act:
+    data = {"mfa_policy": "privileged", "mfa_require_passkey_for_admins": "on"}
+    return lambda: s.admin_client.post(s.url("mfa_policy"), data)
+
+
 def role_change(s: Scene) -> Act:
     url = s.url("member_role_change", membership_id=s.membership(s.person()).pk)
     return lambda: s.admin_client.post(url, {"role": "privacy_officer"})
@@ -759,6 +836,10 @@ COVERAGE: list[tuple[str, Callable[[Scene], Act], Action]] = [
     ("recovery code used", recovery_code_used, Action.MFA_RECOVERY_CODE_USED),
     ("recovery codes regenerated", recovery_codes_regenerated, Action.MFA_RECOVERY_CODES_GENERATED),
     ("MFA removal", mfa_removal, Action.MFA_REMOVED),
+    ("passkey registered", passkey_registered, Action.MFA_PASSKEY_REGISTERED),
+    ("passkey removed", passkey_removed, Action.MFA_PASSKEY_REMOVED),
+    ("passkey counter went back", passkey_clone_suspected, Action.MFA_PASSKEY_CLONE_SUSPECTED),
+    ("passkey refused", passkey_verification_failure, Action.MFA_VERIFICATION_FAILED),
     # --- members and invitations ---
     ("role change", role_change, Action.MEMBER_ROLE_CHANGED),
     ("invitation sent", invitation_sent, Action.MEMBER_INVITED),
@@ -771,6 +852,7 @@ COVERAGE: list[tuple[str, Callable[[Scene], Act], Action]] = [
     ("access refused by the IP allowlist", access_refused_by_ip, Action.ACCESS_REFUSED_BY_IP),
     ("session policy change", session_policy_change, Action.SESSION_POLICY_CHANGED),
     ("MFA policy change", mfa_policy_change, Action.MFA_POLICY_CHANGED),
+    ("passkey policy change", passkey_policy_change, Action.MFA_POLICY_CHANGED),
     ("SSO connection change", sso_connection_change, Action.SSO_CONNECTION_CHANGED),
     # --- integrations ---
     ("API key created", api_key_created, Action.API_KEY_CREATED),

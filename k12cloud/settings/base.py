@@ -248,6 +248,16 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- Passkeys (WebAuthn, accounts.mfa.passkeys) ---------------------------------------------
+# The relying party id is the domain passkeys are bound to: browsers use a credential only on
+# that domain and its subdomains, which is what makes passkeys phishing-resistant. The origins
+# are the exact scheme://host[:port] values a ceremony may come from. Both default to
+# PORTAL_BASE_URL (set below); an IP address is not a valid relying party id, so local
+# development uses http://localhost:8000 for passkeys.
+WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID", "")
+WEBAUTHN_RP_NAME = env_str("WEBAUTHN_RP_NAME", "k12cloud")
+WEBAUTHN_ORIGINS = env_list("WEBAUTHN_ORIGINS", [])
+
 # --- Network access -------------------------------------------------------------------------
 # Reverse proxies and load balancers whose X-Forwarded-For is believed (k12cloud.client_ip).
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
