@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -19,6 +18,7 @@ from privacy_requests.forms import STAFF_METHOD_CHOICES, TRANSITION_CHOICES
 from privacy_requests.models import REQUEST_TYPE_CHOICES, PrivacyRequest, RequestMessage
 from privacy_requests.queue import STATUS_ALL, STATUS_CLOSED, STATUS_OPEN
 from privacy_requests.queue_forms import MAX_DUE_WITHIN_DAYS
+from privacy_requests.received_time import received_at_problem
 from privacy_requests.status import Status
 
 TEXT_MAX = 4000
@@ -291,10 +291,9 @@ class RequestIntakeSerializer(serializers.Serializer):
     )
 
     def validate_received_at(self, value: Any) -> Any:
-        if value is not None and value > timezone.now():
-            raise serializers.ValidationError(
-                _("The date and time of receipt cannot be in the future.")
-            )
+        problem = received_at_problem(value) if value is not None else None
+        if problem is not None:
+            raise serializers.ValidationError(problem)
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
