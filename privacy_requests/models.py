@@ -17,6 +17,7 @@ import hashlib
 from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -26,11 +27,16 @@ from django.utils.translation import gettext_lazy as _
 from k12cloud.encryption.fields import BlindIndexField, EncryptedEmailField, EncryptedTextField
 from k12cloud.models import TenantOwnedModel
 from privacy_requests.deadlines import Confidence, RequestType, Unit
+from privacy_requests.rule_periods import period_bound_errors, period_within_bounds
 from privacy_requests.status import CLOSED_STATUSES, Status
 
 REQUEST_TYPE_CHOICES = [(t.value, t.value) for t in RequestType]
 UNIT_CHOICES = [(u.value, u.value.replace("_", " ")) for u in Unit]
 CONFIDENCE_CHOICES = [(c.value, c.value) for c in Confidence]
+
+
+JURISDICTION_RULE_PERIODS = ("acknowledge", "respond", "extension", "extension_notice")
+CONTRACT_RULE_PERIODS = ("acknowledge", "respond")
 
 
 def _period_pair_is_consistent(prefix: str) -> Q:
@@ -122,6 +128,13 @@ class JurisdictionRule(models.Model):
                 )
                 for prefix in ("acknowledge", "respond", "extension", "extension_notice")
             ),
+            *(
+                models.CheckConstraint(
+                    name=f"jurisdiction_rule_{prefix}_bounded",
+                    condition=period_within_bounds(prefix),
+                )
+                for prefix in JURISDICTION_RULE_PERIODS
+            ),
             models.CheckConstraint(
                 name="jurisdiction_rule_extension_needs_respond",
                 condition=Q(extension_amount__isnull=True) | Q(respond_amount__isnull=False),
@@ -148,6 +161,11 @@ class JurisdictionRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_id} ({', '.join(self.request_types or [])})"
+
+    def clean(self) -> None:
+        errors = period_bound_errors(self, JURISDICTION_RULE_PERIODS)
+        if errors:
+            raise ValidationError(errors)
 
 
 class OrganizationRuleSelection(TenantOwnedModel):
@@ -210,10 +228,21 @@ class ContractRule(TenantOwnedModel):
             models.CheckConstraint(
                 name="contract_rule_has_request_types", condition=Q(request_types__len__gte=1)
             ),
+            *(
+                models.CheckConstraint(
+                    name=f"contract_rule_{prefix}_bounded", condition=period_within_bounds(prefix)
+                )
+                for prefix in CONTRACT_RULE_PERIODS
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        errors = period_bound_errors(self, CONTRACT_RULE_PERIODS)
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def engine_id(self) -> str:
