@@ -191,3 +191,37 @@ def test_concurrent_api_intakes_with_one_key_accept_exactly_the_rate(
     statuses = race(post)
     assert sorted(statuses) == [201] * LIMIT + [429] * (RACERS - LIMIT)
     assert len(requests_of(org)) == LIMIT
+
+
+# --- the sign-in lockout (django-axes), raced ---------------------------------------------
+
+
+def test_concurrent_wrong_passwords_for_one_account_check_at_most_the_failure_limit(
+    transactional_db: None, settings: Any
+) -> None:
+    from allauth.account.models import EmailAddress
+    from axes.models import AccessAttempt
+
+    from accounts.tests.factories import TEST_PASSWORD
+
+    settings.ACCOUNT_RATE_LIMITS = False  # the per-address limit would hide the per-account one
+    org = OrganizationFactory(slug=f"race-{secrets.token_hex(3)}")
+    email = f"casey-{secrets.token_hex(3)}@lincoln.example"
+    user = member(org, Role.PRIVACY_STAFF, email=email)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+
+    def post() -> int:
+        client = Client(REMOTE_ADDR=an_address())
+        response = client.post("/accounts/login/", {"login": email, "password": "wrong-guess-1"})
+        return response.status_code
+
+    statuses = race(post)
+    # each guess checked against the password counts as a failure; past the limit none is checked
+    failures = AccessAttempt.objects.filter(username=email).values_list(
+        "failures_since_start", flat=True
+    )
+    assert sum(failures) == settings.AXES_FAILURE_LIMIT
+    assert statuses.count(429) == RACERS - settings.AXES_FAILURE_LIMIT + 1
+    # and the right password is refused now too
+    right = Client().post("/accounts/login/", {"login": email, "password": TEST_PASSWORD})
+    assert right.status_code == 429
