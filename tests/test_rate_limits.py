@@ -225,3 +225,33 @@ def test_concurrent_wrong_passwords_for_one_account_check_at_most_the_failure_li
     # and the right password is refused now too
     right = Client().post("/accounts/login/", {"login": email, "password": TEST_PASSWORD})
     assert right.status_code == 429
+
+
+def test_concurrent_failed_sign_ins_from_one_address_check_at_most_its_limit(
+    transactional_db: None, settings: Any
+) -> None:
+    """allauth's per-address limit counts under a cache lock (allauth.core.internal.ratelimit):
+    already one step, here held to it. A racer that cannot get the lock is refused (429)."""
+    from axes.models import AccessAttempt
+
+    settings.ACCOUNT_RATE_LIMITS = {"login_failed": f"{LIMIT}/m/ip"}
+    address = an_address()
+    prefix = secrets.token_hex(3)
+    numbers = iter(range(RACERS))
+    lock = threading.Lock()
+
+    def post() -> int:
+        with lock:
+            number = next(numbers)
+        email = f"guess-{prefix}-{number}@example.org"  # one account each: no lockout
+        response = Client(REMOTE_ADDR=address).post(
+            "/accounts/login/", {"login": email, "password": "wrong-guess-1"}
+        )
+        # 200 "not correct": the password was checked; refused: the limit's page or a 429
+        checked = "password you specified are not correct" in response.content.decode()
+        return 200 if checked else 429
+
+    statuses = race(post)
+    checked = AccessAttempt.objects.filter(username__startswith=f"guess-{prefix}-").count()
+    assert 1 <= checked <= LIMIT
+    assert statuses.count(200) == checked
