@@ -281,7 +281,9 @@ class RequestIntakeSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text=_("When the request reached your system (default: now)"),
+        help_text=_(
+            "When the request reached your system (default: now); from 1990-01-01 up to now"
+        ),
     )
     verification_method = serializers.ChoiceField(
         choices=STAFF_METHOD_CHOICES, required=False, default="", allow_blank=True
