@@ -1,8 +1,10 @@
 """Stripe webhooks at /billing/stripe/webhook/: verify, store, then process exactly once.
 
 1. Verify the `Stripe-Signature` header against the raw body and STRIPE_WEBHOOK_SECRET with
-   Stripe's library, timestamp tolerance STRIPE_WEBHOOK_TOLERANCE. Bad signature, stale
-   timestamp or a body that is not an event: 400, and nothing is written.
+   Stripe's library, timestamp tolerance STRIPE_WEBHOOK_TOLERANCE on both sides of now. Then
+   check the event's shape (`event_parse`): a JSON object with a string id and type, `data`
+   and `data.object` objects, `created` a sane integer. Bad signature, stale or future
+   timestamp, or a body that is not such an event: 400 naming the problem, nothing written.
 2. Resolve the organization from the event's customer id (StripeCustomer). Unknown customers
    (and events without one) belong to the platform organization.
 3. Store the raw event: `INSERT ... ON CONFLICT (event_id) DO NOTHING`. The unique constraint,
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -211,6 +214,71 @@ def events_retry(*, organization: Organization) -> int:
     return done
 
 
+class MalformedEvent(ValueError):
+    """A correctly signed body that is not a Stripe event we can store; the message says why."""
+
+
+# Stripe began in 2010: an event older than that is not one.
+_EARLIEST_EVENT = int(datetime(2010, 1, 1, tzinfo=UTC).timestamp())
+
+
+def signature_verify(*, payload: str, header: str) -> None:
+    """Raise stripe.SignatureVerificationError unless Stripe signed `payload` within tolerance.
+
+    Stripe's library refuses signatures older than the tolerance; one dated further in the
+    future than the tolerance is refused here too (a clock that far ahead is not Stripe's, and
+    a replay window must not open on either side).
+    """
+    tolerance = settings.STRIPE_WEBHOOK_TOLERANCE
+    stripe.WebhookSignature.verify_header(
+        payload, header, settings.STRIPE_WEBHOOK_SECRET, tolerance
+    )
+    timestamps = [int(v) for k, _, v in (p.partition("=") for p in header.split(",")) if k == "t"]
+    if timestamps[0] > time.time() + tolerance:
+        raise stripe.SignatureVerificationError(
+            "Signature timestamp is in the future, beyond the tolerance.", header, payload
+        )
+
+
+def event_parse(payload: str) -> dict[str, Any]:
+    """The event in a verified body, checked for the shape the storage and handlers rely on.
+
+    Raises MalformedEvent naming the first problem, before anything is written.
+    """
+    try:
+        event = json.loads(payload)
+    except (ValueError, RecursionError):
+        raise MalformedEvent("Invalid payload: not JSON.") from None
+    if not isinstance(event, dict):
+        raise MalformedEvent("Not an event: the body must be a JSON object.")
+    if event.get("object") != "event":
+        raise MalformedEvent('Not an event: "object" must be "event".')
+    event_id = event.get("id")
+    if not isinstance(event_id, str) or not event_id or len(event_id) > 255:
+        raise MalformedEvent('"id" must be a non-empty string of at most 255 characters.')
+    if not isinstance(event.get("type"), str):
+        raise MalformedEvent('"type" must be a string.')
+    if "livemode" in event and not isinstance(event["livemode"], bool):
+        raise MalformedEvent('"livemode" must be true or false.')
+    data = event.get("data")
+    if not isinstance(data, dict):
+        raise MalformedEvent('"data" must be an object.')
+    if not isinstance(data.get("object"), dict):
+        raise MalformedEvent('"data.object" must be an object.')
+    created = event.get("created")
+    latest = time.time() + settings.STRIPE_WEBHOOK_TOLERANCE
+    if (
+        not isinstance(created, int)
+        or isinstance(created, bool)
+        or not _EARLIEST_EVENT <= created <= latest
+    ):
+        raise MalformedEvent(
+            '"created" must be a whole number of seconds since 1970 (UTC), '
+            "from 2010 to the present."
+        )
+    return event
+
+
 @csrf_exempt
 @require_POST
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
@@ -221,18 +289,12 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     except JsonInputError as error:
         return HttpResponseBadRequest(str(error), content_type="text/plain")
     try:
-        stripe.Webhook.construct_event(
-            payload,
-            signature,
-            settings.STRIPE_WEBHOOK_SECRET,
-            tolerance=settings.STRIPE_WEBHOOK_TOLERANCE,
-        )
+        signature_verify(payload=payload, header=signature)
     except stripe.SignatureVerificationError:
         return HttpResponseBadRequest("Invalid signature.", content_type="text/plain")
-    except ValueError:
-        return HttpResponseBadRequest("Invalid payload.", content_type="text/plain")
-    event = json.loads(payload)
-    if not isinstance(event, dict) or not event.get("id") or event.get("object") != "event":
-        return HttpResponseBadRequest("Not an event.", content_type="text/plain")
+    try:
+        event = event_parse(payload)
+    except MalformedEvent as malformed:
+        return HttpResponseBadRequest(str(malformed), content_type="text/plain")
     stored, processed = event_receive(event=event, payload=payload)
     return JsonResponse({"received": True, "duplicate": not stored, "processed": processed})

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Organization
 from privacy_requests.deadlines import RequestType
 from privacy_requests.models import PrivacyRequest, RequestMessage
+from privacy_requests.received_time import received_at_problem
 from privacy_requests.routing import DeadlineDecision
 from privacy_requests.status import Status
 
@@ -120,8 +121,9 @@ class IntakeForm(forms.Form):
             return None
         # the field parsed it in the server's zone; the person typed the organization's time
         local = timezone.make_aware(value.replace(tzinfo=None), self.time_zone)
-        if local > timezone.now():
-            raise ValidationError(_("The date and time of receipt cannot be in the future."))
+        problem = received_at_problem(local)
+        if problem is not None:
+            raise ValidationError(problem)
         return local
 
     def clean(self) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from audit.actions import Action
 from audit.services import record
 from k12cloud.notifications.services import email_enqueue
 from privacy_requests.models import PrivacyRequest, RequestEvent, RequestMessage
+from privacy_requests.received_time import received_at_problem
 from privacy_requests.rules.selectors import organization_deadlines
 from privacy_requests.selectors import (
     request_duplicate_candidates,
@@ -191,6 +192,8 @@ def request_receive(
     """Record a new request with the deadlines the engine gives for its local date.
 
     `received_at` defaults to now; its local date in the organization's time zone is day zero.
+    It must lie in the range of privacy_requests.received_time (else RequestActionRefused with
+    code "received_at").
     Staff-entered requests pass `actor`, and may pass how identity was checked
     (`verification_method`, one of STAFF_VERIFICATION_METHODS, and the evidence): the request
     is then verified at receipt. A possible duplicate (an open request of the same type with
@@ -198,6 +201,9 @@ def request_receive(
     Raises the deadline engine's errors when no rule sets a deadline for the type.
     """
     received_at = received_at or timezone.now()
+    problem = received_at_problem(received_at)
+    if problem is not None:  # before any deadline arithmetic, which absurd dates overflow
+        raise RequestActionRefused(problem, code="received_at")
     if verification_method and verification_method not in STAFF_VERIFICATION_METHODS:
         raise RequestActionRefused(
             _("Choose how the requester's identity was checked."), code="verification_method"

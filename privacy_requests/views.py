@@ -374,7 +374,8 @@ class RequestIntakeView(OrganizationView, FormView):
             )
             return self.form_invalid(form)
         except RequestActionRefused as refusal:
-            form.add_error("verification_method", refusal.messages[0])
+            field = "received_at" if refusal.code == "received_at" else "verification_method"
+            form.add_error(field, refusal.messages[0])
             return self.form_invalid(form)
         messages.success(
             self.request,

@@ -49,7 +49,8 @@ from accounts.models import Organization
 from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member
 from k12cloud.tenancy import tenant_context
-from privacy_requests.models import JurisdictionRule, PrivacyRequest
+from privacy_requests.models import PrivacyRequest
+from privacy_requests.rules.models import JurisdictionRule
 from privacy_requests.services import request_message_add, request_receive
 
 ORG_SLUG = "lincoln-usd"

@@ -27,7 +27,8 @@ from k12cloud.api_common import (
     json_nesting_depth,
 )
 from k12cloud.tenancy import tenant_context
-from privacy_requests.models import JurisdictionRule, PrivacyRequest
+from privacy_requests.models import PrivacyRequest
+from privacy_requests.rules.models import JurisdictionRule
 from privacy_requests.services import request_receive
 from tests.conftest import Tenant, signed_in
 

@@ -1,7 +1,10 @@
 """Account lockout after repeated failed sign-ins, on top of django-axes.
 
 Axes counts failures per email address (settings AXES_*): the backend refuses a locked address
-before any password is checked, and AxesMiddleware answers with `lockout_response`. The lock
+before any password is checked, and AxesMiddleware answers with `lockout_response`. Axes checks
+the count before the password and records the failure after it, so `SignInSerialization`, the
+first authentication backend, makes the check and the count one step: concurrent sign-ins to
+one address wait for each other (15 concurrent wrong guesses had all been checked). The lock
 lifts by itself AXES_COOLOFF_TIME after the last counted failure; an organization admin can
 lift it sooner for a member (`member_unlock` in accounts.security.services).
 """
@@ -15,6 +18,7 @@ from typing import Any
 from axes.helpers import get_cool_off
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.db import connection
 from django.db.models import Max, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -47,6 +51,31 @@ def lockout_parameters(request_or_attempt: object, credentials: object = None) -
     (A callable rather than the list, whose system check, axes.W006, insists on the address.)
     """
     return ["username"]
+
+
+_ADVISORY_LOCK_CLASS = 0x5349  # pg_advisory_xact_lock(class, hashtext(email)): sign-in checks
+
+
+class SignInSerialization:
+    """First in AUTHENTICATION_BACKENDS: one sign-in check at a time per email address.
+
+    Takes a transaction-scoped advisory lock on the address and authenticates no one (returns
+    None, so the next backends run). Every request is one transaction (TenancyMiddleware), so
+    the lock is held from axes's lockout check, through the password check, to the failure axes
+    records, until the request commits; the next sign-in to the address then sees that failure.
+    Other addresses are not held up. (No `get_user`: it never holds a session, and Django's
+    force_login picks the first backend that has one.)
+    """
+
+    def authenticate(self, request: HttpRequest | None, **credentials: Any) -> None:
+        username = username_from_credentials(request, credentials)
+        if username is not None and connection.in_atomic_block:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s::int, hashtext(%s))",
+                    [_ADVISORY_LOCK_CLASS, username],
+                )
+        return None
 
 
 def cool_off() -> timedelta:

@@ -246,3 +246,26 @@ def test_the_source_address_is_throttled_across_accounts(db: None, settings) -> 
     # another source address is not affected
     other = Client(REMOTE_ADDR="198.51.100.9")
     assert "Too many" not in attempt(other, email="guess-next@example.org").content.decode()
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_sign_in_limit(db: None, settings) -> None:
+    """The per-address limit reads the client's address like every other limit
+    (k12cloud.client_ip), not the load balancer's: one client's failures cannot use up
+    everyone's sign-ins."""
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.ACCOUNT_RATE_LIMITS = {"login_failed": "3/m/ip"}
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+
+    def through_the_proxy(client_address: str) -> Client:
+        return Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=client_address)
+
+    attacker = through_the_proxy("203.0.113.7")
+    for number in range(3):
+        assert attempt(attacker, email=f"guess{number}@example.org").status_code == 200
+    refused = attempt(attacker, email="guess-next@example.org")
+    assert "Too many failed login attempts" in refused.content.decode()
+    colleague = through_the_proxy("198.51.100.20")
+    response = attempt(colleague, email="guess-next@example.org")
+    assert "Too many" not in response.content.decode()

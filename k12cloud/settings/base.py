@@ -154,7 +154,9 @@ CELERY_BEAT_MAX_LOOP_INTERVAL = 5  # seconds; also how often the lock and heartb
 # --- Accounts and authentication ------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    # first: refuses a locked-out account before any password is checked
+    # first: one sign-in check at a time per address, so axes's check and count are one step
+    "accounts.security.lockout.SignInSerialization",
+    # then: refuses a locked-out account before any password is checked
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
@@ -20,6 +19,7 @@ from privacy_requests.forms import STAFF_METHOD_CHOICES, TRANSITION_CHOICES
 from privacy_requests.models import REQUEST_TYPE_CHOICES, PrivacyRequest, RequestMessage
 from privacy_requests.queue.forms import MAX_DUE_WITHIN_DAYS
 from privacy_requests.queue.selectors import STATUS_ALL, STATUS_CLOSED, STATUS_OPEN
+from privacy_requests.received_time import received_at_problem
 from privacy_requests.status import Status
 from privacy_requests.visibility import RequestAccess, visible_request
 
@@ -296,7 +296,9 @@ class RequestIntakeSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text=_("When the request reached your system (default: now)"),
+        help_text=_(
+            "When the request reached your system (default: now); from 1990-01-01 up to now"
+        ),
     )
     # omitted: not verified at receipt; "" is not a method (the view fills in the default)
     verification_method = serializers.ChoiceField(choices=STAFF_METHOD_CHOICES, required=False)
@@ -305,10 +307,9 @@ class RequestIntakeSerializer(serializers.Serializer):
     )
 
     def validate_received_at(self, value: Any) -> Any:
-        if value is not None and value > timezone.now():
-            raise serializers.ValidationError(
-                _("The date and time of receipt cannot be in the future.")
-            )
+        problem = received_at_problem(value) if value is not None else None
+        if problem is not None:
+            raise serializers.ValidationError(problem)
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -6,31 +6,42 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from accounts.models import ApiKey
+from k12cloud.rate_limits import rate_limit_hit, rate_limit_key
+
+_PERIODS = {"s": 1, "m": 60, "h": 60 * 60, "d": 24 * 60 * 60}
 
 
-class IntakeApiThrottle(SimpleRateThrottle):
+def parse_rate(rate: str) -> tuple[int, int]:
+    """DRF's notation, "<count>/<second|minute|hour|day>" (the unit's first letter decides)."""
+    count, _, period = rate.partition("/")
+    return int(count), _PERIODS[period.strip()[:1]]
+
+
+class IntakeApiThrottle(BaseThrottle):
     """The API intake's rate, per API key (its prefix: unique, never reused) or per signed-in
-    user in the organization of the URL. Counts live in the default cache (Redis), shared by
-    every web process; the rate is read from settings on each request."""
+    user in the organization of the URL. Counted and checked in one atomic step in Redis
+    (k12cloud.rate_limits), shared by every web process, in a fixed window; the rate is read
+    from settings on each request."""
 
     scope = "privacy_intake_api"
 
-    def get_rate(self) -> str | None:
-        return str(settings.PRIVACY_INTAKE_API_RATE)
+    def __init__(self) -> None:
+        self.retry_after: int | None = None
 
     def allow_request(self, request: Any, view: Any) -> bool:
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
-
-    def get_cache_key(self, request: Any, view: Any) -> str | None:
         if isinstance(request.auth, ApiKey):
             ident = f"key:{request.auth.prefix}"
         elif request.user is not None and request.user.is_authenticated:
             ident = f"user:{request.user.pk}:org:{view.kwargs.get('org_slug', '')}"
         else:
-            return None  # refused before this by authentication
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+            return True  # refused before this by authentication
+        limit, window = parse_rate(str(settings.PRIVACY_INTAKE_API_RATE))
+        decision = rate_limit_hit(rate_limit_key(self.scope, ident), limit=limit, window=window)
+        self.retry_after = decision.retry_after
+        return decision.allowed
+
+    def wait(self) -> float | None:
+        return self.retry_after

@@ -72,6 +72,7 @@ REFUSAL_FIELDS = {
     "body_required": "body",
     "assignee": "assignee",
     "original": "original",
+    "received_at": "received_at",
 }
 
 ERRORS = {

@@ -7,6 +7,7 @@ request and the one that binds; `REFERENCE_RULES` holds the rules of docs/DEADLI
 from .calendars import CalendarSpec, business_day_add, is_business_day
 from .defaults import DEFAULT_RULES, default_rule_ids
 from .engine import (
+    PERIOD_MAXIMUM,
     REQUEST_TYPES,
     Confidence,
     DeadlineError,
@@ -31,6 +32,7 @@ from .snapshot import DeadlineSnapshot
 
 __all__ = [
     "DEFAULT_RULES",
+    "PERIOD_MAXIMUM",
     "REFERENCE_RULES",
     "REQUEST_TYPES",
     "CalendarSpec",

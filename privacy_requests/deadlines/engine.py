@@ -51,6 +51,17 @@ class Unit(StrEnum):
     HOURS = "hours"
 
 
+# The longest period of each unit a rule may set: a year, longer than any privacy law's
+# (FERPA 45 days, CCPA 45 + 45, GDPR 1 + 2 months). Dates far beyond overflow the calendar
+# arithmetic, so a rule of 2,147,483,647 days broke every intake of the types it governed.
+PERIOD_MAXIMUM: Mapping[Unit, int] = {
+    Unit.CALENDAR_DAYS: 366,
+    Unit.BUSINESS_DAYS: 260,
+    Unit.MONTHS: 12,
+    Unit.HOURS: 366 * 24,
+}
+
+
 class Confidence(StrEnum):
     HIGH = "high"
     MEDIUM_HIGH = "medium-high"
@@ -145,6 +156,13 @@ class RulePart:
         unknown = self.request_types - REQUEST_TYPES
         if unknown:
             raise UnknownRequestType(f"unknown request type(s): {', '.join(sorted(unknown))}")
+        for name in ("acknowledge", "respond", "extension", "extension_notice"):
+            period = getattr(self, name)
+            if isinstance(period, Period) and period.amount > PERIOD_MAXIMUM[period.unit]:
+                raise ValueError(
+                    f"{name}: a period must be at most {PERIOD_MAXIMUM[period.unit]} "
+                    f"{period.unit}, not {period.amount}"
+                )
         if self.extension is not None:
             if self.respond is None:
                 raise ValueError("an extension needs a response period to extend")

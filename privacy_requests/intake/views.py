@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import Organization
 from k12cloud.client_ip import client_ip
+from k12cloud.rate_limits import RateLimitDecision
 from k12cloud.tenancy import tenant_context
 from privacy_requests.deadlines import RequestType
 from privacy_requests.intake import pow, rate_limit
@@ -74,6 +75,12 @@ def _render(
     return response
 
 
+def rate_limited_response(response: HttpResponse, decision: RateLimitDecision) -> HttpResponse:
+    """A 429 page says when to come back (Retry-After, in seconds)."""
+    response["Retry-After"] = str(decision.retry_after)
+    return response
+
+
 def _organization(org_slug: str) -> Organization:
     organization = intake_organization(slug=org_slug)
     if organization is None:
@@ -100,15 +107,22 @@ def intake_form_view(request: HttpRequest, org_slug: str) -> HttpResponse:
     ip = client_ip(request)
 
     if request.method == "POST":
-        if rate_limit.submissions_exhausted(organization_id=organization.pk, client_ip=ip):
-            return _render(request, "rate_limited.html", context, status=429)
+        # reserved before anything else, in one atomic step: concurrent POSTs cannot all pass
+        decision = rate_limit.submission_reserve(organization_id=organization.pk, client_ip=ip)
+        if not decision.allowed:
+            return rate_limited_response(
+                _render(request, "rate_limited.html", context, status=429), decision
+            )
         form = IntakeForm(request.POST, request_types=request_types)
         proof_error = None
         try:
             pow.proof_verify(request.POST.get("altcha", ""))
         except pow.ProofRefused as refused:
             proof_error = refused.reason
-        if form.is_valid() and proof_error is None:
+        accepted = form.is_valid() and proof_error is None
+        if not accepted:  # only accepted submissions count
+            rate_limit.submission_release(organization_id=organization.pk, client_ip=ip)
+        if accepted:
             data = form.cleaned_data
             birth_date = data["subject_birth_date"]
             submission = WebSubmission(
@@ -139,7 +153,6 @@ def intake_form_view(request: HttpRequest, org_slug: str) -> HttpResponse:
                     gpc_means_opt_out=gpc_means_opt_out,
                     confirm_url_for=confirm_url_for,
                 )
-            rate_limit.submission_count(organization_id=organization.pk, client_ip=ip)
             request.session[_SUBMITTED_SESSION_KEY] = {
                 "org": organization.pk,
                 "reference": result.request.reference,

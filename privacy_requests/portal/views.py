@@ -35,7 +35,13 @@ from privacy_requests.intake import rate_limit
 from privacy_requests.intake.forms import REQUEST_TYPE_LABELS
 from privacy_requests.intake.selectors import requester_token_for
 from privacy_requests.intake.services import TokenUnusable, token_unusable_reason
-from privacy_requests.intake.views import _language, _organization, _render, _with_language
+from privacy_requests.intake.views import (
+    _language,
+    _organization,
+    _render,
+    _with_language,
+    rate_limited_response,
+)
 from privacy_requests.models import PrivacyRequest, RequesterToken, RequestMessage
 from privacy_requests.portal.forms import PortalLinkForm, PortalReplyForm
 from privacy_requests.portal.selectors import (
@@ -171,16 +177,17 @@ def portal_link_view(request: HttpRequest, org_slug: str) -> HttpResponse:
     context: dict[str, Any] = {"intake_org": organization, "ended": "ended" in request.GET}
     if request.method == "POST":
         ip = client_ip(request)
-        if rate_limit.submissions_exhausted(
+        # reserved in one atomic step before the lookup: concurrent POSTs cannot all pass
+        decision = rate_limit.submission_reserve(
             organization_id=organization.pk, client_ip=ip, scope=_RATE_SCOPE
-        ):
-            return _portal_render(request, "rate_limited.html", context, status=429)
+        )
+        if not decision.allowed:
+            return rate_limited_response(
+                _portal_render(request, "rate_limited.html", context, status=429), decision
+            )
         form = PortalLinkForm(request.POST)
         if form.is_valid():
             # every well-formed attempt counts, matched or not: guessing costs the same
-            rate_limit.submission_count(
-                organization_id=organization.pk, client_ip=ip, scope=_RATE_SCOPE
-            )
             with tenant_context(organization):
                 match = portal_request_for(
                     organization=organization,
@@ -196,6 +203,10 @@ def portal_link_view(request: HttpRequest, org_slug: str) -> HttpResponse:
                     portal_link_send(request=match, portal_url_for=portal_url_for)
             # the same page whether or not anything matched
             return _portal_render(request, "link_sent.html", context)
+        # a malformed attempt looks nothing up: its reservation is given back
+        rate_limit.submission_release(
+            organization_id=organization.pk, client_ip=ip, scope=_RATE_SCOPE
+        )
         context["form"] = form
         return _portal_render(request, "link_form.html", context, status=400)
     context["form"] = PortalLinkForm()

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -26,10 +27,15 @@ from django.utils.translation import gettext_lazy as _
 
 from k12cloud.models import TenantOwnedModel
 from privacy_requests.deadlines import Confidence, RequestType, Unit
+from privacy_requests.rules.periods import period_bound_errors, period_within_bounds
 
 REQUEST_TYPE_CHOICES = [(t.value, t.value) for t in RequestType]
 UNIT_CHOICES = [(u.value, u.value.replace("_", " ")) for u in Unit]
 CONFIDENCE_CHOICES = [(c.value, c.value) for c in Confidence]
+
+
+JURISDICTION_RULE_PERIODS = ("acknowledge", "respond", "extension", "extension_notice")
+CONTRACT_RULE_PERIODS = ("acknowledge", "respond")
 
 
 def _period_pair_is_consistent(prefix: str) -> Q:
@@ -121,6 +127,13 @@ class JurisdictionRule(models.Model):
                 )
                 for prefix in ("acknowledge", "respond", "extension", "extension_notice")
             ),
+            *(
+                models.CheckConstraint(
+                    name=f"jurisdiction_rule_{prefix}_bounded",
+                    condition=period_within_bounds(prefix),
+                )
+                for prefix in JURISDICTION_RULE_PERIODS
+            ),
             models.CheckConstraint(
                 name="jurisdiction_rule_extension_needs_respond",
                 condition=Q(extension_amount__isnull=True) | Q(respond_amount__isnull=False),
@@ -147,6 +160,11 @@ class JurisdictionRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_id} ({', '.join(self.request_types or [])})"
+
+    def clean(self) -> None:
+        errors = period_bound_errors(self, JURISDICTION_RULE_PERIODS)
+        if errors:
+            raise ValidationError(errors)
 
 
 class OrganizationRuleSelection(TenantOwnedModel):
@@ -209,10 +227,21 @@ class ContractRule(TenantOwnedModel):
             models.CheckConstraint(
                 name="contract_rule_has_request_types", condition=Q(request_types__len__gte=1)
             ),
+            *(
+                models.CheckConstraint(
+                    name=f"contract_rule_{prefix}_bounded", condition=period_within_bounds(prefix)
+                )
+                for prefix in CONTRACT_RULE_PERIODS
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        errors = period_bound_errors(self, CONTRACT_RULE_PERIODS)
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def engine_id(self) -> str:

@@ -24,11 +24,14 @@ from audit.context import Actor, actor_for_user
 from audit.services import record
 from privacy_requests.deadlines import DeadlineError, default_rule_ids
 from privacy_requests.rules.models import (
+    CONTRACT_RULE_PERIODS,
+    JURISDICTION_RULE_PERIODS,
     ContractRule,
     JurisdictionRule,
     OrganizationClosure,
     OrganizationRuleSelection,
 )
+from privacy_requests.rules.periods import period_bound_errors
 from privacy_requests.rules.selectors import (
     contract_rule_to_deadline_rule,
     deadline_rule_from_rows,
@@ -76,6 +79,9 @@ def jurisdiction_rule_validate(
     """Raise ValidationError unless `rule`, with the other rows of its rule id, makes a valid
     engine rule (units match, no request type governed by two rows, notice needs an extension,
     ...). `siblings` are the rule id's other rows; loaded when not given."""
+    errors = period_bound_errors(rule, JURISDICTION_RULE_PERIODS)
+    if errors:  # named per field, before the engine's own (unnamed) refusal
+        raise ValidationError(errors)
     if not siblings and rule.rule_id:
         siblings = list(JurisdictionRule.objects.filter(rule_id=rule.rule_id).exclude(pk=rule.pk))
     try:
@@ -212,15 +218,16 @@ def contract_rule_save(
 ) -> ContractRule:
     """Create or update one of the organization's contract rules, bumping its version.
 
-    Periods must be whole numbers >= 1 in a known unit, and the request types known. A
+    Periods must be whole numbers >= 1 in a known unit, at most a year of it
+    (privacy_requests.rules.periods), and the request types known. A
     contract rule only ever makes deadlines earlier: it is computed alongside the jurisdiction
     rules and the earliest date binds.
     """
     if rule.pk is not None and rule.organization_id != organization.pk:
         raise ValidationError("this contract rule belongs to another organization")
     rule.organization = organization
-    errors = {}
-    for prefix in ("acknowledge", "respond"):
+    errors = period_bound_errors(rule, CONTRACT_RULE_PERIODS)
+    for prefix in CONTRACT_RULE_PERIODS:
         amount = getattr(rule, f"{prefix}_amount")
         if amount is not None and amount < 1:
             errors[f"{prefix}_amount"] = "must be a whole number of at least 1"

@@ -30,6 +30,7 @@ CCPA_OPT_OUT = "11 CCR §7026"
 GDPR = "GDPR Art. 12(3); Reg. 1182/71 Art. 3"
 FERPA = "34 CFR 99.10"
 ED_CODE = "Cal. Ed. Code §49069.7"
+OUT_OF_RANGE = "--received-at: "  # "... is out of range; give a time from 1990-01-01 to ..."
 
 
 def run(rules: str, request_type: str, received_at: str, tz: str) -> dict[str, Any]:
@@ -247,6 +248,12 @@ def test_the_command_reads_the_rules_table() -> None:
             "UTC",
             "--received-at: '2026-03-02T10:00:00' has no UTC offset",
         ),
+        ("ferpa", "ferpa_inspect", "0001-01-01T00:00:00Z", "America/New_York", OUT_OF_RANGE),
+        ("ferpa", "ferpa_inspect", "0001-01-01T00:00:00+05:00", "UTC", OUT_OF_RANGE),
+        ("ferpa", "ferpa_inspect", "1989-12-31T23:59:59Z", "UTC", OUT_OF_RANGE),
+        ("ferpa", "ferpa_inspect", "9999-12-31T23:59:59Z", "America/New_York", OUT_OF_RANGE),
+        ("ferpa", "ferpa_inspect", "9999-12-31T23:59:59-05:00", "UTC", OUT_OF_RANGE),
+        ("ferpa", "ferpa_inspect", "2100-01-01T00:00:00Z", "UTC", OUT_OF_RANGE),
         (
             "ccpa",
             "access",
@@ -264,6 +271,23 @@ def test_bad_arguments_exit_2_naming_the_argument(
         run(rules, request_type, received_at, tz)
     assert raised.value.returncode == 2
     assert str(raised.value).startswith(message)
+
+
+@pytest.mark.parametrize("received_at", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"])
+def test_an_absurd_time_of_receipt_says_which_range_is_allowed(received_at: str) -> None:
+    with pytest.raises(CommandError) as raised:
+        run("ferpa", "ferpa_inspect", received_at, "America/New_York")
+    assert raised.value.returncode == 2
+    assert str(raised.value) == (
+        f"--received-at: {received_at!r} is out of range; give a time from 1990-01-01 to 2099-12-31"
+    )
+
+
+@pytest.mark.parametrize("received_at", ["1990-01-01T00:00:00Z", "2099-12-31T12:00:00Z"])
+def test_the_ends_of_the_range_are_computed(received_at: str) -> None:
+    result = run("ferpa", "ferpa_inspect", received_at, "UTC")
+    assert result["received_on"] == received_at[:10]
+    assert result["respond_by"] is not None
 
 
 def test_exit_status_from_a_real_process() -> None:

@@ -294,11 +294,22 @@ def test_too_many_submissions_from_one_address_get_429(
         assert client.post(f"/privacy/{org.slug}/", valid_data()).status_code == 302
     refused = client.post(f"/privacy/{org.slug}/?lang=es", valid_data())
     assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= settings.PRIVACY_INTAKE_RATE_WINDOW_SECONDS
     assert "Demasiadas solicitudes" in refused.content.decode()
     assert len(requests_of(org)) == 2
     # another address is not affected
     other = Client(REMOTE_ADDR=f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.8")
     assert other.post(f"/privacy/{org.slug}/", valid_data()).status_code == 302
+
+
+def test_a_submission_refused_for_its_content_does_not_use_up_the_window(
+    client: Client, org: Organization, settings: Any
+) -> None:
+    settings.PRIVACY_INTAKE_RATE_LIMIT = 1
+    assert client.post(f"/privacy/{org.slug}/", valid_data(altcha="")).status_code == 400
+    assert client.post(f"/privacy/{org.slug}/", valid_data(requester_email="x")).status_code == 400
+    assert client.post(f"/privacy/{org.slug}/", valid_data()).status_code == 302
+    assert client.post(f"/privacy/{org.slug}/", valid_data()).status_code == 429
 
 
 # --- Global Privacy Control -----------------------------------------------------------------

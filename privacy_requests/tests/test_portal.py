@@ -166,7 +166,11 @@ def test_a_closed_request_is_reachable_for_90_days(
 
 
 def test_the_link_form_is_rate_limited_apart_from_the_intake(
-    ask: Callable[..., Any], org: Organization, privacy_request: PrivacyRequest, settings: Any
+    client: Client,
+    ask: Callable[..., Any],
+    org: Organization,
+    privacy_request: PrivacyRequest,
+    settings: Any,
 ) -> None:
     settings.PRIVACY_INTAKE_RATE_LIMIT = 2
     ask(org, "a@example.org", privacy_request.reference)
@@ -175,10 +179,22 @@ def test_the_link_form_is_rate_limited_apart_from_the_intake(
     assert refused.status_code == 429
     assert "Too many tries" in refused.content.decode()
     assert mail.outbox == []  # the right pair is refused too once the window is used up
+    assert 0 < int(refused["Retry-After"]) <= settings.PRIVACY_INTAKE_RATE_WINDOW_SECONDS
     from privacy_requests.intake import rate_limit
 
-    # the intake form's own counter is separate
-    assert not rate_limit.submissions_exhausted(organization_id=org.pk, client_ip="10.0.0.1")
+    # the intake form's own counter (same address) is separate
+    ip = client.defaults["REMOTE_ADDR"]
+    assert rate_limit.submission_reserve(organization_id=org.pk, client_ip=ip).allowed
+
+
+def test_a_malformed_link_request_does_not_use_up_the_window(
+    ask: Callable[..., Any], org: Organization, privacy_request: PrivacyRequest, settings: Any
+) -> None:
+    settings.PRIVACY_INTAKE_RATE_LIMIT = 1
+    assert ask(org, "not-an-email", privacy_request.reference).status_code == 400
+    assert ask(org, EMAIL, privacy_request.reference).status_code == 200
+    assert len(mail.outbox) == 1
+    assert ask(org, EMAIL, privacy_request.reference).status_code == 429
 
 
 # --- the single-use link --------------------------------------------------------------------

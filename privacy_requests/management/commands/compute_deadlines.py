@@ -4,13 +4,15 @@
         --received-at 2026-09-02T10:00:00-07:00 --tz America/Los_Angeles
 
 Reads the rules from the database (the `JurisdictionRule` table, as ops staff edited it) and
-prints one JSON object. A bad argument exits with status 2 and a message naming it.
+prints one JSON object. A bad argument exits with status 2 and a message naming it. The time of
+receipt may lie from 1990-01-01 (the portal's floor, privacy_requests.received_time) to the end
+of 2099; unlike a recorded request it may be in the future.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -24,7 +26,11 @@ from privacy_requests.deadlines import (
     UnknownTimeZone,
     compute,
 )
+from privacy_requests.received_time import RECEIVED_AT_FLOOR
 from privacy_requests.rules.selectors import jurisdiction_rule_book
+
+# Holiday calendars and the date arithmetic are meaningful up to here (exclusive).
+LATEST_RECEIVED_AT = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def usage_error(message: str) -> CommandError:
@@ -50,6 +56,13 @@ def parse_received_at(value: str) -> datetime:
         raise usage_error(
             f"--received-at: {value!r} has no UTC offset; add one (e.g. -08:00 or Z) so the "
             "day of receipt is not a guess"
+        )
+    # year 1 or 9999 overflow the date arithmetic; later receipts are fine for planning ahead
+    if not RECEIVED_AT_FLOOR <= received_at < LATEST_RECEIVED_AT:
+        raise usage_error(
+            f"--received-at: {value!r} is out of range; give a time from "
+            f"{RECEIVED_AT_FLOOR.date().isoformat()} to "
+            f"{(LATEST_RECEIVED_AT.date() - timedelta(days=1)).isoformat()}"
         )
     return received_at
 
