@@ -198,6 +198,19 @@ EVENT_PAYLOADS: dict[str, dict[str, FieldGroup]] = {
         "sha256": G.REGISTER,
         "expires_at": G.REGISTER,
     },
+    # evidence files: their kind, size and hash (the name and description are sealed on the row)
+    "evidence_added": {
+        "evidence_id": G.REGISTER,
+        "kind": G.REGISTER,
+        "size": G.REGISTER,
+        "sha256": G.REGISTER,
+    },
+    "evidence_removed": {
+        "evidence_id": G.REGISTER,
+        "kind": G.REGISTER,
+        "size": G.REGISTER,
+        "sha256": G.REGISTER,
+    },
     "deletion_performed": {
         "requests_deidentified": G.REGISTER,
         "messages_removed": G.REGISTER,
