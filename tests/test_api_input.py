@@ -150,8 +150,9 @@ def test_a_signed_stripe_webhook_nested_100000_deep_is_a_400(client: Client) -> 
         WEBHOOK_URL, DEEP, content_type="application/json", HTTP_STRIPE_SIGNATURE=sign(DEEP)
     )
     assert response.status_code == 400
-    assert response.content.decode() == (
+    assert (
         f"The JSON body nests arrays or objects deeper than {JSON_MAX_DEPTH}."
+        in response.content.decode()
     )
 
 
