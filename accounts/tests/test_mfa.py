@@ -282,6 +282,55 @@ def test_a_recovery_code_signs_in_once(lincoln: Organization) -> None:
     assert again.get("/")["Location"] == VERIFY
 
 
+def test_wrong_recovery_codes_are_throttled_like_authenticator_codes(
+    lincoln: Organization,
+) -> None:
+    user = member(lincoln, Role.ORG_ADMIN)
+    device = with_device(user)
+    codes = recovery_codes_generate(user=user)
+    client = password_only(user)
+    wait = "Too many wrong codes. Wait %d second"
+    with time_machine.travel(NOW, tick=False) as clock:
+        assert "not valid" in client.post(VERIFY, {"code": "aaaa-bbbb-cccc"}).content.decode()
+        # the right recovery code, too soon after a wrong one: refused unchecked, not consumed
+        assert wait % 1 in client.post(VERIFY, {"code": codes[0]}).content.decode()
+        assert RecoveryCode.objects.filter(device__user=user).count() == 10
+        # switching to the authenticator gains nothing
+        assert wait % 1 in client.post(VERIFY, {"code": totp_code(device)}).content.decode()
+        clock.shift(timedelta(seconds=1))
+        assert "not valid" in client.post(VERIFY, {"code": "dddd-eeee-ffff"}).content.decode()
+        assert wait % 2 in client.post(VERIFY, {"code": codes[0]}).content.decode()
+        clock.shift(timedelta(seconds=2))
+        assert client.post(VERIFY, {"code": codes[0]})["Location"] == "/"
+    # a right code ends the back-off on both devices
+    assert RecoveryCodeDevice.objects.get(user=user).throttling_failure_count == 0
+    assert TOTPDevice.objects.get(user=user).throttling_failure_count == 0
+    failed = events("mfa.verification_failed")
+    assert [(e.changes["method"], e.changes["throttled"]) for e in failed] == [
+        ("recovery_code", False),
+        ("recovery_code", True),
+        ("totp", True),
+        ("recovery_code", False),
+        ("recovery_code", True),
+    ]
+
+
+def test_a_wrong_authenticator_code_holds_back_recovery_codes_too(lincoln: Organization) -> None:
+    user = member(lincoln, Role.ORG_ADMIN)
+    device = with_device(user)
+    codes = recovery_codes_generate(user=user)
+    client = password_only(user)
+    with time_machine.travel(NOW, tick=False) as clock:
+        wrong = "000000" if totp_code(device) != "000000" else "111111"
+        assert "not valid" in client.post(VERIFY, {"code": wrong}).content.decode()
+        response = client.post(VERIFY, {"code": codes[0]})
+        assert "Too many wrong codes. Wait 1 second" in response.content.decode()
+        clock.shift(timedelta(seconds=1))
+        assert client.post(VERIFY, {"code": codes[0]}).status_code == 302
+    assert RecoveryCode.objects.filter(device__user=user).count() == 9
+    assert TOTPDevice.objects.get(user=user).throttling_failure_count == 0
+
+
 def test_verify_ignores_a_next_url_on_another_site(lincoln: Organization) -> None:
     user = member(lincoln, Role.ORG_ADMIN)
     device = with_device(user)
@@ -388,8 +437,10 @@ def test_regenerating_recovery_codes_replaces_them_after_reauthentication(
     new = re.findall(r"<li><code>([a-z2-9-]+)</code></li>", response.content.decode())
     assert len(new) == 10 and not set(new) & set(old)
     other = password_only(user)
-    assert "already been used" in other.post(VERIFY, {"code": old[0]}).content.decode()
-    assert other.post(VERIFY, {"code": new[0]}).status_code == 302
+    with time_machine.travel(datetime.now(UTC), tick=False) as clock:
+        assert "already been used" in other.post(VERIFY, {"code": old[0]}).content.decode()
+        clock.shift(timedelta(seconds=1))  # the wrong code's back-off
+        assert other.post(VERIFY, {"code": new[0]}).status_code == 302
 
 
 # --- the organization's policy --------------------------------------------------------------
