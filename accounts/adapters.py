@@ -9,18 +9,21 @@ from k12cloud.client_ip import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    def get_client_ip(self, request: HttpRequest) -> str:
-        # The address the sign-in limits count per (ACCOUNT_RATE_LIMITS), read like every other
-        # limit's: X-Forwarded-For only from TRUSTED_PROXIES. allauth's default would key every
-        # sign-in behind the load balancer on the balancer's address.
-        ip = client_ip(request)
-        if ip is None:
-            raise PermissionDenied("Unable to determine the client's address.")
-        return ip
-
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # Authorized Users join by invitation from their organization's admin, never by signup.
         return False
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """The address allauth's per-address rate limits count: the client's, found the way
+        the lockout, the IP allowlists and the sessions page find it (TRUSTED_PROXIES).
+
+        allauth's own lookup knows nothing of TRUSTED_PROXIES: behind the load balancer it
+        would count every sign-in in the country against the balancer's address.
+        """
+        address = client_ip(request)
+        if address is None:
+            raise PermissionDenied("Unable to determine the client's address.")
+        return address
 
     def add_message(
         self,

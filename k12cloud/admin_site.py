@@ -3,6 +3,10 @@
 Ops staff work across tenants, so every admin view runs in an all-tenants context (the escape
 hatch, named and logged). The template is rendered inside it, because lazy querysets in a
 changelist are evaluated while rendering.
+
+The admin has no sign-in form of its own: ops staff sign in through the portal's (LOGIN_URL),
+then pass the second step there. One way in means one per-address throttle, one per-account
+lockout and one uniform refusal for everybody (docs/security-signin.md).
 """
 
 from __future__ import annotations
@@ -11,9 +15,16 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render, resolve_url
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.cache import never_cache
 
 from k12cloud.tenancy import unscoped_all_tenants
 
@@ -52,10 +63,37 @@ class OpsAdminSite(admin.AdminSite):
 
         return in_all_tenants_context
 
+    @method_decorator(never_cache)
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
-        # the only admin page not wrapped by admin_view
-        refusal = ops_admin_refusal(request)
-        return refusal if refusal is not None else super().login(request, extra_context)
+        """Send the visitor to the portal's sign-in; this page never checks a password.
+
+        Django's own admin form had neither the portal's per-address throttle nor its uniform
+        refusal, and, for accounts that are not staff, told a right password from a wrong one
+        (a right one was not counted towards the lockout). The portal's sign-in is followed by
+        the second step, which ops staff always have to pass (accounts.mfa); has_permission
+        checks it again. The only admin page not wrapped by admin_view.
+        """
+        refusal = ops_admin_refusal(request)  # OPS_ADMIN_IP_ALLOWLIST
+        if refusal is not None:
+            return refusal
+        next_url = self._next_url(request)
+        if not request.user.is_authenticated:
+            query = urlencode({REDIRECT_FIELD_NAME: next_url})
+            return HttpResponseRedirect(f"{resolve_url(settings.LOGIN_URL)}?{query}")
+        if self.has_permission(request):
+            return HttpResponseRedirect(next_url)
+        # signed in, but not ops staff: sending them to sign in again would loop
+        return render(request, "admin/ops_staff_only.html", status=403)
+
+    def _next_url(self, request: HttpRequest) -> str:
+        """`next` when it is a page of this admin, else the admin's index."""
+        index = reverse("admin:index", current_app=self.name)
+        candidate = request.GET.get(REDIRECT_FIELD_NAME) or ""
+        if candidate.startswith(index) and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return candidate
+        return index
 
 
 class OpsAdminConfig(AdminConfig):

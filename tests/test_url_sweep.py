@@ -205,7 +205,8 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
 # The Django admin is uniform: staff only. Non-staff are sent to the admin's sign-in page.
 ADMIN_EXPECTED = {"anonymous": {302}, "member_a": {302}, "member_b": {302}, "ops": {200, 302}}
 ADMIN_SPECIAL: dict[str, dict[str, set[int]]] = {
-    "admin:login": {"anonymous": {200}, "member_a": {200}, "member_b": {200}, "ops": {302}},
+    # no form of its own: to the portal's sign-in; members signed in are told it is ops only
+    "admin:login": {"anonymous": {302}, "member_a": {403}, "member_b": {403}, "ops": {302}},
     "admin:logout": {**ADMIN_EXPECTED, "ops": {405}},  # sign-out is POST only
     "admin:autocomplete": {**ADMIN_EXPECTED, "ops": {403}},  # needs a registered field
     "admin:view_on_site": {**ADMIN_EXPECTED, "ops": {404}},  # no such object to show

@@ -1,7 +1,10 @@
 """Recovery codes as a django-otp device, so `is_verified()` and `devices_for_user` see them.
 
 Codes are random and high-entropy (about 59 bits each), so a fast hash is enough: nobody can
-guess one from its SHA-256 digest. Only digests are stored; the codes are shown once.
+guess one from its SHA-256 digest. Only digests are stored; the codes are shown once. Wrong
+guesses back off exactly as wrong authenticator codes do (django-otp's ThrottlingMixin, with
+the TOTP device's factor), and accounts.mfa.services refuses every code while either of the
+user's devices is backing off.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import hmac
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django_otp.models import Device
+from django_otp.models import Device, ThrottlingMixin
 
 # No look-alike characters (0/o, 1/l/i), so codes read from paper are typed back correctly.
 RECOVERY_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -27,7 +30,7 @@ def recovery_code_digest(code: str) -> str:
     return hashlib.sha256(normalize_recovery_code(code).encode()).hexdigest()
 
 
-class RecoveryCodeDevice(Device):
+class RecoveryCodeDevice(ThrottlingMixin, Device):
     """A user's set of single-use recovery codes (at most one device per user)."""
 
     # no reverse accessor on User: read through this model (and devices_for_user)
@@ -45,8 +48,20 @@ class RecoveryCodeDevice(Device):
             models.UniqueConstraint(fields=["user"], name="recovery_code_device_one_per_user")
         ]
 
+    def get_throttle_factor(self) -> int:
+        # the authenticator's factor: a recovery code is no cheaper to guess at than a TOTP code
+        factor: int = getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)
+        return factor
+
     def verify_token(self, token: str) -> bool:
-        """Consume the matching code. Call inside a transaction, on a row locked for update."""
+        """Consume the matching code. Call inside a transaction, on a row locked for update.
+
+        Refused without looking while backing off after wrong codes; a wrong code lengthens
+        the back-off (1, 2, 4, 8... seconds), a right one ends it.
+        """
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
         digest = recovery_code_digest(token)
         match = None
         # constant-time comparison against every remaining code (there are at most ten)
@@ -54,8 +69,10 @@ class RecoveryCodeDevice(Device):
             if hmac.compare_digest(code.digest, digest):
                 match = code
         if match is None:
+            self.throttle_increment(commit=True)
             return False
         match.delete()
+        self.throttle_reset(commit=True)
         return True
 
 

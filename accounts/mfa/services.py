@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
 from django_otp.models import Device, VerifyNotAllowed
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.mfa.models import (
@@ -114,15 +116,34 @@ def second_factor_verify(*, user: User, code: str) -> Verification:
     """Check a code from the user's authenticator app (six digits) or a recovery code.
 
     An authenticator code is accepted once: django-otp refuses a time step at or before the
-    last one used (`last_t`), so a code cannot be replayed within its window. Wrong
-    authenticator codes back off exponentially (django-otp's throttling). A recovery code is
-    consumed. Failures are audited.
+    last one used (`last_t`), and the latest step of the window with the same code is the one
+    recorded, so a code cannot be replayed within its window. Wrong codes of
+    either kind back off exponentially (django-otp's throttling: 1, 2, 4... seconds), and
+    while either device is backing off every code is refused unchecked, so alternating
+    between the two factors gains nothing. A right code ends both back-offs. A recovery code
+    is consumed. Failures are audited.
     """
     code = code.strip()
-    if _TOTP_CODE.match(code.replace(" ", "")):
-        verification = _verify_totp(user, code.replace(" ", ""))
+    compact = code.replace(" ", "")
+    method = "totp" if _TOTP_CODE.match(compact) else "recovery_code"
+    # both rows locked, always in this order (enrolment locks the same two)
+    totp = (
+        TOTPDevice.objects.select_for_update()
+        .filter(user=user, confirmed=True)
+        .order_by("-pk")
+        .first()
+    )
+    recovery = (
+        RecoveryCodeDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+    )
+    devices: list[TOTPDevice | RecoveryCodeDevice] = [d for d in (totp, recovery) if d is not None]
+    locked_until = _backing_off_until(devices)
+    if locked_until is not None:
+        verification = Verification(device=None, method=method, locked_until=locked_until)
+    elif method == "totp":
+        verification = _verify_totp(totp, compact)
     else:
-        verification = _verify_recovery_code(user, code)
+        verification = _verify_recovery_code(user, recovery, code)
     if verification.device is None:
         record(
             Action.MFA_VERIFICATION_FAILED,
@@ -133,30 +154,57 @@ def second_factor_verify(*, user: User, code: str) -> Verification:
                 "throttled": verification.locked_until is not None,
             },
         )
+    else:
+        # the accepting device reset its own back-off; the user has proved a factor
+        for device in devices:
+            if device is not verification.device and device.throttling_failure_count:
+                device.throttle_reset(commit=True)
     return verification
 
 
-def _verify_totp(user: User, token: str) -> Verification:
-    device = (
-        TOTPDevice.objects.select_for_update()
-        .filter(user=user, confirmed=True)
-        .order_by("-pk")
-        .first()
-    )
+def _backing_off_until(devices: list[TOTPDevice | RecoveryCodeDevice]) -> datetime | None:
+    """The latest end of a back-off after wrong codes among `devices`, if any is running."""
+    ends = []
+    for device in devices:
+        allowed, details = device.verify_is_allowed()
+        if not allowed and details and details.get("reason") == VerifyNotAllowed.N_FAILED_ATTEMPTS:
+            ends.append(details["locked_until"])
+    return max(ends, default=None)
+
+
+def _verify_totp(device: TOTPDevice | None, token: str) -> Verification:
     if device is None:
         return Verification(device=None, method="totp")
-    allowed, details = device.verify_is_allowed()
-    if not allowed and details and details.get("reason") == VerifyNotAllowed.N_FAILED_ATTEMPTS:
-        return Verification(device=None, method="totp", locked_until=details["locked_until"])
-    if device.verify_token(token):
-        return Verification(device=device, method="totp")
-    return Verification(device=None, method="totp")
+    drift = device.drift
+    if not device.verify_token(token):
+        return Verification(device=None, method="totp")
+    _use_up_later_steps_with_the_same_code(device, token=int(token), drift=drift)
+    return Verification(device=device, method="totp")
 
 
-def _verify_recovery_code(user: User, code: str) -> Verification:
-    device = (
-        RecoveryCodeDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
-    )
+def _use_up_later_steps_with_the_same_code(device: TOTPDevice, *, token: int, drift: int) -> None:
+    """Record the latest step of the window whose code is `token` as the last one used.
+
+    django-otp tries the steps of its window (the current one and `tolerance` either side)
+    oldest first and records the first match as used. When a later step of the window has the
+    same six digits (about one sign-in in a million), that step stayed open and the same code
+    was accepted there a second time, within the same 30 seconds. `drift` is the device's drift
+    before verification, which placed the window.
+    """
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, drift)
+    totp.time = time.time()  # a step later than verify_token's clock at worst: more is burnt
+    for offset in range(device.tolerance, -device.tolerance - 1, -1):
+        totp.drift = drift + offset
+        if totp.t() <= device.last_t:
+            return
+        if totp.token() == token:
+            # the drift django-otp synced stays: which step the phone meant is not known
+            device.last_t = totp.t()
+            device.save(update_fields=["last_t"])
+            return
+
+
+def _verify_recovery_code(user: User, device: RecoveryCodeDevice | None, code: str) -> Verification:
     if device is None or not device.verify_token(code):
         return Verification(device=None, method="recovery_code")
     left = device.codes.count()
