@@ -856,6 +856,19 @@ NOT_COVERED_HERE: dict[Action, str] = {
     # --- end of billing ---
     # --- retention (retention engineer) ---
     # --- end of retention ---
+    # --- SIS sources (sources engineer) ---
+    Action.SIS_SOURCE_SAVED: "source configuration; its single event is tested in "
+    "sources/tests/test_services.py",
+    Action.SIS_PACKAGE_REFUSED: "a refused upload; its single event is tested in "
+    "sources/tests/test_import.py",
+    Action.SIS_RECORDS_FETCHED: "a REST fetch; tested in sources/tests/test_rest.py",
+    Action.SIS_IMPORTS_EXPIRED: "a system sweep, not a person's act; tested in "
+    "sources/tests/test_retention.py",
+    Action.SIS_PACKAGE_IMPORTED: "PENDING-ROW",
+    Action.SIS_SEARCHED: "PENDING-ROW",
+    Action.SIS_STUDENT_LINKED: "PENDING-ROW",
+    Action.SIS_DELETION_RECORDED: "PENDING-ROW",
+    # --- end of SIS sources ---
 }
 
 
