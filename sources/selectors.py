@@ -46,11 +46,12 @@ def source_import_get(*, organization: Organization, import_id: int) -> SourceIm
 
 
 def current_imports(*, organization: Organization) -> dict[int, SourceImport]:
-    """Each source's import in use (its latest successful one), by source id."""
+    """Each CSV source's import in use (its latest successful one), by source id. (A REST
+    source is searched live; its imports are single students fetched for a request.)"""
     latest: dict[int, SourceImport] = {}
     rows = (
         SourceImport.objects.for_organization(organization)
-        .filter(status=SourceImport.Status.SUCCEEDED)
+        .filter(status=SourceImport.Status.SUCCEEDED, source__kind=DataSource.Kind.ONEROSTER_CSV)
         .select_related("source")
         .order_by("source_id", "-started_at", "-pk")
         .distinct("source_id")
@@ -67,7 +68,7 @@ def student_links_for_request(
         links = list(
             StudentLink.objects.for_organization(organization)
             .filter(request=request)
-            .select_related("source", "confirmed_by", "sis_deletion_recorded_by")
+            .select_related("source", "source_import", "confirmed_by", "sis_deletion_recorded_by")
             .order_by("confirmed_at", "pk")
         )
         for link in links:

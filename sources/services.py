@@ -28,7 +28,7 @@ from audit.actions import Action
 from audit.services import record as audit_record
 from k12cloud.encryption.envelope import NO_MATCH, blind_index
 from k12cloud.encryption.keys import data_keys_preloaded
-from sources.importing import name_birth_date_key
+from sources.importing import import_rows_delete, name_birth_date_key
 from sources.models import DataSource, SisLookupKey, SisRecord, SourceImport, StudentLink
 from sources.selectors import current_imports, records_by_sourced_id, student_links_for_request
 
@@ -379,11 +379,19 @@ def student_link_confirm(
             .filter(pk=record_id, kind=Kind.USER)
             .first()
         )
-        imports = current_imports(organization=organization)
-        current = {i.pk: i for i in imports.values()}
-        if record is None or record.source_import_id not in current:
+        # the source's current CSV import, or a REST fetch (one student each)
+        source_import = (
+            SourceImport.objects.for_organization(organization)
+            .select_related("source")
+            .filter(pk=record.source_import_id if record else None)
+            .first()
+        )
+        if (
+            record is None
+            or source_import is None
+            or source_import.status != SourceImport.Status.SUCCEEDED
+        ):
             raise ValidationError({"record": _("That person is not in a current SIS import.")})
-        source_import = current[record.source_import_id]
         row = record.fields
         schools = _org_names(
             organization, {record.source_import_id: set(row["derived"]["orgSourcedIds"])}
@@ -406,6 +414,14 @@ def student_link_confirm(
             .first()
         ) or StudentLink(organization=organization, request=request, source=source_import.source)
         replaced = link.pk is not None
+        if (
+            replaced
+            and link.source.kind == DataSource.Kind.ONEROSTER_REST
+            and link.source_import_id not in (None, source_import.pk)
+        ):  # the earlier REST fetch for this request is not needed any more
+            earlier = link.source_import_id
+            import_rows_delete(organization_id=organization.pk, import_ids=[earlier])
+            SourceImport.objects.filter(pk=earlier).update(status=SourceImport.Status.REPLACED)
         link.source_import, link.record = source_import, record
         link.sourced_id = row["sourcedId"]
         link.summary = json.dumps(summary)
@@ -477,8 +493,10 @@ def student_records(
     """One linked student's records in the source's current import, as plain data:
     {"source", "source_kind", "retrieved_at", "import", "found", "profile", "demographics",
     "roles", "enrollments": [...with class and terms], "results": [...with line item]}."""
-    imports = current_imports(organization=organization)
-    source_import = imports.get(link.source_id)
+    if link.source.kind == DataSource.Kind.ONEROSTER_REST:  # the fetch made at confirmation
+        source_import = link.source_import
+    else:
+        source_import = current_imports(organization=organization).get(link.source_id)
     base: dict[str, Any] = {
         "source": link.source.name,
         "source_kind": link.source.kind,

@@ -176,6 +176,14 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     # --- retention (retention engineer) ---
     "accounts:retention": (302, 200, 404, 404),
     # --- end of retention ---
+    # --- SIS sources (sources engineer) ---
+    "accounts:sources": (302, 200, 404, 404),
+    "accounts:source_detail": (302, 404, 404, 404),  # the sweep's id names no source
+    "accounts:source_import_detail": (302, 404, 404, 404),  # names no import
+    "accounts:request_sis": (302, 200, 404, 404),
+    "accounts:request_sis_confirm": (302, 405, 404, 404),  # POST only
+    "accounts:request_sis_deletion": (302, 405, 404, 404),  # POST only
+    # --- end of SIS sources ---
     # --- privacy requests: the public intake at /privacy/<org-slug>/ (intake engineer) ---
     "privacy_intake:form": (200, 200, 200, 200),  # public: no sign-in, any visitor
     "privacy_intake:submitted": (200, 200, 200, 200),
@@ -268,6 +276,10 @@ def build_url(name: str, route: str, tenant: Tenant, device_pk: int) -> str:
         "invoice_id": 999_999,
         "purchase_order_id": 999_999,
         "contact_id": 999_999,
+        # SIS sources: ids that name no source, import or student link
+        "source_id": 999_999,
+        "import_id": 999_999,
+        "link_id": 999_999,
     }
     if name == "admin:unnamed admin/(?P<url>.*)$":
         return "/admin/no-such-page/"
