@@ -183,6 +183,14 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "accounts:request_sis": (302, 200, 404, 404),
     "accounts:request_sis_confirm": (302, 405, 404, 404),  # POST only
     "accounts:request_sis_deletion": (302, 405, 404, 404),  # POST only
+    "accounts_api:source_list": (403, 200, 404, 404),
+    "accounts_api:source_import": (403, 404, 404, 404),  # the sweep's id names no import
+    # POST-only routes: a GET maps to no action (403 before the organization is resolved)
+    "accounts_api:source_upload": (403, 403, 403, 403),
+    "accounts_api:request_sis_search": (403, 403, 403, 403),
+    "accounts_api:request_sis_confirm": (403, 403, 403, 403),
+    "accounts_api:request_sis_records": (403, 200, 404, 404),
+    "accounts_api:request_sis_deletion": (403, 403, 403, 403),
     # --- end of SIS sources ---
     # --- privacy requests: the public intake at /privacy/<org-slug>/ (intake engineer) ---
     "privacy_intake:form": (200, 200, 200, 200),  # public: no sign-in, any visitor

@@ -140,6 +140,13 @@ ALLOWED: dict[str, set[Role]] = {
     "accounts:request_sis": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts:request_sis_confirm": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts:request_sis_deletion": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:source_list": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts_api:source_upload": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts_api:source_import": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts_api:request_sis_search": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:request_sis_confirm": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:request_sis_records": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:request_sis_deletion": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     # --- end of SIS sources ---
 }
 
