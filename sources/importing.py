@@ -15,12 +15,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import IO, TYPE_CHECKING, Any
 
+import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.actions import Action
 from audit.services import record as audit_record
-from k12cloud.encryption.envelope import blind_index
+from k12cloud.encryption.envelope import blind_index, seal
 from k12cloud.encryption.keys import current_keys_pinned
 from sources.models import DataSource, SisLookupKey, SisRecord, SourceImport, StudentLink
 from sources.oneroster import csv_package
@@ -70,39 +71,77 @@ def sha256_of(stream: IO[bytes]) -> str:
 
 
 class _Writer:
-    """Buffers records (and the lookup keys of user records) and writes them in chunks."""
+    """Buffers records (and the lookup keys of user records) and writes them in chunks.
+
+    A package holds hundreds of thousands of rows, so the rows bypass model instances: each
+    `data` is sealed here with the same function and context as `EncryptedTextField` (it reads
+    back through the model like any other row), and each chunk is one INSERT ... SELECT FROM
+    unnest(...) per table with server-side parameters, inside the import's transaction and
+    tenant context (row-level security checks every row).
+    """
 
     def __init__(self, source_import: SourceImport, chunk_size: int) -> None:
-        self.source_import = source_import
+        self.source_import_id = source_import.pk
         self.organization_id = source_import.organization_id
         self.chunk_size = chunk_size
-        self.records: list[SisRecord] = []
+        self.context = SisRecord._meta.get_field("data").context  # type: ignore[union-attr]
+        self.rows: list[tuple[str, str, str, str]] = []
         self.keys: list[list[tuple[str, str]]] = []  # per buffered record: (kind, index)
 
-    def add(self, record: SisRecord, keys: list[tuple[str, str]] | None = None) -> None:
-        self.records.append(record)
+    def add(
+        self,
+        *,
+        kind: str,
+        sourced_id_index: str,
+        person_index: str,
+        data: str,
+        keys: list[tuple[str, str]] | None = None,
+    ) -> None:
+        envelope = seal(self.organization_id, self.context, data)
+        self.rows.append((kind, sourced_id_index, person_index, envelope))
         self.keys.append(keys or [])
-        if len(self.records) >= self.chunk_size:
+        if len(self.rows) >= self.chunk_size:
             self.flush()
 
     def flush(self) -> None:
-        if not self.records:
+        if not self.rows:
             return
-        created = SisRecord.objects.bulk_create(self.records)
-        lookup = [
-            SisLookupKey(
-                organization_id=self.organization_id,
-                source_import=self.source_import,
-                record_id=row.pk,
-                kind=kind,
-                value_index=index,
+        kinds, sourced, persons, data = (list(column) for column in zip(*self.rows, strict=True))
+        count = len(self.rows)
+        raw = psycopg.Cursor(connection.connection)  # server-side binding: arrays as they are
+        try:
+            raw.execute(
+                f"INSERT INTO {SisRecord._meta.db_table} "
+                "(organization_id, source_import_id, kind, sourced_id_index, person_index, data) "
+                "SELECT %s, %s, * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) "
+                "RETURNING id",
+                [self.organization_id, self.source_import_id, kinds, sourced, persons, data],
             )
-            for row, keys in zip(created, self.keys, strict=True)
-            for kind, index in keys
-        ]
-        if lookup:
-            SisLookupKey.objects.bulk_create(lookup, batch_size=self.chunk_size * 4)
-        self.records, self.keys = [], []
+            ids = [row[0] for row in raw.fetchall()]
+            if len(ids) != count:
+                raise RuntimeError("The SIS rows were not all written.")
+            lookup = [
+                (record_id, kind, index)
+                for record_id, keys in zip(ids, self.keys, strict=True)
+                for kind, index in keys
+            ]
+            if lookup:
+                record_ids, lookup_kinds, indexes = (list(c) for c in zip(*lookup, strict=True))
+                raw.execute(
+                    f"INSERT INTO {SisLookupKey._meta.db_table} "
+                    "(organization_id, source_import_id, record_id, kind, value_index) "
+                    "SELECT %s, %s, * FROM unnest(%s::bigint[], %s::text[], %s::text[])",
+                    [
+                        self.organization_id,
+                        self.source_import_id,
+                        record_ids,
+                        lookup_kinds,
+                        indexes,
+                    ],
+                )
+        finally:
+            raw.close()
+        self.rows, self.keys = [], []
 
 
 def _user_keys(organization_id: int, row: dict[str, str], birth_date: str) -> list[tuple[str, str]]:
@@ -165,15 +204,11 @@ def _import_rows(
                 keys = _user_keys(organization_id, row, row["derived"].get("birthDate", ""))
             person = row.get(person_column, "") if person_column else ""
             writer.add(
-                SisRecord(
-                    organization_id=organization_id,
-                    source_import=source_import,
-                    kind=kind,
-                    sourced_id_index=identifier_index(organization_id, row["sourcedId"]),
-                    person_index=identifier_index(organization_id, person) if person else "",
-                    data=json.dumps(row, separators=(",", ":"), ensure_ascii=False),
-                ),
-                keys,
+                kind=kind,
+                sourced_id_index=identifier_index(organization_id, row["sourcedId"]),
+                person_index=identifier_index(organization_id, person) if person else "",
+                data=json.dumps(row, separators=(",", ":"), ensure_ascii=False),
+                keys=keys,
             )
         counts[f"{stem}.csv"] = count
         if len(problems) >= csv_package.MAX_PROBLEMS:

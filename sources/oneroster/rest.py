@@ -465,15 +465,11 @@ def _store(
                     continue
                 person = row.get(person_column, "") if person_column else ""
                 writer.add(
-                    SisRecord(
-                        organization_id=organization.pk,
-                        source_import=source_import,
-                        kind=KIND_OF_FILE[stem],
-                        sourced_id_index=identifier_index(organization.pk, row["sourcedId"]),
-                        person_index=identifier_index(organization.pk, person) if person else "",
-                        data=json.dumps(row, separators=(",", ":"), ensure_ascii=False),
-                    ),
-                    _user_keys(organization.pk, row, birth) if stem == "users" else None,
+                    kind=KIND_OF_FILE[stem],
+                    sourced_id_index=identifier_index(organization.pk, row["sourcedId"]),
+                    person_index=identifier_index(organization.pk, person) if person else "",
+                    data=json.dumps(row, separators=(",", ":"), ensure_ascii=False),
+                    keys=_user_keys(organization.pk, row, birth) if stem == "users" else None,
                 )
         writer.flush()
         audit_record(
