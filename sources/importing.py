@@ -84,7 +84,7 @@ class _Writer:
         self.source_import_id = source_import.pk
         self.organization_id = source_import.organization_id
         self.chunk_size = chunk_size
-        self.context = SisRecord._meta.get_field("data").context  # type: ignore[union-attr]
+        self.context = SisRecord._meta.get_field("data").context
         self.rows: list[tuple[str, str, str, str]] = []
         self.keys: list[list[tuple[str, str]]] = []  # per buffered record: (kind, index)
 
@@ -200,8 +200,9 @@ def _import_rows(
                 )
             keys = None
             if stem == "users":
-                row = _with_derived(row, roles, birth_dates, legacy=legacy)
-                keys = _user_keys(organization_id, row, row["derived"].get("birthDate", ""))
+                user: dict[str, Any] = _with_derived(row, roles, birth_dates, legacy=legacy)
+                keys = _user_keys(organization_id, user, user["derived"].get("birthDate", ""))
+                row = user
             person = row.get(person_column, "") if person_column else ""
             writer.add(
                 kind=kind,

@@ -80,15 +80,17 @@ class PackageProblemSerializer(serializers.Serializer):
 
 
 class SourceImportSerializer(serializers.ModelSerializer):
-    source = serializers.IntegerField(source="source_id")
+    source_id = serializers.IntegerField()
     counts = serializers.DictField(child=serializers.IntegerField())
-    errors = PackageProblemSerializer(many=True)
+    problems = PackageProblemSerializer(
+        many=True, source="errors", help_text="Why a refused package was refused"
+    )
 
     class Meta:
         model = SourceImport
         fields = [
             "id",
-            "source",
+            "source_id",
             "status",
             "file_name",
             "sha256",
@@ -96,7 +98,7 @@ class SourceImportSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
             "counts",
-            "errors",
+            "problems",
         ]
 
 
@@ -128,7 +130,7 @@ class StudentSearchSerializer(serializers.Serializer):
 
 class StudentCandidateSerializer(serializers.Serializer):
     source_id = serializers.IntegerField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a key, not DRF's source
     record_id = serializers.IntegerField(help_text="0 for a REST source: confirm by sourced_id")
     sourced_id = serializers.CharField()
     name = serializers.CharField()
@@ -149,7 +151,9 @@ class StudentSearchResultSerializer(serializers.Serializer):
 
 class StudentConfirmSerializer(serializers.Serializer):
     record = serializers.IntegerField(required=False, min_value=1)
-    source = serializers.IntegerField(required=False, min_value=1)
+    source = serializers.IntegerField(  # type: ignore[assignment]  # a key, not DRF's source
+        required=False, min_value=1
+    )
     sourced_id = serializers.CharField(required=False, max_length=255)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -161,11 +165,9 @@ class StudentConfirmSerializer(serializers.Serializer):
 
 
 class StudentLinkSerializer(serializers.ModelSerializer):
-    source = serializers.IntegerField(source="source_id")
-
     class Meta:
         model = StudentLink
-        fields = ["id", "source", "guardianship", "confirmed_at", "sis_deletion_recorded_at"]
+        fields = ["id", "source_id", "guardianship", "confirmed_at", "sis_deletion_recorded_at"]
 
 
 class SisDeletionSerializer(serializers.Serializer):
@@ -173,7 +175,7 @@ class SisDeletionSerializer(serializers.Serializer):
 
 
 class StudentRecordsSerializer(serializers.Serializer):
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a key, not DRF's source
     source_kind = serializers.CharField()
     retrieved_at = serializers.CharField()
     import_file = serializers.CharField(allow_blank=True)

@@ -371,7 +371,7 @@ def rest_student_fetch(
     user = client.one(f"{ROSTERING}/users/{value}", "user")
     if user is None:
         raise RestSourceError(_("No such student in %(source)s.") % {"source": source.name})
-    rows: dict[str, list[dict[str, str]]] = {stem: [] for stem in KIND_OF_FILE}
+    rows: dict[str, list[dict[str, Any]]] = {stem: [] for stem in KIND_OF_FILE}
     urow = user_row(user)
     demographics = client.one(f"{ROSTERING}/demographics/{value}", "demographics")
     if demographics:
@@ -429,11 +429,11 @@ def _store(
     actor: User | None,
     source: DataSource,
     urow: dict[str, str],
-    rows: dict[str, list[dict[str, str]]],
+    rows: dict[str, list[dict[str, Any]]],
 ) -> int:
     role, orgs = urow.pop("_role", ""), urow.pop("_orgs", "")
     birth = rows["demographics"][0].get("birthDate", "") if rows["demographics"] else ""
-    user = {
+    user: dict[str, Any] = {
         **urow,
         "derived": {
             "role": role,

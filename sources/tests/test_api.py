@@ -35,7 +35,7 @@ def test_upload_refused_and_imported(district: District) -> None:
         {"package": SimpleUploadedFile("bad.zip", bad.content)},
     )
     assert response.status_code == 422
-    assert response.json()["errors"][0] == {
+    assert response.json()["problems"][0] == {
         "file": "users.csv",
         "line": 1,
         "field": "sourcedId",

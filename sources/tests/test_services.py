@@ -49,7 +49,8 @@ def test_search_by_identifier_sourced_id_user_id_and_email(district: District) -
 def test_name_and_birth_date_tell_two_students_of_the_same_name_apart(
     district: District,
 ) -> None:
-    first, second = district.package.twins or ()
+    assert district.package.twins is not None
+    first, second = district.package.twins
     assert (first.given_name, first.family_name) == (second.given_name, second.family_name)
     assert first.birth_date != second.birth_date
     found = search(
@@ -113,7 +114,8 @@ def test_confirming_checks_guardianship_through_agents(district: District) -> No
     with tenant_context(district.org):
         events = AuditEvent.objects.filter(action=Action.SIS_STUDENT_LINKED.value)
         assert events.count() == 2
-        assert events.first().target_id == str(request.pk)
+        first = events.order_by("sequence").first()
+        assert first is not None and first.target_id == str(request.pk)
 
 
 def test_the_confirmed_students_records(district: District) -> None:

@@ -85,7 +85,8 @@ def test_adding_a_rest_source_without_its_connection_is_refused(
 
 
 def test_search_confirm_and_see_the_records(district: District, staff_client: Client) -> None:
-    first, second = district.package.twins or ()
+    assert district.package.twins is not None
+    first, second = district.package.twins
     request = district.request_about(second)
     page = url(district, "request_sis", request_id=request.pk)
     refused = staff_client.post(page, {"given_name": "Maria", "family_name": "Garcia"})
