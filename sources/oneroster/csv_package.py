@@ -18,6 +18,7 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -66,6 +67,9 @@ DATES: dict[str, tuple[str, ...]] = {
 DATE_TIMES = ("dateLastModified",)
 USER_ID = re.compile(r"\{([^:{}]*):([^{}]*)\}")
 MAX_PROBLEMS = 50
+# a member that is damaged (bad CRC, truncated), encrypted or compressed in a way zipfile
+# cannot read
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError)
 
 
 @dataclass(frozen=True)
@@ -143,32 +147,41 @@ def open_package(stream: IO[bytes]) -> Package:
         )
     properties: dict[str, tuple[int, str]] = {}
     problems: list[PackageProblem] = []
-    with archive.open(names[MANIFEST]) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text)
-        try:
-            header = next(reader, None)
-            if header is None or [h.strip() for h in header[:2]] != ["propertyName", "value"]:
-                raise PackageRefused(
-                    [
-                        PackageProblem(
-                            MANIFEST, 1, "propertyName", "the header must be propertyName,value"
-                        )
-                    ]
-                )
-            for row in reader:
-                if not row or not any(cell.strip() for cell in row):
-                    continue
-                if len(row) < 2:
-                    problems.append(
-                        PackageProblem(MANIFEST, reader.line_num, "value", "has no value")
+    try:
+        with archive.open(names[MANIFEST]) as raw:
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            reader = csv.reader(text)
+            try:
+                header = next(reader, None)
+                if header is None or [h.strip() for h in header[:2]] != ["propertyName", "value"]:
+                    raise PackageRefused(
+                        [
+                            PackageProblem(
+                                MANIFEST, 1, "propertyName", "the header must be propertyName,value"
+                            )
+                        ]
                     )
-                    continue
-                properties[row[0].strip()] = (reader.line_num, row[1].strip())
-        except (UnicodeDecodeError, csv.Error) as error:
-            raise PackageRefused(
-                [PackageProblem(MANIFEST, reader.line_num, "", f"cannot be read ({error})")]
-            ) from None
+                for row in reader:
+                    if not row or not any(cell.strip() for cell in row):
+                        continue
+                    if len(row) < 2:
+                        problems.append(
+                            PackageProblem(MANIFEST, reader.line_num, "value", "has no value")
+                        )
+                        continue
+                    properties[row[0].strip()] = (reader.line_num, row[1].strip())
+            except (UnicodeDecodeError, csv.Error) as error:
+                raise PackageRefused(
+                    [PackageProblem(MANIFEST, reader.line_num, "", f"cannot be read ({error})")]
+                ) from None
+    except ZIP_ERRORS:
+        raise PackageRefused(
+            [
+                PackageProblem(
+                    MANIFEST, None, "", "cannot be read from the zip (damaged or encrypted)"
+                )
+            ]
+        ) from None
     version_line, version = properties.get("oneroster.version", (None, ""))
     if version not in SUPPORTED_VERSIONS:
         problems.append(
@@ -254,59 +267,71 @@ def rows(
         if package.oneroster_version == "1.1"
         else REQUIRED[stem]
     )
-    with package.archive.open(package.members[stem]) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text)
-        try:
-            header = [h.strip() for h in next(reader, [])]
-            missing = [column for column in required if column not in header]
-            for column in missing:
-                problems.append(
-                    PackageProblem(file_name, 1, column, "the header has no such column")
-                )
-            if missing:
-                return
-            dates = [c for c in DATES.get(stem, ()) if c in header]
-            date_times = [c for c in DATE_TIMES if c in header]
-            width = len(header)
-            for row in reader:
-                if len(problems) >= MAX_PROBLEMS:
-                    return
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue
-                line = reader.line_num
-                if len(row) != width:
+    try:
+        with package.archive.open(package.members[stem]) as raw:
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            reader = csv.reader(text)
+            try:
+                header = [h.strip() for h in next(reader, [])]
+                missing = [column for column in required if column not in header]
+                for column in missing:
                     problems.append(
-                        PackageProblem(
-                            file_name, line, "", f"has {len(row)} fields; the header has {width}"
-                        )
+                        PackageProblem(file_name, 1, column, "the header has no such column")
                     )
-                    continue
-                record = {h: v.strip() for h, v in zip(header, row, strict=True) if v.strip()}
-                bad = False
-                if not record.get("sourcedId"):
-                    problems.append(PackageProblem(file_name, line, "sourcedId", "is empty"))
-                    bad = True
-                for column in dates:
-                    if column in record and not _check_date(record[column]):
-                        problems.append(
-                            PackageProblem(file_name, line, column, "is not a date (YYYY-MM-DD)")
-                        )
-                        bad = True
-                for column in date_times:
-                    if column in record and not _check_date_time(record[column]):
+                if missing:
+                    return
+                dates = [c for c in DATES.get(stem, ()) if c in header]
+                date_times = [c for c in DATE_TIMES if c in header]
+                width = len(header)
+                for row in reader:
+                    if len(problems) >= MAX_PROBLEMS:
+                        return
+                    if not row or (len(row) == 1 and not row[0].strip()):
+                        continue
+                    line = reader.line_num
+                    if len(row) != width:
                         problems.append(
                             PackageProblem(
-                                file_name, line, column, "is not a date and time (ISO 8601)"
+                                file_name,
+                                line,
+                                "",
+                                f"has {len(row)} fields; the header has {width}",
                             )
                         )
+                        continue
+                    record = {h: v.strip() for h, v in zip(header, row, strict=True) if v.strip()}
+                    bad = False
+                    if not record.get("sourcedId"):
+                        problems.append(PackageProblem(file_name, line, "sourcedId", "is empty"))
                         bad = True
-                if not bad:
-                    yield line, record
-        except (UnicodeDecodeError, csv.Error) as error:
-            problems.append(
-                PackageProblem(file_name, reader.line_num, "", f"cannot be read ({error})")
+                    for column in dates:
+                        if column in record and not _check_date(record[column]):
+                            problems.append(
+                                PackageProblem(
+                                    file_name, line, column, "is not a date (YYYY-MM-DD)"
+                                )
+                            )
+                            bad = True
+                    for column in date_times:
+                        if column in record and not _check_date_time(record[column]):
+                            problems.append(
+                                PackageProblem(
+                                    file_name, line, column, "is not a date and time (ISO 8601)"
+                                )
+                            )
+                            bad = True
+                    if not bad:
+                        yield line, record
+            except (UnicodeDecodeError, csv.Error) as error:
+                problems.append(
+                    PackageProblem(file_name, reader.line_num, "", f"cannot be read ({error})")
+                )
+    except ZIP_ERRORS:
+        problems.append(
+            PackageProblem(
+                file_name, None, "", "cannot be read from the zip (damaged or encrypted)"
             )
+        )
 
 
 def user_ids(value: str) -> list[tuple[str, str]]:

@@ -138,3 +138,21 @@ def test_a_delta_package_is_refused(org, admin, source) -> None:
         ("manifest.csv", 4, "file.users")
     ]
     assert "delta" in done.errors[0]["message"]
+
+
+def test_a_damaged_member_is_refused_not_a_server_error(org, admin, source) -> None:
+    import zipfile
+
+    buffer = io.BytesIO()
+    users = "sourcedId,givenName,familyName\n" + "".join(f"u{i},Ann,Lee\n" for i in range(50))
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr(
+            "manifest.csv",
+            "propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\nfile.users,bulk\n",
+        )
+        archive.writestr("users.csv", users)
+    damaged = buffer.getvalue().replace(b"u25,Ann", b"u25,Bob")  # the CRC no longer matches
+    done = run_import(org, admin, source, damaged)
+    assert done.status == SourceImport.Status.FAILED
+    assert (done.errors[0]["file"], done.errors[0]["line"]) == ("users.csv", None)
+    assert "damaged" in done.errors[0]["message"]
