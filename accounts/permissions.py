@@ -60,6 +60,12 @@ class Permission(StrEnum):
     # retention schedules, legal holds, de-identification runs and certificates
     RETENTION_MANAGE = "retention.manage"
     # --- end of retention ---
+    # --- SIS sources (sources engineer) ---
+    # the organization's SIS data sources: configure them, upload OneRoster packages
+    SOURCES_MANAGE = "sources.manage"
+    # search the SIS for a request's student, confirm it, read its records (personal data)
+    SOURCES_READ = "sources.read"
+    # --- end of SIS sources ---
 
 
 EVERY_ROLE = frozenset(Role)
@@ -101,6 +107,12 @@ PERMISSION_MATRIX: dict[Permission, frozenset[Role]] = {
     # --- retention (retention engineer) ---
     Permission.RETENTION_MANAGE: frozenset({Role.ORG_ADMIN}),
     # --- end of retention ---
+    # --- SIS sources (sources engineer) ---
+    # SIS rows are children's personal data: only the roles that read requesters' personal
+    # data, never viewers or billing contacts
+    Permission.SOURCES_MANAGE: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER}),
+    Permission.SOURCES_READ: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF}),
+    # --- end of SIS sources ---
 }
 
 # Roles that handle personal data or administer the organization: the default MFA policy

@@ -31,4 +31,8 @@ urlpatterns = [
     # --- retention (retention engineer) ---
     path("retention/", include("retention.urls")),
     # --- end of retention ---
+    # --- SIS sources (sources engineer) ---
+    path("sources/", include("sources.urls")),
+    path("requests/<int:request_id>/sis/", include("sources.request_urls")),
+    # --- end of SIS sources ---
 ]

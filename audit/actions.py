@@ -125,3 +125,14 @@ class Action(StrEnum):
     RETENTION_CERTIFICATE_ISSUED = "retention.certificate_issued"
     RETENTION_AGED_OUT = "retention.aged_out"  # retention.aging: rows due by age
     # --- end of retention ---
+    # --- SIS sources (sources engineer) ---
+    # sources.services, sources.importing: never a student's values in `changes`
+    SIS_SOURCE_SAVED = "sources.source_saved"
+    SIS_PACKAGE_IMPORTED = "sources.package_imported"
+    SIS_PACKAGE_REFUSED = "sources.package_refused"
+    SIS_SEARCHED = "sources.searched"
+    SIS_STUDENT_LINKED = "sources.student_linked"
+    SIS_DELETION_RECORDED = "sources.sis_deletion_recorded"
+    SIS_RECORDS_FETCHED = "sources.records_fetched"
+    SIS_IMPORTS_EXPIRED = "sources.imports_expired"
+    # --- end of SIS sources ---

@@ -69,4 +69,11 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=4, minute=41),
     },
     # --- end of retention ---
+    # --- SIS sources (sources engineer) ---
+    # delete the rows of SIS imports past their retention period (sources.tasks)
+    "sources-expire-imports": {
+        "task": "sources.expire_imports",
+        "schedule": crontab(hour=4, minute=53),
+    },
+    # --- end of SIS sources ---
 }

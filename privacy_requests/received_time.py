@@ -3,7 +3,7 @@
 A receipt time is day zero of every deadline, so absurd values do harm far from where they are
 typed: year 1 overflowed the conversion to the organization's time zone (a 500), and each such
 request cost every queue render the business days between then and now. `request_receive`
-enforces the range (privacy_requests.request_services); the staff form and the API serializer
+enforces the range (privacy_requests.services); the staff form and the API serializer
 ask the same function so that the error stands next to the field with the others.
 
 The floor is fixed, not the organization's creation: districts enter older requests on paper

@@ -224,6 +224,39 @@ DECLARATIONS: tuple[Declaration, ...] = (
         # and becomes unreadable with the organization's key
         keep=("event_id", "type", "object_id", "payload", "error"),
     ),
+    # --- SIS sources (sources engineer): imported SIS rows are personal through and through ---
+    Declaration(
+        "sources.DataSource",
+        Category.ACCOUNT_RECORDS,
+        remove=("client_secret",),
+        keep=("kind", "name", "base_url", "token_url", "client_id", "scopes"),
+    ),
+    Declaration(
+        "sources.SourceImport",
+        Category.SIS_RECORDS,
+        # counts per file and errors naming files, lines and fields: no personal values
+        keep=("file_name", "sha256", "oneroster_version", "status", "counts", "errors"),
+    ),
+    Declaration(
+        "sources.SisRecord",
+        Category.SIS_RECORDS,
+        remove=("data", "sourced_id_index", "person_index"),
+        keep=("kind",),
+        delete_rows=True,
+    ),
+    Declaration(
+        "sources.SisLookupKey",
+        Category.SIS_RECORDS,
+        remove=("value_index",),
+        keep=("kind",),
+        delete_rows=True,
+    ),
+    Declaration(
+        "sources.StudentLink",
+        Category.PRIVACY_REQUESTS,
+        remove=("summary", "sourced_id", "sourced_id_index", "sis_deletion_note"),
+        keep=("guardianship",),
+    ),
     # --- retention's own rows ---
     Declaration(
         "retention.LegalHold",

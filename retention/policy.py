@@ -20,6 +20,9 @@ class Category(models.TextChoices):
     BILLING_RECORDS = "billing_records", _("Billing and financial records")
     UPLOADED_FILES = "uploaded_files", _("Uploaded files and response packages")
     NOTIFICATIONS = "notifications", _("Notifications and sent email")
+    # --- SIS sources (sources engineer) ---
+    SIS_RECORDS = "sis_records", _("Student records imported from the SIS (OneRoster)")
+    # --- end of SIS sources ---
 
 
 class Trigger(models.TextChoices):
@@ -59,6 +62,11 @@ POLICY: dict[Category, PolicyPeriod] = {
     ),
     Category.UPLOADED_FILES: PolicyPeriod(Category.UPLOADED_FILES, 3 * YEAR, Trigger.CLOSURE),
     Category.NOTIFICATIONS: PolicyPeriod(Category.NOTIFICATIONS, 3 * YEAR, Trigger.CREATION),
+    # --- SIS sources (sources engineer) ---
+    # a working copy of the district's SIS, for answering requests: the SIS stays the record;
+    # an import is kept a school year, then removed (sources.retention)
+    Category.SIS_RECORDS: PolicyPeriod(Category.SIS_RECORDS, YEAR, Trigger.CREATION),
+    # --- end of SIS sources ---
 }
 
 # Categories whose records outlive a terminated customer (kept for their own period).

@@ -189,6 +189,22 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     # --- retention (retention engineer) ---
     "accounts:retention": (302, 200, 404, 404),
     # --- end of retention ---
+    # --- SIS sources (sources engineer) ---
+    "accounts:sources": (302, 200, 404, 404),
+    "accounts:source_detail": (302, 404, 404, 404),  # the sweep's id names no source
+    "accounts:source_import_detail": (302, 404, 404, 404),  # names no import
+    "accounts:request_sis": (302, 200, 404, 404),
+    "accounts:request_sis_confirm": (302, 405, 404, 404),  # POST only
+    "accounts:request_sis_deletion": (302, 405, 404, 404),  # POST only
+    "accounts_api:source_list": (403, 200, 404, 404),
+    "accounts_api:source_import": (403, 404, 404, 404),  # the sweep's id names no import
+    # POST-only routes: a GET maps to no action (403 before the organization is resolved)
+    "accounts_api:source_upload": (403, 403, 403, 403),
+    "accounts_api:request_sis_search": (403, 403, 403, 403),
+    "accounts_api:request_sis_confirm": (403, 403, 403, 403),
+    "accounts_api:request_sis_records": (403, 200, 404, 404),
+    "accounts_api:request_sis_deletion": (403, 403, 403, 403),
+    # --- end of SIS sources ---
     # --- privacy requests: the public intake at /privacy/<org-slug>/ (intake engineer) ---
     "privacy_intake:form": (200, 200, 200, 200),  # public: no sign-in, any visitor
     "privacy_intake:submitted": (200, 200, 200, 200),
@@ -285,6 +301,10 @@ def build_url(name: str, route: str, tenant: Tenant, device_pk: int) -> str:
         "purchase_order_id": 999_999,
         "contact_id": 999_999,
         "evidence_id": 999_999,  # evidence files: POST only, refused before the id is read
+        # SIS sources: ids that name no source, import or student link
+        "source_id": 999_999,
+        "import_id": 999_999,
+        "link_id": 999_999,
     }
     if name == "admin:unnamed admin/(?P<url>.*)$":
         return "/admin/no-such-page/"

@@ -23,4 +23,7 @@ urlpatterns = [
     ),
     # --- privacy requests (API engineer) ---
     path("orgs/<slug:org_slug>/requests/", include("privacy_requests.api.urls")),
+    # --- SIS sources (sources engineer) ---
+    path("orgs/<slug:org_slug>/sources/", include("sources.api.urls")),
+    # --- end of SIS sources ---
 ]

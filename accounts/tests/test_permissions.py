@@ -21,6 +21,7 @@ from accounts.tests.factories import OrganizationFactory, member, sign_in
 from billing.tests import factories as billing_factories
 from k12cloud.tenancy import tenant_context
 from privacy_requests.tests.factories import stored_evidence, stored_request
+from sources.tests import factories as sources_factories
 from tests.test_url_sweep import url_patterns
 
 R = Role
@@ -137,6 +138,21 @@ ALLOWED: dict[str, set[Role]] = {
     # --- retention (retention engineer) ---
     "accounts:retention": {R.ORG_ADMIN},
     # --- end of retention ---
+    # --- SIS sources (sources engineer): children's records, never viewers or billing ---
+    "accounts:sources": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts:source_detail": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts:source_import_detail": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts:request_sis": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:request_sis_confirm": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:request_sis_deletion": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:source_list": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts_api:source_upload": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts_api:source_import": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts_api:request_sis_search": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:request_sis_confirm": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:request_sis_records": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:request_sis_deletion": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    # --- end of SIS sources ---
 }
 
 
@@ -185,6 +201,10 @@ KWARGS: dict[str, Callable[[Organization], object]] = {
     "invoice_id": lambda org: billing_factories.invoice(org).pk,
     "purchase_order_id": lambda org: billing_factories.purchase_order(org).pk,
     "contact_id": lambda org: billing_factories.billing_contact(org).pk,
+    # SIS sources: a source, a refused import, a request's student link
+    "source_id": lambda org: sources_factories.data_source(org).pk,
+    "import_id": lambda org: sources_factories.refused_import(org).pk,
+    "link_id": lambda org: sources_factories.student_link(org).pk,
 }
 
 

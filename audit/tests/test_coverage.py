@@ -819,6 +819,81 @@ def retention_aged_out(s: Scene) -> Act:
 # --- end of retention ---
 
 
+# --- SIS sources (sources engineer) ---
+
+
+def _sis(s: Scene) -> Any:
+    """A CSV source of the scene's organization with a small package imported."""
+    from sources.models import DataSource
+    from sources.services import data_source_save
+    from sources.tests.conftest import import_package
+    from sources.tests.fixtures import oneroster_package
+
+    package = oneroster_package(schools=1, students_per_school=3)
+    with tenant_context(s.org):
+        source = data_source_save(
+            organization=s.org, actor=s.admin, kind=DataSource.Kind.ONEROSTER_CSV, name="SIS"
+        )
+    import_package(s.org, s.admin, source, package)
+    return source, package
+
+
+def sis_package_imported(s: Scene) -> Act:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from sources.tests.fixtures import oneroster_package
+
+    source, _package = _sis(s)
+    content = oneroster_package(schools=1, students_per_school=2).content
+    url = s.url("source_detail", source_id=source.pk)
+    return lambda: s.admin_client.post(
+        url, {"package": SimpleUploadedFile("export.zip", content, "application/zip")}
+    )
+
+
+def sis_searched(s: Scene) -> Act:
+    from privacy_requests.tests.factories import stored_request
+
+    _source, package = _sis(s)
+    request = stored_request(s.org)
+    url = s.url("request_sis", request_id=request.pk)
+    return lambda: s.admin_client.post(url, {"identifier": package.student(0).identifier})
+
+
+def _sis_candidate(s: Scene, request_type: str = "access") -> tuple[Any, int]:
+    from privacy_requests.tests.factories import stored_request
+    from sources.services import student_search
+
+    _source, package = _sis(s)
+    request = stored_request(s.org, request_type=request_type)
+    with tenant_context(s.org):
+        (candidate,) = student_search(
+            organization=s.org, actor=s.admin, identifier=package.student(0).identifier
+        )
+    return request, candidate.record_id
+
+
+def sis_student_linked(s: Scene) -> Act:
+    request, record_id = _sis_candidate(s)
+    url = s.url("request_sis_confirm", request_id=request.pk)
+    return lambda: s.admin_client.post(url, {"record": record_id})
+
+
+def sis_deletion_recorded(s: Scene) -> Act:
+    from sources.services import student_link_confirm
+
+    request, record_id = _sis_candidate(s, "delete")
+    with tenant_context(s.org):
+        link = student_link_confirm(
+            organization=s.org, actor=s.admin, request=request, record_id=record_id
+        )
+    url = s.url("request_sis_deletion", request_id=request.pk, link_id=link.pk)
+    return lambda: s.admin_client.post(url, {"note": "done in the SIS"})
+
+
+# --- end of SIS sources ---
+
+
 COVERAGE: list[tuple[str, Callable[[Scene], Act], Action]] = [
     # --- sign-in, sessions, passwords ---
     ("sign-in success", sign_in_success, Action.SIGNED_IN),
@@ -937,6 +1012,12 @@ COVERAGE: list[tuple[str, Callable[[Scene], Act], Action]] = [
     ("de-identification certificate", retention_run, Action.RETENTION_CERTIFICATE_ISSUED),
     ("rows due by age de-identified", retention_aged_out, Action.RETENTION_AGED_OUT),
     # --- end of retention ---
+    # --- SIS sources (sources engineer) ---
+    ("SIS package uploaded", sis_package_imported, Action.SIS_PACKAGE_IMPORTED),
+    ("SIS searched for a request's student", sis_searched, Action.SIS_SEARCHED),
+    ("SIS student confirmed for a request", sis_student_linked, Action.SIS_STUDENT_LINKED),
+    ("SIS deletion recorded as done", sis_deletion_recorded, Action.SIS_DELETION_RECORDED),
+    # --- end of SIS sources ---
     # --- retention runs: add rows when retention exists ---
     # --- billing changes: add rows when billing exists ---
 ]
@@ -972,6 +1053,15 @@ NOT_COVERED_HERE: dict[Action, str] = {
     # --- end of billing ---
     # --- retention (retention engineer) ---
     # --- end of retention ---
+    # --- SIS sources (sources engineer) ---
+    Action.SIS_SOURCE_SAVED: "source configuration; its single event is tested in "
+    "sources/tests/test_services.py",
+    Action.SIS_PACKAGE_REFUSED: "a refused upload; its single event is tested in "
+    "sources/tests/test_import.py",
+    Action.SIS_RECORDS_FETCHED: "a REST fetch; tested in sources/tests/test_rest.py",
+    Action.SIS_IMPORTS_EXPIRED: "a system sweep, not a person's act; tested in "
+    "sources/tests/test_retention.py",
+    # --- end of SIS sources ---
 }
 
 

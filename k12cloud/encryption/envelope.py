@@ -102,7 +102,16 @@ def normalize_name(value: str) -> str:
     return " ".join(value.split()).casefold()
 
 
-NORMALIZERS: dict[str, Callable[[str], str]] = {"email": normalize_email, "name": normalize_name}
+def normalize_identifier(value: str) -> str:
+    # a student number or SIS id: exact but for surrounding spaces
+    return value.strip()
+
+
+NORMALIZERS: dict[str, Callable[[str], str]] = {
+    "email": normalize_email,
+    "name": normalize_name,
+    "identifier": normalize_identifier,
+}
 
 
 def blind_index(

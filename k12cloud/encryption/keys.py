@@ -177,9 +177,13 @@ def _refuse_if_destroyed(organization_id: int) -> None:
 def current_key(organization_id: int, purpose: str, *, create: bool = True) -> DataKey | None:
     """The key new values are encrypted (or indexed) with.
 
-    One query. Created on the organization's first use when `create`; otherwise None when the
-    organization has no keys yet. Raises KeyDestroyed after crypto-shredding.
+    One query (none inside `current_keys_pinned`). Created on the organization's first use when
+    `create`; otherwise None when the organization has no keys yet. Raises KeyDestroyed after
+    crypto-shredding.
     """
+    pinned = (_pinned.get() or {}).get((organization_id, purpose))
+    if pinned is not None:
+        return pinned
     with _acting_for(organization_id):
         row = _current_row(organization_id, purpose)
         if row is None:
@@ -190,6 +194,31 @@ def current_key(organization_id: int, purpose: str, *, create: bool = True) -> D
         key = _unwrap(row)
     _remember(key)
     return key
+
+
+# current keys read once by `current_keys_pinned` for the block that asked
+_pinned: ContextVar[dict[tuple[int, str], DataKey] | None] = ContextVar(
+    "k12cloud_pinned_current_keys", default=None
+)
+
+
+@contextmanager
+def current_keys_pinned(organization_id: int) -> Iterator[None]:
+    """Within the block, encrypt and index the organization's new rows without a query per
+    value: the current data and index keys are read (or created) once, here.
+
+    For bulk writes (an import of many thousand rows in one transaction). A rotation inside
+    the block is not seen by it; the block should be one transaction's work.
+    """
+    keys = {
+        (organization_id, purpose): current_key(organization_id, purpose)
+        for purpose in (Purpose.DATA, Purpose.INDEX)
+    }
+    token = _pinned.set({**(_pinned.get() or {}), **{k: v for k, v in keys.items() if v}})
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
 
 
 # keys read by `data_keys_preloaded` for the block that asked: {(org, purpose, version): key}

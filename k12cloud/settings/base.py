@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "privacy_requests",
     "retention",
     "billing",
+    "sources",
     "audit",
     "k12cloud.admin_site.OpsAdminConfig",
     "django.contrib.auth",
@@ -413,3 +414,11 @@ RETENTION_FAIL_AFTER_CHUNKS: int | None = None
 # rows per de-identification chunk: one UPDATE and one transaction each
 RETENTION_CHUNK_SIZE = 5_000
 # --- end of retention ---
+# --- SIS sources (sources engineer) ---
+# sections other apps add to a request's access package (privacy_requests/fulfilment/sections.py)
+FULFILMENT_SECTION_PROVIDERS = ["sources.package.sis_sections"]
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "sources.tasks"]
+# OneRoster REST: seconds to wait for the SIS, and the longest Retry-After we honour in-request
+SIS_REST_TIMEOUT_SECONDS = env_int("SIS_REST_TIMEOUT_SECONDS", 20)
+SIS_REST_MAX_RETRY_AFTER_SECONDS = env_int("SIS_REST_MAX_RETRY_AFTER_SECONDS", 10)
+# --- end of SIS sources ---

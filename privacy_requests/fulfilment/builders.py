@@ -38,6 +38,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Membership, User
 from audit.models import AuditEvent
 from k12cloud.encryption.envelope import NO_MATCH, blind_index, normalize_email
+from privacy_requests.fulfilment.sections import extra_sections
 from privacy_requests.models import PrivacyRequest, RequestMessage
 
 if TYPE_CHECKING:
@@ -294,7 +295,9 @@ def package_sections(*, organization: Organization, request: PrivacyRequest) -> 
         note=_("None held: no billing contact of this organization has your email address."),
     )
     billing.rows.extend(billing_contact_rows(organization=organization, email=email) or [])
-    return [account, memberships, requests, messages, audit_events, billing]
+    # sections other apps provide (the SIS records, ...): sections.py
+    extra = extra_sections(organization=organization, request=request)
+    return [account, memberships, requests, messages, audit_events, billing, *extra]
 
 
 def _csv(section: Section) -> bytes:

@@ -40,6 +40,7 @@ def test_the_policy_defaults_are_the_promised_periods() -> None:
         Category.BILLING_RECORDS: 7 * 365,
         Category.UPLOADED_FILES: 3 * 365,
         Category.NOTIFICATIONS: 3 * 365,
+        Category.SIS_RECORDS: 365,  # a working copy of the SIS, for answering requests
     }
 
 
