@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_lazy as _
 
-from privacy_requests.fulfilment.builders import Section
+from privacy_requests.fulfilment.sections import Section
 from sources.services import student_records_for_request
 
 if TYPE_CHECKING:

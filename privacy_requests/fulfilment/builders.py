@@ -26,7 +26,6 @@ import io
 import json
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +37,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Membership, User
 from audit.models import AuditEvent
 from k12cloud.encryption.envelope import NO_MATCH, blind_index, normalize_email
-from privacy_requests.fulfilment.sections import extra_sections
+from privacy_requests.fulfilment.sections import PackageFile, Section, extra_sections
 from privacy_requests.models import PrivacyRequest, RequestMessage
 
 if TYPE_CHECKING:
@@ -46,38 +45,6 @@ if TYPE_CHECKING:
 
 # a fixed timestamp for every ZIP entry: the same data gives the same bytes
 _ZIP_DATE = (2000, 1, 1, 0, 0, 0)
-
-
-@dataclass
-class Section:
-    """One section of the package: a CSV file, a key of data.json, a table in the summary."""
-
-    key: str
-    title: Any
-    columns: Sequence[str]
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    note: Any = ""
-
-    @property
-    def file_name(self) -> str:
-        return f"{self.key}.csv"
-
-
-@dataclass
-class PackageFile:
-    """A file attached to the package as it is (evidence), with where it came from."""
-
-    name: str
-    content: bytes
-    kind: str
-    evidence_id: int | None = None
-    description: str = ""
-    added_by: str = ""
-    added_at: datetime | None = None
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.content).hexdigest()
 
 
 def _unique_names(attachments: Sequence[PackageFile], taken: set[str]) -> list[str]:
