@@ -60,6 +60,12 @@ class Permission(StrEnum):
     # retention schedules, legal holds, de-identification runs and certificates
     RETENTION_MANAGE = "retention.manage"
     # --- end of retention ---
+    # --- vendors (vendors/) ---
+    # the vendor registry, its DPA terms and the margin before the district's deadline
+    VENDORS_MANAGE = "vendors.manage"
+    # tasks other organizations forwarded to this one (a vendor's queue): read and answer them
+    VENDOR_TASKS_ANSWER = "vendor_tasks.answer"
+    # --- end of vendors ---
 
 
 EVERY_ROLE = frozenset(Role)
@@ -101,6 +107,14 @@ PERMISSION_MATRIX: dict[Permission, frozenset[Role]] = {
     # --- retention (retention engineer) ---
     Permission.RETENTION_MANAGE: frozenset({Role.ORG_ADMIN}),
     # --- end of retention ---
+    # --- vendors (vendors/) ---
+    # contracts are the admins' and the privacy officer's business; forwarding a request to a
+    # vendor is request work (REQUESTS_WORK)
+    Permission.VENDORS_MANAGE: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER}),
+    Permission.VENDOR_TASKS_ANSWER: frozenset(
+        {Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF}
+    ),
+    # --- end of vendors ---
 }
 
 # Roles that handle personal data or administer the organization: the default MFA policy

@@ -31,4 +31,7 @@ urlpatterns = [
     # --- retention (retention engineer) ---
     path("retention/", include("retention.urls")),
     # --- end of retention ---
+    # --- vendors (vendors/) ---
+    path("vendors/", include("vendors.urls")),
+    # --- end of vendors ---
 ]

@@ -176,6 +176,20 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     # --- retention (retention engineer) ---
     "accounts:retention": (302, 200, 404, 404),
     # --- end of retention ---
+    # --- vendors (vendors/) ---
+    "accounts:vendor_list": (302, 200, 404, 404),
+    "accounts:vendor_create": (302, 200, 404, 404),
+    "accounts:vendor_edit": (302, 404, 404, 404),  # the sweep's id names no vendor
+    "accounts:vendor_policy": (302, 405, 404, 404),  # POST only
+    "accounts:request_vendor_tasks": (302, 200, 404, 404),
+    "accounts:vendor_task_skip": (302, 405, 404, 404),  # POST only
+    "accounts:vendor_file_download": (302, 405, 404, 404),  # POST only: audited
+    "accounts:vendor_inbox": (302, 200, 404, 404),
+    "accounts:vendor_receipt": (302, 404, 404, 404),  # the sweep's id names no task
+    "vendor_portal:open": (302, 302, 302, 302),  # the sweep's token names no task: to "code"
+    "vendor_portal:task": (302, 302, 302, 302),  # no task session: to "code"
+    "vendor_portal:code": (200, 200, 200, 200),  # public: ask for a code, enter it
+    # --- end of vendors ---
     # --- privacy requests: the public intake at /privacy/<org-slug>/ (intake engineer) ---
     "privacy_intake:form": (200, 200, 200, 200),  # public: no sign-in, any visitor
     "privacy_intake:submitted": (200, 200, 200, 200),
@@ -268,6 +282,11 @@ def build_url(name: str, route: str, tenant: Tenant, device_pk: int) -> str:
         "invoice_id": 999_999,
         "purchase_order_id": 999_999,
         "contact_id": 999_999,
+        # vendors: ids that name no vendor, task, file or forwarded task
+        "vendor_id": 999_999,
+        "task_id": 999_999,
+        "file_id": 999_999,
+        "receipt_id": 999_999,
     }
     if name == "admin:unnamed admin/(?P<url>.*)$":
         return "/admin/no-such-page/"

@@ -22,6 +22,7 @@ from billing.tests import factories as billing_factories
 from k12cloud.tenancy import tenant_context
 from privacy_requests.tests.factories import stored_request
 from tests.test_url_sweep import url_patterns
+from vendors.tests import factories as vendor_factories
 
 R = Role
 ALLOWED: dict[str, set[Role]] = {
@@ -132,6 +133,17 @@ ALLOWED: dict[str, set[Role]] = {
     # --- retention (retention engineer) ---
     "accounts:retention": {R.ORG_ADMIN},
     # --- end of retention ---
+    # --- vendors (vendors/) ---
+    "accounts:vendor_list": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts:vendor_create": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts:vendor_edit": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts:vendor_policy": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts:request_vendor_tasks": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:vendor_task_skip": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:vendor_file_download": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:vendor_inbox": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:vendor_receipt": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    # --- end of vendors ---
 }
 
 
@@ -178,6 +190,11 @@ KWARGS: dict[str, Callable[[Organization], object]] = {
     "invoice_id": lambda org: billing_factories.invoice(org).pk,
     "purchase_order_id": lambda org: billing_factories.purchase_order(org).pk,
     "contact_id": lambda org: billing_factories.billing_contact(org).pk,
+    # vendors: a vendor, a task, a vendor's file, a task forwarded to `org`
+    "vendor_id": lambda org: vendor_factories.a_vendor(org).pk,
+    "task_id": lambda org: vendor_factories.a_task(org).pk,
+    "file_id": lambda org: vendor_factories.a_file(org).pk,
+    "receipt_id": lambda org: vendor_factories.a_receipt(org).pk,
 }
 
 

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "privacy_requests",
     "retention",
     "billing",
+    "vendors",
     "audit",
     "k12cloud.admin_site.OpsAdminConfig",
     "django.contrib.auth",

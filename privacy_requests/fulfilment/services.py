@@ -178,6 +178,7 @@ def request_fulfil(
     request: PrivacyRequest,
     message: str = "",
     portal_url_for: Callable[[str], str] | None = None,
+    open_vendor_tasks_reason: str = "",
 ) -> PrivacyRequest:
     """Close the request as fulfilled with what fulfils it, and tell the requester.
 
@@ -228,6 +229,7 @@ def request_fulfil(
             actor=actor,
             outcome=PrivacyRequest.Outcome.FULFILLED,
             reason="\n\n".join(reason_parts),
+            open_vendor_tasks_reason=open_vendor_tasks_reason,
         )
         if package is not None and request.requester_email:
             link = _portal_link(request, portal_url_for)
