@@ -663,12 +663,15 @@ def vendor_task_link_send(*, organization: Organization, task: VendorTask, reaso
     email_enqueue(
         organization=organization,
         to=to,
-        template="vendors/email/task_link",
+        template="vendors/email/task_reminder"
+        if reason == "reminder"
+        else "vendors/email/task_link",
         subject=_("%(district)s: privacy request task %(reference)s")
         % {"district": organization.name, "reference": task.reference},
         context={
             "task": task,
             "vendor_name": vendor.name,
+            "reminder": reason == "reminder",
             "link": _link_url(organization, token),
             "valid_days": LINK_VALID_FOR.days,
             "kind_label": TaskKind(task.kind).label,
