@@ -256,6 +256,30 @@ def vendor_package_sections(
     ]
 
 
+def package_file_path(section: VendorPackageSection, file: PackageFile) -> str:
+    """Where a vendor's file sits in the package ZIP: vendors/<task reference>/<name>."""
+    name = "".join(c if c.isalnum() or c in "._- " else "_" for c in file.name).strip() or "file"
+    return f"vendors/{section.task_reference}/{name[:120]}"
+
+
+def vendor_package_rows(section: VendorPackageSection) -> list[dict[str, object]]:
+    """One row per file of the vendor's answer (one row when it sent none), for the package."""
+    common = {
+        "task": section.task_reference,
+        "status": section.status,
+        "answer": section.answer_kind,
+        "answered_at": section.answered_at,
+        "responder": section.responder_name,
+        "note": section.note or section.skip_reason,
+    }
+    if not section.files:
+        return [{**common, "file": "", "sha256": "", "size": ""}]
+    return [
+        {**common, "file": package_file_path(section, f), "sha256": f.sha256, "size": f.size}
+        for f in section.files
+    ]
+
+
 def vendor_certificates(
     *, organization: Organization, privacy_request: PrivacyRequest
 ) -> list[dict[str, object]]:

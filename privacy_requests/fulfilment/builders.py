@@ -19,6 +19,7 @@ Who the package is about, conservatively (a package must never hold someone else
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import zipfile
@@ -256,7 +257,56 @@ def package_sections(*, organization: Organization, request: PrivacyRequest) -> 
         note=_("None held: no billing contact of this organization has your email address."),
     )
     billing.rows.extend(billing_contact_rows(organization=organization, email=email) or [])
-    return [account, memberships, requests, messages, audit_events, billing]
+    # one section per vendor the request was forwarded to (vendors/)
+    vendors = vendor_sections(organization=organization, request=request)
+    return [account, memberships, requests, messages, audit_events, billing, *vendors]
+
+
+VENDOR_COLUMNS = (
+    "task",
+    "status",
+    "answer",
+    "answered_at",
+    "responder",
+    "note",
+    "file",
+    "sha256",
+    "size",
+)
+
+
+def vendor_sections(*, organization: Organization, request: PrivacyRequest) -> list[Section]:
+    """One section per vendor the request was forwarded to (vendors/); the vendors' files go
+    into the ZIP through `vendor_attachments`."""
+    from vendors.selectors import vendor_package_rows, vendor_package_sections
+
+    return [
+        Section(
+            f"vendor_{n}",
+            _("From %(vendor)s") % {"vendor": part.vendor_name},
+            VENDOR_COLUMNS,
+            vendor_package_rows(part),
+        )
+        for n, part in enumerate(
+            vendor_package_sections(
+                organization=organization, privacy_request=request, with_content=False
+            ),
+            start=1,
+        )
+    ]
+
+
+def vendor_attachments(
+    *, organization: Organization, request: PrivacyRequest
+) -> list[tuple[str, bytes]]:
+    """The vendors' files of the request (decrypted), at their paths in the ZIP."""
+    from vendors.selectors import package_file_path, vendor_package_sections
+
+    return [
+        (package_file_path(part, file), file.data)
+        for part in vendor_package_sections(organization=organization, privacy_request=request)
+        for file in part.files
+    ]
 
 
 def _csv(section: Section) -> bytes:
@@ -276,8 +326,12 @@ def package_zip(
     request: PrivacyRequest,
     sections: list[Section],
     generated_at: datetime | None = None,
+    attachments: Sequence[tuple[str, bytes]] = (),
 ) -> tuple[bytes, list[dict[str, Any]]]:
-    """The ZIP bytes and its contents list (file names and row counts, no personal values)."""
+    """The ZIP bytes and its contents list (file names and row counts, no personal values).
+
+    `attachments` (path, bytes) are added as they are (the vendors' files); their entries in
+    the contents list carry their SHA-256."""
     generated_at = generated_at or timezone.now()
     data = {
         "organization": organization.name,
@@ -319,7 +373,19 @@ def package_zip(
             info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, content)
+        for name, content in attachments:
+            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, content)
     contents = [
         {"name": name, "rows": rows, "bytes": len(content)} for name, content, rows in files
+    ] + [
+        {
+            "name": name,
+            "rows": None,
+            "bytes": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+        }
+        for name, content in attachments
     ]
     return buffer.getvalue(), contents

@@ -25,7 +25,11 @@ from audit.actions import Action
 from audit.services import record
 from k12cloud.notifications.services import email_enqueue
 from k12cloud.tenancy import unscoped_all_tenants
-from privacy_requests.fulfilment.builders import package_sections, package_zip
+from privacy_requests.fulfilment.builders import (
+    package_sections,
+    package_zip,
+    vendor_attachments,
+)
 from privacy_requests.fulfilment.models import ResponsePackage
 from privacy_requests.fulfilment.selectors import (
     CORRECTION_TYPES,
@@ -91,7 +95,11 @@ def package_prepare(
         now = timezone.now()
         sections = package_sections(organization=organization, request=request)
         content, contents = package_zip(
-            organization=organization, request=request, sections=sections, generated_at=now
+            organization=organization,
+            request=request,
+            sections=sections,
+            generated_at=now,
+            attachments=vendor_attachments(organization=organization, request=request),
         )
         package = ResponsePackage.objects.create(
             organization=organization,

@@ -454,3 +454,36 @@ def test_package_sections_hold_each_vendor_answer_and_files_with_sha256() -> Non
         hashlib.sha256(EXPORT.data).hexdigest(),
     )
     assert sections[0].metadata()["files"][0]["sha256"] == file.sha256  # type: ignore[index]
+
+
+def test_the_fulfilment_package_has_one_section_per_vendor_and_their_files() -> None:
+    import io
+    import zipfile
+
+    from privacy_requests.fulfilment.services import package_prepare
+
+    s = scene()
+    pr = district_request(s.district, requester_name="Pat Parent")
+    s.forward(pr, vendors=[s.on_portal, s.off_portal])
+    with tenant_context(s.vendor_org):
+        receipt_answer(
+            organization=s.vendor_org,
+            actor=s.vendor_staff,
+            receipt=_receipt(s),
+            answer_kind="export",
+            files=[EXPORT],
+        )
+    with tenant_context(s.district):
+        package = package_prepare(organization=s.district, actor=s.district_staff, request=pr)
+        archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(package.content)))
+        first = vendor_package_sections(organization=s.district, privacy_request=pr)[0]
+    digest = hashlib.sha256(EXPORT.data).hexdigest()
+    path = f"vendors/{first.task_reference}/maya-export.json"
+    assert archive.read(path) == EXPORT.data
+    data = json.loads(archive.read("data.json"))
+    assert data["sections"]["vendor_1"]["title"] == "From BrightPath Learning"
+    assert data["sections"]["vendor_1"]["rows"][0]["sha256"] == digest
+    assert data["sections"]["vendor_2"]["rows"][0]["status"] == "open"
+    listed = {entry["name"]: entry for entry in package.contents}
+    assert listed[path]["sha256"] == digest
+    assert "From QuizCraft" in archive.read("summary.html").decode()
