@@ -189,6 +189,14 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "vendor_portal:open": (302, 302, 302, 302),  # the sweep's token names no task: to "code"
     "vendor_portal:task": (302, 302, 302, 302),  # no task session: to "code"
     "vendor_portal:code": (200, 200, 200, 200),  # public: ask for a code, enter it
+    "accounts_api:vendor_list": (403, 200, 404, 404),
+    "accounts_api:vendor_detail": (403, 404, 404, 404),  # the sweep's id names no vendor
+    "accounts_api:vendor_task_list": (403, 400, 404, 404),  # 400: ?request= is required
+    "accounts_api:vendor_task_detail": (403, 404, 404, 404),
+    "accounts_api:vendor_task_skip": (403, 403, 403, 403),  # POST only: GET has no permission
+    "accounts_api:vendor_inbox": (403, 200, 404, 404),
+    "accounts_api:vendor_receipt": (403, 404, 404, 404),
+    "accounts_api:vendor_receipt_answer": (403, 403, 403, 403),  # POST only
     # --- end of vendors ---
     # --- privacy requests: the public intake at /privacy/<org-slug>/ (intake engineer) ---
     "privacy_intake:form": (200, 200, 200, 200),  # public: no sign-in, any visitor

@@ -161,7 +161,7 @@ class MultipleFileField(forms.FileField):
 
 class AnswerForm(forms.Form):
     answer_kind = forms.ChoiceField(label=_("Your answer"), choices=AnswerKind.choices)
-    files = MultipleFileField(
+    attachments = MultipleFileField(
         label=_("Files (the export, or the certificate of disposition)"),
         required=False,
         help_text=_("Up to %(n)d files, 20 MB each. Stored encrypted.") % {"n": MAX_FILES},
@@ -183,7 +183,7 @@ class AnswerForm(forms.Form):
                 content_type=upload.content_type or "application/octet-stream",
                 data=upload.read(),
             )
-            for upload in self.cleaned_data.get("files") or []
+            for upload in self.cleaned_data.get("attachments") or []
         ]
 
 

@@ -38,6 +38,7 @@ from vendors.services import (
     vendor_task_link_usable,
     vendor_task_link_use,
 )
+from vendors.views import _add_errors
 
 SESSION_KEY = "vendor_task"
 SESSION_SECONDS = 60 * 60
@@ -133,8 +134,7 @@ def task_view(request: HttpRequest, org_slug: str) -> HttpResponse:
                         files=form.incoming_files(),
                     )
                 except VendorActionRefused as refused:
-                    for field, errors in refused.message_dict.items():
-                        form.add_error(field if field in form.fields else None, errors)
+                    _add_errors(form, refused)
                 else:
                     request.session.pop(SESSION_KEY, None)
                     return render(

@@ -16,17 +16,18 @@ runs twice, or is killed half way, leaves the same result as one clean run.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership, Organization
+from accounts.models import Membership, Organization, User
 from accounts.permissions import Role
 from audit.actions import Action
 from audit.services import record
+from k12cloud.notifications.models import Notification
 from k12cloud.notifications.services import notify
 from k12cloud.tenancy import tenant_context
 from vendors.models import TaskStatus, VendorTask, VendorTaskReceipt
@@ -150,14 +151,16 @@ def _remind(organization: Organization, task: VendorTask) -> None:
     )
 
 
-def _escalate(organization: Organization, task: VendorTask, people: list, today) -> None:  # type: ignore[no-untyped-def, type-arg]
+def _escalate(
+    organization: Organization, task: VendorTask, people: list[User], today: date
+) -> None:
     task.escalated_at = timezone.now()
     task.save(update_fields=["escalated_at"])
     path = reverse(
         "accounts:request_vendor_tasks",
         kwargs={"org_slug": organization.slug, "request_id": task.request_id},
     )
-    created = []
+    created: list[Notification] = []
     if people:
         created = notify(
             organization=organization,

@@ -53,9 +53,14 @@ def _user(request: HttpRequest) -> User:
     return request.user
 
 
+# the services' names for the form fields that differ ("files" is a Form attribute)
+_FORM_FIELDS = {"files": "attachments"}
+
+
 def _add_errors(form: Any, refused: VendorActionRefused) -> None:
     if hasattr(refused, "error_dict"):
         for field, errors in refused.message_dict.items():
+            field = _FORM_FIELDS.get(field, field)
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, refused.messages)

@@ -23,4 +23,7 @@ urlpatterns = [
     ),
     # --- privacy requests (API engineer) ---
     path("orgs/<slug:org_slug>/requests/", include("privacy_requests.api.urls")),
+    # --- vendors (vendors/) ---
+    path("orgs/<slug:org_slug>/vendors/", include("vendors.api.urls")),
+    # --- end of vendors ---
 ]

@@ -143,6 +143,14 @@ ALLOWED: dict[str, set[Role]] = {
     "accounts:vendor_file_download": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts:vendor_inbox": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts:vendor_receipt": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:vendor_list": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts_api:vendor_detail": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts_api:vendor_task_list": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:vendor_task_detail": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:vendor_task_skip": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:vendor_inbox": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:vendor_receipt": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:vendor_receipt_answer": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     # --- end of vendors ---
 }
 

@@ -16,12 +16,12 @@ from audit.actions import Action
 from k12cloud.notifications.models import OutboundEmail
 from k12cloud.tenancy import tenant_context
 from vendors.models import TaskStatus, VendorFile, VendorTask
-from vendors.tests.factories import district_request, events, scene
+from vendors.tests.factories import Scene, district_request, events, scene
 
 pytestmark = pytest.mark.django_db
 
 
-def _link(s) -> str:  # type: ignore[no-untyped-def]
+def _link(s: Scene) -> str:
     with tenant_context(s.district):
         body = (
             OutboundEmail.objects.filter(template="vendors/email/task_link").latest("pk").body_text
@@ -56,7 +56,9 @@ def test_the_vendor_opens_the_link_once_and_answers_with_a_certificate() -> None
             "answer_kind": "deletion_attested",
             "responder_name": "Dana Ortiz",
             "responder_email": "dana@quizcraft.example",
-            "files": [SimpleUploadedFile("certificate.pdf", b"%PDF-1.7 gone", "application/pdf")],
+            "attachments": [
+                SimpleUploadedFile("certificate.pdf", b"%PDF-1.7 gone", "application/pdf")
+            ],
         },
     )
     assert done.status_code == 200 and "Answer sent" in done.content.decode()

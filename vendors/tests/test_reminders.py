@@ -7,11 +7,12 @@ from datetime import UTC, date, datetime
 import pytest
 import time_machine
 
+from accounts.models import Organization
 from audit.actions import Action
 from k12cloud.notifications.models import Notification, OutboundEmail
 from k12cloud.tenancy import tenant_context
 from vendors.models import VendorTask
-from vendors.reminders import vendor_tasks_sweep
+from vendors.reminders import SweepResult, vendor_tasks_sweep
 from vendors.tasks import sweep_organization
 from vendors.tests.factories import district_request, events, scene
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 FORWARDED = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)  # Monday 09:00 in Los Angeles
 
 
-def _sweep(org, when: datetime):  # type: ignore[no-untyped-def]
+def _sweep(org: Organization, when: datetime) -> SweepResult:
     with time_machine.travel(when, tick=False), tenant_context(org):
         return vendor_tasks_sweep(organization=org)
 

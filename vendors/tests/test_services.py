@@ -35,7 +35,7 @@ from vendors.services import (
     vendor_save,
     vendor_task_skip,
 )
-from vendors.tests.factories import district_request, events, scene
+from vendors.tests.factories import Scene, district_request, events, scene
 
 pytestmark = pytest.mark.django_db
 
@@ -254,7 +254,7 @@ def test_a_failed_forward_leaves_nothing_behind_in_either_tenant() -> None:
 # --- answers ----------------------------------------------------------------------------------
 
 
-def _receipt(s) -> VendorTaskReceipt:  # type: ignore[no-untyped-def]
+def _receipt(s: Scene) -> VendorTaskReceipt:
     with tenant_context(s.vendor_org):
         return VendorTaskReceipt.objects.get()
 

@@ -166,12 +166,12 @@ def test_vendor_staff_answer_in_their_own_inbox_and_the_district_sees_it() -> No
         url("brightpath", "vendor_receipt", receipt_id=receipt.pk), {"answer_kind": "export"}
     )
     assert missing_file.status_code == 400
-    assert "files" in missing_file.context["form"].errors
+    assert "attachments" in missing_file.context["form"].errors
     answered = client.post(
         url("brightpath", "vendor_receipt", receipt_id=receipt.pk),
         {
             "answer_kind": "export",
-            "files": [SimpleUploadedFile("export.csv", b"id,level\nS-100,B\n", "text/csv")],
+            "attachments": [SimpleUploadedFile("export.csv", b"id,level\nS-100,B\n", "text/csv")],
         },
     )
     assert answered.status_code == 302
