@@ -304,6 +304,35 @@ def vendor_certificates(
     return listed
 
 
+def vendor_closure_text(
+    *, organization: Organization, privacy_request: PrivacyRequest, language: str
+) -> str:
+    """For a deletion request's closure message: each vendor's outcome, with the SHA-256 of
+    its certificate of disposition; empty when the request was forwarded to no vendor."""
+    from django.utils import translation
+    from django.utils.translation import gettext as _
+
+    entries = vendor_certificates(organization=organization, privacy_request=privacy_request)
+    if not entries:
+        return ""
+    with translation.override(language or None):
+        lines = [_("Our vendors:")]
+        for entry in entries:
+            if entry["certificates"]:
+                outcome = _("deletion attested; certificate SHA-256 %(sha)s") % {
+                    "sha": ", ".join(str(c) for c in entry["certificates"])  # type: ignore[attr-defined]
+                }
+            elif entry["answer"] == AnswerKind.NO_RECORDS:
+                outcome = _("held no records")
+            elif entry["status"] == TaskStatus.SKIPPED:
+                # the skip reason is the district's internal note: not told to the requester
+                outcome = _("not asked to act (the district recorded why)")
+            else:
+                outcome = _("no answer yet")
+            lines.append(f"- {entry['vendor']}: {outcome}")
+    return "\n".join(lines)
+
+
 # --- the vendor's queue (tasks other organizations forwarded here) ----------------------------
 
 

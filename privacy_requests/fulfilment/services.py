@@ -217,6 +217,14 @@ def request_fulfil(
                     _("Perform the deletion first."), code="deletion_not_performed"
                 )
             reason_parts.append(_kept_text(done.kept, request.language))
+            # each vendor's outcome and certificate (vendors/)
+            from vendors.selectors import vendor_closure_text
+
+            vendors_text = vendor_closure_text(
+                organization=organization, privacy_request=request, language=request.language
+            )
+            if vendors_text:
+                reason_parts.append(vendors_text)
         elif request.request_type in CORRECTION_TYPES:
             recorded = (
                 RequestEvent.objects.for_organization(organization)

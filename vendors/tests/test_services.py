@@ -487,3 +487,31 @@ def test_the_fulfilment_package_has_one_section_per_vendor_and_their_files() -> 
     listed = {entry["name"]: entry for entry in package.contents}
     assert listed[path]["sha256"] == digest
     assert "From QuizCraft" in archive.read("summary.html").decode()
+
+
+def test_a_fulfilled_deletion_closure_lists_each_vendor_and_its_certificate() -> None:
+    from privacy_requests.fulfilment.services import deletion_perform
+    from privacy_requests.models import PrivacyRequest
+
+    s = scene()
+    pr = district_request(s.district, request_type="delete", requester_name="Pat Parent")
+    tasks = s.forward(pr, vendors=[s.on_portal, s.off_portal], kind="deletion_certificate")
+    with tenant_context(s.vendor_org):
+        receipt_answer(
+            organization=s.vendor_org,
+            actor=s.vendor_staff,
+            receipt=_receipt(s),
+            answer_kind="deletion_attested",
+            files=[CERTIFICATE],
+        )
+    with tenant_context(s.district):
+        vendor_task_skip(
+            organization=s.district, actor=None, task=tasks[1], reason="Internal: never used"
+        )
+        deletion_perform(organization=s.district, actor=s.district_admin, request=pr)
+        request_fulfil(organization=s.district, actor=s.district_admin, request=pr)
+        closure = PrivacyRequest.objects.get(pk=pr.pk).closure_reason
+    digest = hashlib.sha256(CERTIFICATE.data).hexdigest()
+    assert f"- BrightPath Learning: deletion attested; certificate SHA-256 {digest}" in closure
+    assert "- QuizCraft: not asked to act" in closure
+    assert "Internal: never used" not in closure
