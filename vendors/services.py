@@ -35,11 +35,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Organization
+from accounts.models import Membership, Organization
+from accounts.permissions import Role
 from audit.actions import Action
 from audit.context import acting_as, actor_for_user
 from audit.services import record
-from k12cloud.notifications.services import email_enqueue
+from k12cloud.notifications.services import email_enqueue, notify
 from k12cloud.tenancy import tenant_context
 from privacy_requests.models import PrivacyRequest
 from privacy_requests.request_services import RequestActionRefused
@@ -399,6 +400,7 @@ def _hand_off(*, task: VendorTask, district: Organization, vendor_org: Organizat
             received_at=task.forwarded_at,
         )
         _save_with_reference(receipt, "VR")
+        _tell_vendor_staff(vendor_org, receipt, district)
         record(
             Action.VENDOR_TASK_RECEIVED,
             organization=vendor_org,
@@ -414,6 +416,42 @@ def _hand_off(*, task: VendorTask, district: Organization, vendor_org: Organizat
     task.receipt_organization = vendor_org
     task.receipt_reference = receipt.reference
     task.save(update_fields=["receipt_organization", "receipt_reference"])
+
+
+def _tell_vendor_staff(
+    vendor_org: Organization, receipt: VendorTaskReceipt, district: Organization
+) -> None:
+    """A bell notice (and email by preference) for the vendor's privacy members."""
+    people = [
+        m.user
+        for m in Membership.objects.for_organization(vendor_org)
+        .filter(
+            is_active=True,
+            user__is_active=True,
+            role__in=[Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF],
+        )
+        .select_related("user")
+        .order_by("user_id")
+    ]
+    if not people:
+        return
+    notify(
+        organization=vendor_org,
+        recipients=people,
+        kind="vendor_task_received",
+        title=_("%(district)s forwarded you privacy request task %(reference)s, due %(date)s")
+        % {
+            "district": district.name,
+            "reference": receipt.reference,
+            "date": receipt.due_on.isoformat(),
+        },
+        url=reverse(
+            "accounts:vendor_receipt",
+            kwargs={"org_slug": vendor_org.slug, "receipt_id": receipt.pk},
+        ),
+        target=receipt,
+        dedupe_key=f"vendor-task-received:{receipt.pk}",
+    )
 
 
 def vendor_task_skip(

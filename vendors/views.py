@@ -311,7 +311,10 @@ class VendorFileDownloadView(_VendorPage):
             target=row,
             changes={"task": row.task_id, "sha256": row.sha256},
         )
-        response = HttpResponse(base64.b64decode(row.content), content_type=row.content_type)
+        # served as bytes whatever type the vendor declared: never rendered by the browser
+        response = HttpResponse(
+            base64.b64decode(row.content), content_type="application/octet-stream"
+        )
         response["Content-Disposition"] = f'attachment; filename="vendor-file-{row.pk}"'
         return response
 

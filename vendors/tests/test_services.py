@@ -14,7 +14,7 @@ from accounts.models import Organization
 from accounts.tests.factories import OrganizationFactory
 from audit.actions import Action
 from k12cloud.encryption.envelope import Sealed
-from k12cloud.notifications.models import OutboundEmail
+from k12cloud.notifications.models import Notification, OutboundEmail
 from k12cloud.tenancy import tenant_context, unscoped_all_tenants
 from privacy_requests.fulfilment.services import request_fulfil
 from privacy_requests.request_services import RequestActionRefused, request_close
@@ -199,6 +199,10 @@ def test_hand_off_writes_a_receipt_in_the_vendor_tenant_audited_on_both_chains()
     assert receipt.due_on == task.due_on
     assert dict(receipt.identifier_items) == {"Student's name": "Maya Lopez", "Student ID": "S-100"}
     assert receipt.instructions == "Send everything you hold about this student."
+    with tenant_context(s.vendor_org):
+        [notice] = Notification.objects.filter(kind="vendor_task_received")
+    assert notice.recipient_id == s.vendor_staff.pk and "Lincoln USD" in notice.title
+    assert "Maya" not in notice.title
     assert task.receipt_organization_id == s.vendor_org.pk
     assert task.receipt_reference == receipt.reference
     [out] = events(s.district, Action.VENDOR_TASK_FORWARDED)

@@ -37,8 +37,10 @@ EXPECTED_LIST_QUERIES = 12 + 2
 # A request's vendor tasks: the request, the tasks with vendors, their files, the policy, the
 # active vendors for the form, and the organization's data keys (read once).
 EXPECTED_REQUEST_TASKS_QUERIES = 12 + 6
-# The inbox: the forwarded tasks.
+# The inbox: the forwarded tasks. A forwarded task: the task, the organization's data keys
+# (read once), its files.
 EXPECTED_INBOX_QUERIES = 12 + 1
+EXPECTED_RECEIPT_QUERIES = 12 + 3
 
 
 def test_vendor_list_query_count_is_exact_and_constant() -> None:
@@ -157,6 +159,9 @@ def test_vendor_staff_answer_in_their_own_inbox_and_the_district_sees_it() -> No
     assert few == EXPECTED_INBOX_QUERIES
     with tenant_context(s.vendor_org):
         receipt = VendorTaskReceipt.objects.get()
+    assert queries(client, url("brightpath", "vendor_receipt", receipt_id=receipt.pk)) == (
+        EXPECTED_RECEIPT_QUERIES
+    )
     page = client.get(url("brightpath", "vendor_receipt", receipt_id=receipt.pk))
     text = page.content.decode()
     assert "Lincoln USD" in text and "Maya Lopez" in text and "S-100" in text
