@@ -322,6 +322,15 @@ def vendor_tasks_forward(
         for vendor in sorted(vendors, key=lambda v: v.pk):
             if vendor.organization_id != organization.pk or not vendor.is_active:
                 raise _refuse(_("Choose active vendors from your list."), "vendors")
+            if vendor.portal_organization is not None and not vendor.portal_organization.is_active:
+                raise _refuse(
+                    _(
+                        "%(vendor)s's organization is no longer active on k-12.cloud: "
+                        "change the vendor first."
+                    )
+                    % {"vendor": vendor.name},
+                    "vendors",
+                )
             if vendor.portal_organization is None and not vendor.contact_email_list:
                 raise _refuse(
                     _("%(vendor)s has no contact email address: add one first.")

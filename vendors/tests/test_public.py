@@ -75,6 +75,25 @@ def test_the_vendor_opens_the_link_once_and_answers_with_a_certificate() -> None
     assert client.get(task_url).status_code == 302
 
 
+def test_the_task_page_query_count_is_exact() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    s = scene()
+    s.forward(district_request(s.district), vendors=[s.off_portal])
+    client = Client()
+    client.post(_link(s))
+    task_url = reverse("vendor_portal:task", kwargs={"org_slug": "lincoln-usd"})
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(task_url).status_code == 200
+    # the session, the district, the task with its vendor and the data keys (read once), and
+    # the middleware's and the view's tenant contexts (savepoints, settings set and reset)
+    assert len(captured) == EXPECTED_TASK_PAGE_QUERIES
+
+
+EXPECTED_TASK_PAGE_QUERIES = 12
+
+
 def test_an_expired_link_sends_the_vendor_to_ask_for_a_code() -> None:
     s = scene()
     s.forward(district_request(s.district), vendors=[s.off_portal])

@@ -243,6 +243,16 @@ def test_forwarding_twice_to_the_same_vendor_and_a_closed_request_are_refused() 
     assert "request" in refused.value.message_dict
 
 
+def test_a_vendor_whose_organization_left_the_portal_is_refused() -> None:
+    s = scene()
+    s.vendor_org.status = Organization.Status.TERMINATED
+    s.vendor_org.terminated_at = datetime.now(tz=UTC)
+    s.vendor_org.save()
+    with pytest.raises(VendorActionRefused) as refused:
+        s.forward(district_request(s.district))
+    assert "vendors" in refused.value.message_dict
+
+
 def test_a_failed_forward_leaves_nothing_behind_in_either_tenant() -> None:
     s = scene()
     with tenant_context(s.district):
