@@ -304,6 +304,40 @@ def vendor_certificates(
     return listed
 
 
+def organization_vendor_certificates(*, organization: Organization) -> list[dict[str, object]]:
+    """Every certificate of disposition the organization's vendors sent for its deletion
+    requests, for its de-identification certificate (retention.certificates): vendor name,
+    task and request references, date and the files' SHA-256. No personal data, and only
+    columns de-identification keeps, so it reads the same before and after a retention run.
+    Two queries."""
+    tasks = list(
+        VendorTask.objects.for_organization(organization)
+        .filter(answer_kind=AnswerKind.DELETION_ATTESTED)
+        .select_related("vendor", "request")
+        .only("reference", "answered_at", "vendor__name", "request__reference", "organization_id")
+        .order_by("answered_at", "pk")
+    )
+    digests: dict[int, list[str]] = {task.pk: [] for task in tasks}
+    rows = (
+        VendorFile.objects.for_organization(organization)
+        .filter(task__in=list(digests), purpose=VendorFile.Purpose.CERTIFICATE)
+        .order_by("pk")
+        .values_list("task_id", "sha256")
+    )
+    for task_id, sha256 in rows:
+        digests[task_id].append(sha256)
+    return [
+        {
+            "vendor": task.vendor.name,
+            "task": task.reference,
+            "request": task.request.reference,
+            "attested_on": task.answered_at.date().isoformat() if task.answered_at else None,
+            "certificate_sha256": digests[task.pk],
+        }
+        for task in tasks
+    ]
+
+
 def vendor_closure_text(
     *, organization: Organization, privacy_request: PrivacyRequest, language: str
 ) -> str:
