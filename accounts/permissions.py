@@ -66,6 +66,12 @@ class Permission(StrEnum):
     # search the SIS for a request's student, confirm it, read its records (personal data)
     SOURCES_READ = "sources.read"
     # --- end of SIS sources ---
+    # --- vendors (vendors/) ---
+    # the vendor registry, its DPA terms and the margin before the district's deadline
+    VENDORS_MANAGE = "vendors.manage"
+    # tasks other organizations forwarded to this one (a vendor's queue): read and answer them
+    VENDOR_TASKS_ANSWER = "vendor_tasks.answer"
+    # --- end of vendors ---
 
 
 EVERY_ROLE = frozenset(Role)
@@ -113,6 +119,14 @@ PERMISSION_MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.SOURCES_MANAGE: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER}),
     Permission.SOURCES_READ: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF}),
     # --- end of SIS sources ---
+    # --- vendors (vendors/) ---
+    # contracts are the admins' and the privacy officer's business; forwarding a request to a
+    # vendor is request work (REQUESTS_WORK)
+    Permission.VENDORS_MANAGE: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER}),
+    Permission.VENDOR_TASKS_ANSWER: frozenset(
+        {Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF}
+    ),
+    # --- end of vendors ---
 }
 
 # Roles that handle personal data or administer the organization: the default MFA policy

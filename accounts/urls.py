@@ -35,4 +35,7 @@ urlpatterns = [
     path("sources/", include("sources.urls")),
     path("requests/<int:request_id>/sis/", include("sources.request_urls")),
     # --- end of SIS sources ---
+    # --- vendors (vendors/) ---
+    path("vendors/", include("vendors.urls")),
+    # --- end of vendors ---
 ]

@@ -136,3 +136,18 @@ class Action(StrEnum):
     SIS_RECORDS_FETCHED = "sources.records_fetched"
     SIS_IMPORTS_EXPIRED = "sources.imports_expired"
     # --- end of SIS sources ---
+    # vendors and forwarding (vendors/; docs/vendors.md)
+    VENDOR_ADDED = "vendors.added"
+    VENDOR_CHANGED = "vendors.changed"
+    VENDOR_POLICY_CHANGED = "vendors.policy_changed"
+    VENDOR_TASK_FORWARDED = "vendors.task_forwarded"  # the district's chain
+    VENDOR_TASK_RECEIVED = "vendors.task_received"  # the vendor's chain (the hand-off)
+    VENDOR_TASK_ANSWERED = "vendors.task_answered"  # where the vendor answered
+    VENDOR_TASK_ANSWER_RECEIVED = "vendors.task_answer_received"  # the district's chain
+    VENDOR_TASK_SKIPPED = "vendors.task_skipped"
+    VENDOR_TASK_LINK_SENT = "vendors.task_link_sent"
+    VENDOR_TASK_LINK_OPENED = "vendors.task_link_opened"
+    VENDOR_TASK_REMINDED = "vendors.task_reminded"
+    VENDOR_TASK_ESCALATED = "vendors.task_escalated"
+    VENDOR_FILE_DOWNLOADED = "vendors.file_downloaded"
+    REQUEST_CLOSED_WITH_OPEN_VENDOR_TASKS = "vendors.request_closed_with_open_tasks"

@@ -76,4 +76,10 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=4, minute=53),
     },
     # --- end of SIS sources ---
+    # --- vendors: reminders before vendor tasks' due dates, escalation after (vendors.tasks) ---
+    "vendors-sweep": {
+        "task": "vendors.sweep",
+        "schedule": crontab(minute=35),
+    },
+    # --- end of vendors ---
 }

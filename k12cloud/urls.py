@@ -39,5 +39,8 @@ urlpatterns = [
     # --- end of billing ---
     # --- retention (retention engineer) ---
     # --- end of retention ---
+    # --- vendors: the off-portal vendor's link pages (vendors.public_views) ---
+    path("vendor-tasks/", include("vendors.public_urls")),
+    # --- end of vendors ---
     path("admin/", admin.site.urls),
 ]

@@ -174,6 +174,10 @@ class CloseForm(forms.Form):
     prefix = "close"
     outcome = forms.ChoiceField(label=_("Outcome"), choices=PrivacyRequest.Outcome.choices)
     reason = _text(_("Reason (told to the requester)"), rows=3)
+    # vendors: a deletion request with open vendor tasks closes as fulfilled only with a reason
+    open_vendor_tasks_reason = _text(
+        _("Why close while vendor tasks are open (only if some are)"), rows=2
+    )
 
     def clean(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = super().clean() or {}

@@ -523,11 +523,17 @@ def request_extend(*, request: PrivacyRequest, actor: User | None, reason: str) 
 
 
 def request_close(
-    *, request: PrivacyRequest, actor: User | None, outcome: str, reason: str
+    *,
+    request: PrivacyRequest,
+    actor: User | None,
+    outcome: str,
+    reason: str,
+    open_vendor_tasks_reason: str = "",
 ) -> PrivacyRequest:
     """Close with an outcome: fulfilled or partially fulfilled (status FULFILLED, identity
     verified) or denied (status DENIED). Denial and partial fulfilment need a reason, which
-    the requester is told (kept encrypted)."""
+    the requester is told (kept encrypted). A deletion request with open vendor tasks closes
+    as fulfilled only with `open_vendor_tasks_reason` (vendors.services guard)."""
     outcome = PrivacyRequest.Outcome(outcome)
     reason = reason.strip()
     if outcome != PrivacyRequest.Outcome.FULFILLED and not reason:
@@ -537,6 +543,14 @@ def request_close(
     target = Status.DENIED if outcome == PrivacyRequest.Outcome.DENIED else Status.FULFILLED
     with transaction.atomic():
         request = _locked(request)
+        if target == Status.FULFILLED:
+            from vendors.services import vendor_tasks_closure_check
+
+            vendor_tasks_closure_check(
+                organization=request.organization,
+                privacy_request=request,
+                reason=open_vendor_tasks_reason,
+            )
         request.outcome = outcome
         return _transition(
             request,

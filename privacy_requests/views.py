@@ -276,6 +276,7 @@ class RequestCloseView(_RequestActionView):
             actor=actor,
             outcome=form.cleaned_data["outcome"],
             reason=form.cleaned_data["reason"],
+            open_vendor_tasks_reason=form.cleaned_data["open_vendor_tasks_reason"],
         )
 
 

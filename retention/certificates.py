@@ -71,7 +71,16 @@ def certificate_document(run: RetentionRun, organization: Organization) -> dict[
         "kept": ["audit events (7 years)", "financial records (7 years)", "statistics"],
         "keys_destroyed_at": run.keys_destroyed_at.isoformat() if run.keys_destroyed_at else None,
         "log_sha256": run.log_sha256,
+        # certificates of disposition the organization's vendors sent for its deletion
+        # requests (vendors/): vendor, references, date and SHA-256 only
+        "vendor_certificates": _vendor_certificates(organization),
     }
+
+
+def _vendor_certificates(organization: Organization) -> list[dict[str, object]]:
+    from vendors.selectors import organization_vendor_certificates
+
+    return organization_vendor_certificates(organization=organization)
 
 
 def sign(document: dict[str, Any]) -> tuple[str, str]:

@@ -289,6 +289,57 @@ DECLARATIONS: tuple[Declaration, ...] = (
         keep=("purpose", "wrapped_key", "master_key_id"),
         engine_skips=True,
     ),
+    # --- vendors (vendors/): the register is the organization's; tasks carry a student's
+    # identifiers and a responder's name, and files their data ---
+    Declaration(
+        "vendors.Vendor",
+        Category.ACCOUNT_RECORDS,
+        remove=("contact_emails",),
+        keep=("name", "services", "data_categories"),
+    ),
+    Declaration("vendors.VendorPolicy", Category.ACCOUNT_RECORDS),
+    Declaration(
+        "vendors.VendorTask",
+        Category.PRIVACY_REQUESTS,
+        remove=(
+            "identifiers",
+            "instructions",
+            "answer_note",
+            "responder_name",
+            "responder_email",
+            "skip_reason",
+            "closed_open_reason",
+        ),
+        keep=(
+            "reference",
+            "kind",
+            "status",
+            "answer_kind",
+            "delivery",
+            "receipt_reference",
+            "link_token_hash",
+            "code_hash",
+        ),
+    ),
+    Declaration(
+        "vendors.VendorTaskReceipt",
+        Category.PRIVACY_REQUESTS,
+        remove=("identifiers", "instructions", "answer_note", "responder_name", "responder_email"),
+        keep=(
+            "reference",
+            "kind",
+            "status",
+            "answer_kind",
+            "from_organization_name",
+            "from_task_reference",
+        ),
+    ),
+    Declaration(
+        "vendors.VendorFile",
+        Category.UPLOADED_FILES,
+        remove=("name", "content"),
+        keep=("purpose", "content_type", "sha256"),
+    ),
 )
 
 # Billing declares its financial records (kept 7 years from their own date, whatever the

@@ -205,6 +205,28 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "accounts_api:request_sis_records": (403, 200, 404, 404),
     "accounts_api:request_sis_deletion": (403, 403, 403, 403),
     # --- end of SIS sources ---
+    # --- vendors (vendors/) ---
+    "accounts:vendor_list": (302, 200, 404, 404),
+    "accounts:vendor_create": (302, 200, 404, 404),
+    "accounts:vendor_edit": (302, 404, 404, 404),  # the sweep's id names no vendor
+    "accounts:vendor_policy": (302, 405, 404, 404),  # POST only
+    "accounts:request_vendor_tasks": (302, 200, 404, 404),
+    "accounts:vendor_task_skip": (302, 405, 404, 404),  # POST only
+    "accounts:vendor_file_download": (302, 405, 404, 404),  # POST only: audited
+    "accounts:vendor_inbox": (302, 200, 404, 404),
+    "accounts:vendor_receipt": (302, 404, 404, 404),  # the sweep's id names no task
+    "vendor_portal:open": (302, 302, 302, 302),  # the sweep's token names no task: to "code"
+    "vendor_portal:task": (302, 302, 302, 302),  # no task session: to "code"
+    "vendor_portal:code": (200, 200, 200, 200),  # public: ask for a code, enter it
+    "accounts_api:vendor_list": (403, 200, 404, 404),
+    "accounts_api:vendor_detail": (403, 404, 404, 404),  # the sweep's id names no vendor
+    "accounts_api:vendor_task_list": (403, 400, 404, 404),  # 400: ?request= is required
+    "accounts_api:vendor_task_detail": (403, 404, 404, 404),
+    "accounts_api:vendor_task_skip": (403, 403, 403, 403),  # POST only: GET has no permission
+    "accounts_api:vendor_inbox": (403, 200, 404, 404),
+    "accounts_api:vendor_receipt": (403, 404, 404, 404),
+    "accounts_api:vendor_receipt_answer": (403, 403, 403, 403),  # POST only
+    # --- end of vendors ---
     # --- privacy requests: the public intake at /privacy/<org-slug>/ (intake engineer) ---
     "privacy_intake:form": (200, 200, 200, 200),  # public: no sign-in, any visitor
     "privacy_intake:submitted": (200, 200, 200, 200),
@@ -305,6 +327,11 @@ def build_url(name: str, route: str, tenant: Tenant, device_pk: int) -> str:
         "source_id": 999_999,
         "import_id": 999_999,
         "link_id": 999_999,
+        # vendors: ids that name no vendor, task, file or forwarded task
+        "vendor_id": 999_999,
+        "task_id": 999_999,
+        "file_id": 999_999,
+        "receipt_id": 999_999,
     }
     if name == "admin:unnamed admin/(?P<url>.*)$":
         return "/admin/no-such-page/"

@@ -26,4 +26,7 @@ urlpatterns = [
     # --- SIS sources (sources engineer) ---
     path("orgs/<slug:org_slug>/sources/", include("sources.api.urls")),
     # --- end of SIS sources ---
+    # --- vendors (vendors/) ---
+    path("orgs/<slug:org_slug>/vendors/", include("vendors.api.urls")),
+    # --- end of vendors ---
 ]

@@ -23,6 +23,7 @@ from k12cloud.tenancy import tenant_context
 from privacy_requests.tests.factories import stored_evidence, stored_request
 from sources.tests import factories as sources_factories
 from tests.test_url_sweep import url_patterns
+from vendors.tests import factories as vendor_factories
 
 R = Role
 ALLOWED: dict[str, set[Role]] = {
@@ -153,6 +154,25 @@ ALLOWED: dict[str, set[Role]] = {
     "accounts_api:request_sis_records": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts_api:request_sis_deletion": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     # --- end of SIS sources ---
+    # --- vendors (vendors/) ---
+    "accounts:vendor_list": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts:vendor_create": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts:vendor_edit": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts:vendor_policy": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts:request_vendor_tasks": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:vendor_task_skip": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:vendor_file_download": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:vendor_inbox": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts:vendor_receipt": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:vendor_list": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts_api:vendor_detail": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts_api:vendor_task_list": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:vendor_task_detail": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:vendor_task_skip": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:vendor_inbox": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:vendor_receipt": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    "accounts_api:vendor_receipt_answer": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
+    # --- end of vendors ---
 }
 
 
@@ -205,6 +225,11 @@ KWARGS: dict[str, Callable[[Organization], object]] = {
     "source_id": lambda org: sources_factories.data_source(org).pk,
     "import_id": lambda org: sources_factories.refused_import(org).pk,
     "link_id": lambda org: sources_factories.student_link(org).pk,
+    # vendors: a vendor, a task, a vendor's file, a task forwarded to `org`
+    "vendor_id": lambda org: vendor_factories.a_vendor(org).pk,
+    "task_id": lambda org: vendor_factories.a_task(org).pk,
+    "file_id": lambda org: vendor_factories.a_file(org).pk,
+    "receipt_id": lambda org: vendor_factories.a_receipt(org).pk,
 }
 
 

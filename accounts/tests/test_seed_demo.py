@@ -21,7 +21,8 @@ def test_seed_demo_is_idempotent() -> None:
     call_command("seed_demo")
     assert snapshot() == first
     organizations, users, memberships, roles = first
-    assert (organizations, users, memberships) == (4, 7, 6)
+    assert (organizations, users, memberships) == (4, 8, 7)
+    assert ("brightpath", "privacy@brightpath.example", "privacy_officer") in roles
     assert ("lincoln-usd", "viewer@lincoln.example", "viewer") in roles
     assert ("hudson-csd", "admin@hudson.example", "org_admin") in roles
     ops = User.objects.get(email="ops@k12.cloud")

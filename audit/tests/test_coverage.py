@@ -892,6 +892,52 @@ def sis_deletion_recorded(s: Scene) -> Act:
 
 
 # --- end of SIS sources ---
+# --- vendors (vendors/) -----------------------------------------------------------------------
+
+
+def vendor_added(s: Scene) -> Act:
+    return lambda: s.admin_client.post(
+        reverse("accounts:vendor_create", kwargs={"org_slug": s.org.slug}),
+        {"name": "QuizCraft", "access_response_days": "45", "disposal_days": "60"},
+    )
+
+
+def _forward_to_brightpath(s: Scene) -> Act:
+    from privacy_requests.tests.factories import stored_request
+    from vendors.services import VendorValues, vendor_save
+
+    brightpath = OrganizationFactory(slug="brightpath", kind=Organization.Kind.VENDOR)
+    with tenant_context(s.org):
+        vendor = vendor_save(
+            organization=s.org,
+            actor=s.admin,
+            values=VendorValues(name="BrightPath", portal_organization=brightpath),
+        )
+    request = stored_request(s.org, subject_name="Maya Lopez")
+    url = reverse(
+        "accounts:request_vendor_tasks", kwargs={"org_slug": s.org.slug, "request_id": request.pk}
+    )
+    return lambda: s.admin_client.post(
+        url,
+        {
+            "vendors": [str(vendor.pk)],
+            "kind": "access_export",
+            "identifiers": ["subject_name"],
+            "instructions": "",
+        },
+    )
+
+
+def vendor_file_downloaded(s: Scene) -> Act:
+    from vendors.tests.factories import a_file
+
+    row = a_file(s.org)
+    return lambda: s.admin_client.post(
+        reverse("accounts:vendor_file_download", kwargs={"org_slug": s.org.slug, "file_id": row.pk})
+    )
+
+
+# --- end of vendors ---
 
 
 COVERAGE: list[tuple[str, Callable[[Scene], Act], Action]] = [
@@ -1018,6 +1064,16 @@ COVERAGE: list[tuple[str, Callable[[Scene], Act], Action]] = [
     ("SIS student confirmed for a request", sis_student_linked, Action.SIS_STUDENT_LINKED),
     ("SIS deletion recorded as done", sis_deletion_recorded, Action.SIS_DELETION_RECORDED),
     # --- end of SIS sources ---
+    # --- vendors (vendors/) ---
+    ("vendor added", vendor_added, Action.VENDOR_ADDED),
+    ("request forwarded to a vendor", _forward_to_brightpath, Action.VENDOR_TASK_FORWARDED),
+    (
+        "hand-off: the vendor organization's chain",
+        _forward_to_brightpath,
+        Action.VENDOR_TASK_RECEIVED,
+    ),
+    ("vendor file downloaded by staff", vendor_file_downloaded, Action.VENDOR_FILE_DOWNLOADED),
+    # --- end of vendors ---
     # --- retention runs: add rows when retention exists ---
     # --- billing changes: add rows when billing exists ---
 ]
@@ -1062,6 +1118,24 @@ NOT_COVERED_HERE: dict[Action, str] = {
     Action.SIS_IMPORTS_EXPIRED: "a system sweep, not a person's act; tested in "
     "sources/tests/test_retention.py",
     # --- end of SIS sources ---
+    # --- vendors (vendors/) ---
+    Action.VENDOR_CHANGED: "registry edit; exactly one event per changed save is tested in "
+    "vendors/tests/test_services.py",
+    Action.VENDOR_POLICY_CHANGED: "configuration; tested in vendors/tests/test_services.py",
+    Action.VENDOR_TASK_ANSWERED: "two tenants take part; one event on the chain where the "
+    "vendor answered is tested in vendors/tests/test_services.py and test_public.py",
+    Action.VENDOR_TASK_ANSWER_RECEIVED: "the district's side of an answer; tested with its "
+    "vendor-side event in vendors/tests/test_services.py",
+    Action.VENDOR_TASK_SKIPPED: "one event on each chain (district and vendor), tested in "
+    "vendors/tests/test_services.py",
+    Action.VENDOR_TASK_LINK_SENT: "tested in vendors/tests/test_services.py and test_public.py",
+    Action.VENDOR_TASK_LINK_OPENED: "a vendor's visit; tested in vendors/tests/test_public.py",
+    Action.VENDOR_TASK_REMINDED: "a system sweep; once per task is tested in "
+    "vendors/tests/test_reminders.py",
+    Action.VENDOR_TASK_ESCALATED: "a system sweep; once per task is tested in "
+    "vendors/tests/test_reminders.py",
+    Action.REQUEST_CLOSED_WITH_OPEN_VENDOR_TASKS: "tested in vendors/tests/test_services.py",
+    # --- end of vendors ---
 }
 
 

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "retention",
     "billing",
     "sources",
+    "vendors",
     "audit",
     "k12cloud.admin_site.OpsAdminConfig",
     "django.contrib.auth",
@@ -416,7 +417,13 @@ RETENTION_CHUNK_SIZE = 5_000
 # --- end of retention ---
 # --- SIS sources (sources engineer) ---
 # sections other apps add to a request's access package (privacy_requests/fulfilment/sections.py)
-FULFILMENT_SECTION_PROVIDERS = ["sources.package.sis_sections"]
+# the access package's extension point (privacy_requests/fulfilment/sections.py): sections and
+# attached files other apps add, in this order, after the portal's own
+FULFILMENT_SECTION_PROVIDERS = [
+    "sources.package.sis_sections",
+    "vendors.package.vendor_sections",
+]
+FULFILMENT_FILE_PROVIDERS = ["vendors.package.vendor_files"]
 CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "sources.tasks"]
 # OneRoster REST: seconds to wait for the SIS, and the longest Retry-After we honour in-request
 SIS_REST_TIMEOUT_SECONDS = env_int("SIS_REST_TIMEOUT_SECONDS", 20)

@@ -94,6 +94,13 @@ class PackageSerializer(serializers.ModelSerializer):
 
 class FulfilSerializer(serializers.Serializer):
     message = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    open_vendor_tasks_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2000,
+        help_text="Why a deletion request closes while vendor tasks are still open (vendors/)",
+    )
 
 
 class FulfilledSerializer(serializers.ModelSerializer):
@@ -250,6 +257,7 @@ class FulfilmentViewSet(OrganizationViewSet):
                 portal_url_for=portal_url_builder(
                     request, self.organization, privacy_request.language
                 ),
+                open_vendor_tasks_reason=data["open_vendor_tasks_reason"],
             )
         except RequestActionRefused as refusal:
             return _refusal_response(refusal)

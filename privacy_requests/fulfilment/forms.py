@@ -19,6 +19,13 @@ class FulfilForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": "3"}),
         help_text=_("Added to the answer the requester sees in their portal."),
     )
+    # vendors: a deletion request with open vendor tasks closes only with a reason
+    open_vendor_tasks_reason = forms.CharField(
+        label=_("Why close while vendor tasks are open (only if some are)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": "2"}),
+    )
 
 
 class DeletionForm(forms.Form):

@@ -3,6 +3,10 @@
 `Section` is one table of the package (a key of data.json, a CSV file, a table of the summary);
 `PackageFile` is a file attached as it is (an evidence file).
 
+`settings.FULFILMENT_FILE_PROVIDERS` lists callables
+`provider(*, organization, request) -> list[PackageFile]`: files other apps attach as they are
+(a vendor's export or certificate), listed with their SHA-256 in the package's index.
+
 `settings.FULFILMENT_SECTION_PROVIDERS` lists dotted paths of callables
 `provider(*, organization, request) -> list[Section]`; `package_sections()` (builders.py)
 appends what each returns, in order, after the portal's own sections. A provider reads inside
@@ -67,3 +71,11 @@ def extra_sections(*, organization: Organization, request: PrivacyRequest) -> li
         provider: Any = import_string(path)
         sections.extend(provider(organization=organization, request=request))
     return sections
+
+
+def extra_files(*, organization: Organization, request: PrivacyRequest) -> list[PackageFile]:
+    files: list[PackageFile] = []
+    for path in getattr(settings, "FULFILMENT_FILE_PROVIDERS", ()):
+        provider: Any = import_string(path)
+        files.extend(provider(organization=organization, request=request))
+    return files

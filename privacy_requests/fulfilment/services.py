@@ -33,6 +33,7 @@ from privacy_requests.fulfilment.builders import (
     package_zip,
 )
 from privacy_requests.fulfilment.models import EvidenceFile, ResponsePackage
+from privacy_requests.fulfilment.sections import extra_files
 from privacy_requests.fulfilment.selectors import (
     CORRECTION_TYPES,
     DELETION_TYPES,
@@ -267,6 +268,8 @@ def package_prepare(
             )
             for evidence in evidence_for_package(organization=organization, request=request)
         ]
+        # files other apps attach (the vendors' exports and certificates): sections.py
+        attachments += extra_files(organization=organization, request=request)
         content, contents = package_zip(
             organization=organization,
             request=request,
@@ -359,6 +362,7 @@ def request_fulfil(
     request: PrivacyRequest,
     message: str = "",
     portal_url_for: Callable[[str], str] | None = None,
+    open_vendor_tasks_reason: str = "",
 ) -> PrivacyRequest:
     """Close the request as fulfilled with what fulfils it, and tell the requester.
 
@@ -398,6 +402,14 @@ def request_fulfil(
                     _("Perform the deletion first."), code="deletion_not_performed"
                 )
             reason_parts.append(_kept_text(done.kept, request.language))
+            # each vendor's outcome and certificate (vendors/)
+            from vendors.selectors import vendor_closure_text
+
+            vendors_text = vendor_closure_text(
+                organization=organization, privacy_request=request, language=request.language
+            )
+            if vendors_text:
+                reason_parts.append(vendors_text)
         elif request.request_type in CORRECTION_TYPES:
             recorded = (
                 RequestEvent.objects.for_organization(organization)
@@ -418,6 +430,7 @@ def request_fulfil(
             actor=actor,
             outcome=PrivacyRequest.Outcome.FULFILLED,
             reason="\n\n".join(reason_parts),
+            open_vendor_tasks_reason=open_vendor_tasks_reason,
         )
         if package is not None and request.requester_email:
             link = _portal_link(request, portal_url_for)

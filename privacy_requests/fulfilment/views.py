@@ -227,6 +227,7 @@ class FulfilView(_FulfilmentActionView):
             request=pr,
             message=form.cleaned_data["message"],
             portal_url_for=portal_url_builder(self.request, self.organization, pr.language),
+            open_vendor_tasks_reason=form.cleaned_data["open_vendor_tasks_reason"],
         )
 
     def done_url(self) -> str:

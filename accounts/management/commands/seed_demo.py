@@ -45,6 +45,8 @@ MEMBERS = [
     ("billing@lincoln.example", "Bill Contact", "lincoln-usd", Role.BILLING_CONTACT),
     ("viewer@lincoln.example", "Vic Viewer", "lincoln-usd", Role.VIEWER),
     ("admin@hudson.example", "Harper Admin", "hudson-csd", Role.ORG_ADMIN),
+    # the demo vendor's privacy officer answers tasks forwarded by Lincoln (vendors/)
+    ("privacy@brightpath.example", "Blair Vendor", "brightpath", Role.PRIVACY_OFFICER),
 ]
 
 OPS_EMAIL = "ops@k12.cloud"
@@ -83,6 +85,13 @@ class Command(BaseCommand):
             from billing.demo import billing_demo_seed
 
             billing_demo_seed(organization=organizations["lincoln-usd"], ops_group=OPS_GROUP)
+            # Lincoln's vendors: BrightPath (on the portal) and an off-portal one (vendors.demo)
+            from vendors.demo import vendor_demo_seed
+
+            vendor_demo_seed(
+                district=organizations["lincoln-usd"],
+                vendor_organization=organizations["brightpath"],
+            )
         self.stdout.write(
             f"Demo data ready: {len(ORGANIZATIONS)} organizations, {len(MEMBERS) + 1} users."
         )
