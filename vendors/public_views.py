@@ -167,9 +167,10 @@ def code_view(request: HttpRequest, org_slug: str) -> HttpResponse:
     if request.method == "POST" and request.POST.get("action") == "send":
         send_form = CodeRequestForm(request.POST, prefix="send")
         ip = client_ip(request)
-        if rate_limit.submissions_exhausted(
+        # counted and checked in one atomic step; a malformed form gives its reservation back
+        if not rate_limit.submission_reserve(
             organization_id=organization.pk, client_ip=ip, scope=_RATE_SCOPE
-        ):
+        ).allowed:
             return render(
                 request,
                 "vendors/public/code.html",
@@ -177,9 +178,6 @@ def code_view(request: HttpRequest, org_slug: str) -> HttpResponse:
                 status=429,
             )
         if send_form.is_valid():
-            rate_limit.submission_count(
-                organization_id=organization.pk, client_ip=ip, scope=_RATE_SCOPE
-            )
             with tenant_context(organization):
                 vendor_task_code_send(
                     organization=organization,
@@ -191,6 +189,9 @@ def code_view(request: HttpRequest, org_slug: str) -> HttpResponse:
                 prefix="use", initial={"reference": send_form.cleaned_data["reference"]}
             )
         else:
+            rate_limit.submission_release(
+                organization_id=organization.pk, client_ip=ip, scope=_RATE_SCOPE
+            )
             status = 400
     elif request.method == "POST" and request.POST.get("action") == "use":
         use_form = CodeForm(request.POST, prefix="use")

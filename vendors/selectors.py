@@ -123,10 +123,11 @@ def task_due_date(
 def request_vendor_tasks(
     *, organization: Organization, privacy_request: PrivacyRequest
 ) -> list[VendorTask]:
-    """The request's vendor tasks with their vendors, oldest first (one query)."""
+    """The request's vendor tasks with their vendors, oldest first (one query). By id: the
+    request page hands over its role-redacted view of the request, not the model."""
     return list(
         VendorTask.objects.for_organization(organization)
-        .filter(request=privacy_request)
+        .filter(request_id=privacy_request.pk)
         .select_related("vendor")
         .order_by("forwarded_at", "pk")
     )
