@@ -26,13 +26,14 @@ from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
 from accounts.permissions import Permission
 from k12cloud.api import OrganizationViewSet
+from k12cloud.api_common import BoundedJSONParser
 from k12cloud.encryption.keys import data_keys_preloaded
 from privacy_requests.models import PrivacyRequest
 from privacy_requests.selectors import request_get
@@ -199,8 +200,9 @@ class SourceViewSet(OrganizationViewSet):
         "upload": Permission.SOURCES_MANAGE,
         "import_detail": Permission.SOURCES_MANAGE,
     }
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, BoundedJSONParser]
     serializer_class = DataSourceSerializer
+    pagination_class = None  # an organization has a handful of sources: one list
 
     @extend_schema(responses={200: DataSourceSerializer(many=True), **ERRORS})
     def list(self, request: Request, org_slug: str) -> Response:
@@ -260,6 +262,7 @@ class RequestSisViewSet(OrganizationViewSet):
         "deletion": Permission.SOURCES_READ,
     }
     serializer_class = StudentSearchSerializer
+    pagination_class = None  # one student's records, answered whole
 
     def _request(self, request_id: int) -> PrivacyRequest:
         try:

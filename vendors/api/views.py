@@ -18,13 +18,14 @@ from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Organization, User
 from accounts.permissions import Permission
 from k12cloud.api import OrganizationViewSet
+from k12cloud.api_common import BoundedJSONParser
 from k12cloud.encryption.keys import data_keys_preloaded
 from privacy_requests.models import PrivacyRequest
 from privacy_requests.selectors import request_get
@@ -304,7 +305,7 @@ class InboxViewSet(_VendorsApi):
     }
     serializer_class = s.ReceiptSerializer
     queryset = VendorTaskReceipt._base_manager.none()
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, BoundedJSONParser]
 
     def _load(self) -> VendorTaskReceipt:
         try:
