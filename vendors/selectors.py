@@ -123,10 +123,13 @@ def task_due_date(
 def request_vendor_tasks(
     *, organization: Organization, privacy_request: PrivacyRequest
 ) -> list[VendorTask]:
-    """The request's vendor tasks with their vendors, oldest first (one query)."""
+    """The request's vendor tasks with their vendors, oldest first (one query).
+
+    `privacy_request` may be the request page's redacted view (privacy_requests.visibility),
+    which is not a model instance: filter by its primary key."""
     return list(
         VendorTask.objects.for_organization(organization)
-        .filter(request=privacy_request)
+        .filter(request_id=privacy_request.pk)
         .select_related("vendor")
         .order_by("forwarded_at", "pk")
     )
