@@ -186,6 +186,7 @@ def test_a_spanish_access_request_from_the_form_to_the_download(
             "audit_events.csv",
             "billing_contacts.csv",
             "summary.html",
+            "index.json",
         ]
     )
     data = json.loads(archive.read("data.json"))

@@ -338,6 +338,11 @@ def test_a_parents_access_request_answered_from_the_sis_evidence_and_two_vendors
     for key in (k for k in sections if k.startswith("vendor_")):
         assert f"{key}.csv" in names
 
+    # the readable summary has the same sections
+    summary = archive.read("summary.html").decode()
+    for title in ("Student information system: student record", *vendor_sections):
+        assert title in summary, title
+
     # the evidence PDF, as it was uploaded
     assert archive.read("evidence/attendance-letter.pdf") == PDF_BYTES
 
