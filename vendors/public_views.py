@@ -28,6 +28,7 @@ from k12cloud.client_ip import client_ip
 from k12cloud.encryption.keys import data_keys_preloaded
 from k12cloud.tenancy import tenant_context
 from privacy_requests.intake import rate_limit
+from privacy_requests.intake.views import rate_limited_response
 from vendors.forms import CodeForm, CodeRequestForm, LinkAnswerForm
 from vendors.models import TaskKind, TaskStatus, VendorTask
 from vendors.services import (
@@ -167,19 +168,26 @@ def code_view(request: HttpRequest, org_slug: str) -> HttpResponse:
     if request.method == "POST" and request.POST.get("action") == "send":
         send_form = CodeRequestForm(request.POST, prefix="send")
         ip = client_ip(request)
-        if rate_limit.submissions_exhausted(
+        # reserved in one atomic step before the lookup (as the requester portal's link form)
+        decision = rate_limit.submission_reserve(
             organization_id=organization.pk, client_ip=ip, scope=_RATE_SCOPE
-        ):
-            return render(
-                request,
-                "vendors/public/code.html",
-                {**context, "rate_limited": True, "send_form": send_form, "use_form": use_form},
-                status=429,
+        )
+        if not decision.allowed:
+            return rate_limited_response(
+                render(
+                    request,
+                    "vendors/public/code.html",
+                    {
+                        **context,
+                        "rate_limited": True,
+                        "send_form": send_form,
+                        "use_form": use_form,
+                    },
+                    status=429,
+                ),
+                decision,
             )
         if send_form.is_valid():
-            rate_limit.submission_count(
-                organization_id=organization.pk, client_ip=ip, scope=_RATE_SCOPE
-            )
             with tenant_context(organization):
                 vendor_task_code_send(
                     organization=organization,
@@ -191,6 +199,10 @@ def code_view(request: HttpRequest, org_slug: str) -> HttpResponse:
                 prefix="use", initial={"reference": send_form.cleaned_data["reference"]}
             )
         else:
+            # a malformed attempt looks nothing up: its reservation is given back
+            rate_limit.submission_release(
+                organization_id=organization.pk, client_ip=ip, scope=_RATE_SCOPE
+            )
             status = 400
     elif request.method == "POST" and request.POST.get("action") == "use":
         use_form = CodeForm(request.POST, prefix="use")
