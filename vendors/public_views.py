@@ -28,6 +28,7 @@ from k12cloud.client_ip import client_ip
 from k12cloud.encryption.keys import data_keys_preloaded
 from k12cloud.tenancy import tenant_context
 from privacy_requests.intake import rate_limit
+from privacy_requests.intake.views import rate_limited_response
 from vendors.forms import CodeForm, CodeRequestForm, LinkAnswerForm
 from vendors.models import TaskKind, TaskStatus, VendorTask
 from vendors.services import (
@@ -167,15 +168,24 @@ def code_view(request: HttpRequest, org_slug: str) -> HttpResponse:
     if request.method == "POST" and request.POST.get("action") == "send":
         send_form = CodeRequestForm(request.POST, prefix="send")
         ip = client_ip(request)
-        # counted and checked in one atomic step; a malformed form gives its reservation back
-        if not rate_limit.submission_reserve(
+        # reserved in one atomic step before the lookup (as the requester portal's link form)
+        decision = rate_limit.submission_reserve(
             organization_id=organization.pk, client_ip=ip, scope=_RATE_SCOPE
-        ).allowed:
-            return render(
-                request,
-                "vendors/public/code.html",
-                {**context, "rate_limited": True, "send_form": send_form, "use_form": use_form},
-                status=429,
+        )
+        if not decision.allowed:
+            return rate_limited_response(
+                render(
+                    request,
+                    "vendors/public/code.html",
+                    {
+                        **context,
+                        "rate_limited": True,
+                        "send_form": send_form,
+                        "use_form": use_form,
+                    },
+                    status=429,
+                ),
+                decision,
             )
         if send_form.is_valid():
             with tenant_context(organization):
@@ -189,6 +199,7 @@ def code_view(request: HttpRequest, org_slug: str) -> HttpResponse:
                 prefix="use", initial={"reference": send_form.cleaned_data["reference"]}
             )
         else:
+            # a malformed attempt looks nothing up: its reservation is given back
             rate_limit.submission_release(
                 organization_id=organization.pk, client_ip=ip, scope=_RATE_SCOPE
             )

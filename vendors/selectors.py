@@ -123,8 +123,10 @@ def task_due_date(
 def request_vendor_tasks(
     *, organization: Organization, privacy_request: PrivacyRequest
 ) -> list[VendorTask]:
-    """The request's vendor tasks with their vendors, oldest first (one query). By id: the
-    request page hands over its role-redacted view of the request, not the model."""
+    """The request's vendor tasks with their vendors, oldest first (one query).
+
+    `privacy_request` may be the request page's redacted view (privacy_requests.visibility),
+    which is not a model instance: filter by its primary key."""
     return list(
         VendorTask.objects.for_organization(organization)
         .filter(request_id=privacy_request.pk)

@@ -19,33 +19,19 @@ from typing import Any
 
 import pytest
 from django.apps import apps
-from django.conf import settings
 from django.core import mail
-from django.test import Client
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from accounts.permissions import Role
-from accounts.tests.factories import OrganizationFactory, member, sign_in
+from accounts.tests.factories import OrganizationFactory, member
 from k12cloud.tenancy import tenant_context
 from privacy_requests.models import PrivacyRequest
 from privacy_requests.rules.models import JurisdictionRule, OrganizationRuleSelection
 from privacy_requests.status import Status
 from privacy_requests.tests.factories import received_request
+from tests.browser.helpers import signed_in_context
 
 pytestmark = pytest.mark.browser
-
-
-def staff_browser(browser: Browser, live_server: Any, user: Any) -> BrowserContext:
-    """A second browser (its own cookies) carrying a session made by the test client."""
-    context = browser.new_context(
-        base_url=live_server.url, locale="en-US", viewport={"width": 1280, "height": 900}
-    )
-    context.set_default_timeout(10_000)
-    cookie = sign_in(Client(), user).cookies[settings.SESSION_COOKIE_NAME].value
-    context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
-    )
-    return context
 
 
 def link_in(body: str, kind: str) -> str:
@@ -112,7 +98,7 @@ def test_a_spanish_access_request_from_the_form_to_the_download(
     page_checked(page)
 
     # --- privacy staff, in their own browser ---
-    staff_context = staff_browser(browser, live_server, staff)
+    staff_context = signed_in_context(browser, live_server, staff)
     desk = staff_context.new_page()
     a11y_audit.watch(desk)
     try:
@@ -200,6 +186,7 @@ def test_a_spanish_access_request_from_the_form_to_the_download(
             "audit_events.csv",
             "billing_contacts.csv",
             "summary.html",
+            "index.json",
         ]
     )
     data = json.loads(archive.read("data.json"))

@@ -14,27 +14,16 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from accounts.tests.factories import sign_in
 from k12cloud.notifications.models import OutboundEmail
 from k12cloud.tenancy import tenant_context
+from tests.browser.helpers import signed_in_context
 from vendors.models import TaskStatus, VendorTask
 from vendors.tests.factories import district_request, scene
 
 pytestmark = pytest.mark.browser
-
-
-def signed_in_context(browser: Browser, live_server: Any, user: Any) -> BrowserContext:
-    context = browser.new_context(
-        base_url=live_server.url, locale="en-US", viewport={"width": 1280, "height": 900}
-    )
-    context.set_default_timeout(10_000)
-    cookie = sign_in(Client(), user).cookies[settings.SESSION_COOKIE_NAME].value
-    context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
-    )
-    return context
 
 
 def test_a_request_forwarded_to_two_vendors_and_answered_by_both(

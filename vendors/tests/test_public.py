@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -141,6 +143,28 @@ def test_a_code_reopens_the_task_only_for_a_contact_address() -> None:
         code_url, {"action": "use", "use-reference": task.reference, "use-code": code}
     )
     assert again.status_code == 400  # single use
+
+
+def test_asking_for_codes_is_rate_limited_per_address_and_malformed_asks_do_not_count(
+    settings: Any,
+) -> None:
+    settings.PRIVACY_INTAKE_RATE_LIMIT = 2
+    s = scene()
+    [task] = s.forward(district_request(s.district), vendors=[s.off_portal])
+    code_url = reverse("vendor_portal:code", kwargs={"org_slug": "lincoln-usd"})
+    client = Client(REMOTE_ADDR=f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.15")
+    ask = {
+        "action": "send",
+        "send-reference": task.reference,
+        "send-email": "dpo@quizcraft.example",
+    }
+    malformed = client.post(code_url, {**ask, "send-email": "not an address"})
+    assert malformed.status_code == 400
+    assert [client.post(code_url, ask).status_code for _ in range(2)] == [200, 200]
+    refused = client.post(code_url, ask)
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+    assert "Too many codes were asked from this address" in refused.content.decode()
 
 
 def test_no_records_needs_a_reason() -> None:
