@@ -157,20 +157,10 @@ def _plan_data(plan: DeletionPlan | None, done: Any) -> dict[str, Any]:
     }
 
 
-class FulfilmentViewSet(OrganizationViewSet):
-    """Package, fulfil, deletion and correction of one request."""
+class _RequestFulfilmentViewSet(OrganizationViewSet):
+    """What the fulfilment endpoints of one request share: the request, the actor, input."""
 
-    action_permissions: ClassVar[dict[str, Permission]] = {
-        "prepare": Permission.REQUESTS_WORK,
-        "download": Permission.REQUESTS_WORK,
-        "fulfil": Permission.REQUESTS_WORK,
-        "plan": Permission.REQUESTS_WORK,
-        "erase": Permission.REQUESTS_ERASE,
-        "correct": Permission.REQUESTS_WORK,
-    }
-    serializer_class = PackageSerializer
     pagination_class = None
-    queryset = ResponsePackage._base_manager.none()  # for the schema generator only
 
     def actor(self) -> User | None:
         user = self.request.user
@@ -186,6 +176,21 @@ class FulfilmentViewSet(OrganizationViewSet):
         serializer = serializer_class(data=self.request.data)
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
+
+
+class FulfilmentViewSet(_RequestFulfilmentViewSet):
+    """Package, fulfil, deletion and correction of one request."""
+
+    action_permissions: ClassVar[dict[str, Permission]] = {
+        "prepare": Permission.REQUESTS_WORK,
+        "download": Permission.REQUESTS_WORK,
+        "fulfil": Permission.REQUESTS_WORK,
+        "plan": Permission.REQUESTS_WORK,
+        "erase": Permission.REQUESTS_ERASE,
+        "correct": Permission.REQUESTS_WORK,
+    }
+    serializer_class = PackageSerializer
+    queryset = ResponsePackage._base_manager.none()  # for the schema generator only
 
     @extend_schema(
         operation_id="requests_package_prepare",
@@ -364,7 +369,7 @@ class EvidenceUploadSerializer(serializers.Serializer):
 EVIDENCE_ID = OpenApiParameter("evidence_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 
 
-class EvidenceViewSet(FulfilmentViewSet):
+class EvidenceViewSet(_RequestFulfilmentViewSet):
     """The evidence files staff attach to a request's package."""
 
     action_permissions: ClassVar[dict[str, Permission]] = {

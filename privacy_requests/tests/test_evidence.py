@@ -344,7 +344,7 @@ def test_staff_download_is_audited_and_another_tenant_gets_404(
     download = page_url(org, "fulfilment_evidence_download", request, evidence_id=evidence.pk)
     response = client.post(download)
     assert response.status_code == 200
-    assert b"".join(response.streaming_content) == PDF_BYTES
+    assert b"".join(response.streaming_content) == PDF_BYTES  # type: ignore[attr-defined]
     assert response["Content-Type"] == "application/pdf"
     assert response["Cache-Control"] == "no-store"
     assert len(audit_changes(Action.REQUEST_EVIDENCE_DOWNLOADED)) == 1
