@@ -15,6 +15,7 @@ Privacy staff too (`sources.read`), under `/o/<org_slug>/requests/<id>/sis/`:
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django import forms
@@ -242,6 +243,9 @@ class RequestSisView(OrganizationView, TemplateView):
         org, pr = self.organization, self.privacy_request
         links = student_links_for_request(organization=org, request=pr)
         held = [(link, student_records(organization=org, link=link)) for link in links]
+        for _link, records in held:  # the package keeps ISO text; the page shows local time
+            retrieved = records["retrieved_at"]
+            records["retrieved"] = datetime.fromisoformat(retrieved) if retrieved else None
         context.update(
             privacy_request=pr,
             is_deletion=pr.request_type in ("delete", "ferpa_delete"),
