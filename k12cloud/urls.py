@@ -6,8 +6,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts import views as account_views
 from k12cloud import health, views
 
-# unmatched URLs: JSON under /api/, the HTML page elsewhere
+# the styled error pages (templates/<status>.html); unmatched URLs: JSON under /api/
+handler400 = "k12cloud.views.bad_request"
+handler403 = "k12cloud.views.permission_denied"
 handler404 = "k12cloud.views.not_found"
+handler500 = "k12cloud.views.server_error"
 
 urlpatterns = [
     path("", account_views.home, name="home"),

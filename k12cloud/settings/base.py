@@ -348,13 +348,20 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     # no personal data or secrets in logs (k12cloud.log_redaction; tests/test_logs_contain_...)
-    "filters": {"redact": {"()": "k12cloud.log_redaction.RedactPersonalData"}},
+    "filters": {
+        "redact": {"()": "k12cloud.log_redaction.RedactPersonalData"},
+        # a refusal or a 404 is a warning line, not a traceback (k12cloud.log_filters)
+        "client_error": {"()": "k12cloud.log_filters.ClientErrorWithoutTraceback"},
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # its DEBUG records print whole template contexts (names, links with tokens)
-    "loggers": {"django.template": {"level": "INFO"}},
+    "loggers": {
+        "django.template": {"level": "INFO"},
+        "django.request": {"filters": ["client_error"]},
+    },
 }
 
 # --- fulfilment (fulfilment engineer) ---
