@@ -88,7 +88,7 @@ def test_api_404_stays_json() -> None:
 
 
 def test_the_refusal_message_reaches_the_user_with_the_navigation() -> None:
-    organization = OrganizationFactory()
+    organization = OrganizationFactory.create()
     viewer = member(organization, Role.VIEWER)
     client = sign_in(Client(), viewer)
     url = reverse("accounts:member_list", kwargs={"org_slug": organization.slug})
