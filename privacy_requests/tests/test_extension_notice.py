@@ -4,11 +4,15 @@ language; the extend form shows the notice before staff submit it."""
 
 from __future__ import annotations
 
+import re
+import secrets
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
@@ -203,3 +207,26 @@ def test_a_second_extension_offers_no_preview(org: Organization, staff: User) ->
             request_extend(request=request, actor=staff, reason="Archived.")
         response = sign_in(Client(), staff).get(_detail(org, request))
     assert "extension_notice_preview" not in response.context
+
+
+def test_the_requester_reads_the_notice_in_the_portal(
+    org: Organization, staff: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    request = working(org, staff)
+    with time_machine.travel(BEFORE_DEADLINE), tenant_context(org):
+        request_extend(request=request, actor=staff, reason="Records are archived off site.")
+    client = Client(REMOTE_ADDR=f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.7")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"/privacy/{org.slug}/status/",
+            {"email": "rosa.parent@example.org", "reference": request.reference},
+        )
+    [link_email] = mail.outbox
+    found = re.search(
+        r"http://testserver(/privacy/[^/\s]+/portal/[^/\s]+/\?lang=\w+)", link_email.body
+    )
+    assert found is not None
+    page = client.get(client.post(found.group(1))["Location"]).content.decode()
+    assert "We will respond by May 31, 2026 instead of April 16, 2026." in page
+    assert "The reason: Records are archived off site." in page
