@@ -86,6 +86,8 @@ def extension_audits(request: PrivacyRequest) -> int:
                 "to Lincoln USD.",
                 "We will respond by May 31, 2026 instead of April 16, 2026.",
                 "The reason: Records are archived off site.",
+                "The rules that apply to your request allow one extension, with this notice "
+                "before the original deadline.",
             ],
         ),
         (
@@ -96,6 +98,8 @@ def extension_audits(request: PrivacyRequest) -> int:
                 "referencia {reference}, a Lincoln USD.",
                 "Responderemos antes del 31 de mayo de 2026 en lugar del 16 de abril de 2026.",
                 "El motivo: Records are archived off site.",
+                "Las normas que se aplican a su solicitud permiten una prórroga, con este "
+                "aviso antes del plazo original.",
             ],
         ),
     ],
