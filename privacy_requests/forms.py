@@ -167,7 +167,12 @@ class AssignForm(forms.Form):
 
 class ExtendForm(forms.Form):
     prefix = "extend"
-    reason = _text(_("Reason for the extension"), required=True, rows=3)
+    reason = _text(
+        _("Reason for the extension"),
+        required=True,
+        rows=3,
+        help_text=_("Told to the requester in the notice shown above."),
+    )
 
 
 class CloseForm(forms.Form):

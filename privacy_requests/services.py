@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from audit.actions import Action
 from audit.services import record
 from k12cloud.notifications.services import email_enqueue
+from privacy_requests.extension_notice import extension_notice_text
 from privacy_requests.models import PrivacyRequest, RequestEvent, RequestMessage
 from privacy_requests.received_time import received_at_problem
 from privacy_requests.rules.selectors import organization_deadlines
@@ -477,7 +478,10 @@ def request_assign(
 def request_extend(*, request: PrivacyRequest, actor: User | None, reason: str) -> PrivacyRequest:
     """Extend the response deadline once, with a reason, before the original deadline has
     passed (in the organization's time zone), when the binding rules allow an extension.
-    Sets extended_respond_by from the snapshot and moves the request to EXTENDED."""
+    Sets extended_respond_by from the snapshot and moves the request to EXTENDED. The written
+    notice (reason and new date, in the request's language: `extension_notice`) goes on the
+    thread as a message to the requester and is emailed after commit when there is an address.
+    """
     reason = reason.strip()
     with transaction.atomic():
         request = _locked(request)
@@ -508,9 +512,24 @@ def request_extend(*, request: PrivacyRequest, actor: User | None, reason: str) 
                 % {"deadline": request.respond_by.isoformat()},
                 code="deadline_passed",
             )
+        _check_move(request, Status.EXTENDED)  # refused before the notice is written
         request.extended_at = timezone.now()
         request.extended_respond_by = datetime.fromisoformat(extended_to).date()
         request.extension_reason = reason
+        # the written notice the law requires before the original deadline: a message to the
+        # requester on the thread, emailed after commit when there is an address (otherwise
+        # staff send it by the channel the request came in; the request page says so)
+        notice = _message(
+            request,
+            actor,
+            RequestMessage.Direction.TO_REQUESTER,
+            extension_notice_text(
+                privacy_request=request,
+                organization_name=request.organization.name,
+                extended_respond_by=request.extended_respond_by,
+                reason=reason,
+            ),
+        )
         return _transition(
             request,
             Status.EXTENDED,
@@ -518,7 +537,11 @@ def request_extend(*, request: PrivacyRequest, actor: User | None, reason: str) 
             action=Action.REQUEST_EXTENDED,
             kind="extended",
             extra_fields=["extended_at", "extended_respond_by", "extension_reason"],
-            data={"extended_respond_by": extended_to},
+            data={
+                "extended_respond_by": extended_to,
+                "notice_message_id": notice.pk,
+                "notice_emailed": bool(request.requester_email),
+            },
         )
 
 

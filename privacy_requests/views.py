@@ -27,6 +27,7 @@ from k12cloud.encryption.keys import data_keys_preloaded
 from k12cloud.portal import OrganizationView
 from privacy_requests import forms as request_forms
 from privacy_requests.deadlines import DeadlineError
+from privacy_requests.extension_notice import extension_notice_text
 from privacy_requests.models import PrivacyRequest, RequestEvent
 from privacy_requests.routing import (
     request_deadline_review,
@@ -163,6 +164,16 @@ class RequestDetailView(OrganizationView, TemplateView):
             can_work=Permission.REQUESTS_WORK.value in allowed and pr.is_open,
             access=access,
         )
+        summary = context["deadlines"]
+        if "extend_form" in context and not pr.extended_at and summary.respond_by_extended:
+            # the written notice the extension sends, as it will read (reason: a placeholder)
+            context["extension_notice_preview"] = extension_notice_text(
+                privacy_request=pr,
+                organization_name=org.name,
+                extended_respond_by=summary.respond_by_extended,
+                reason=None,
+            )
+            context["extension_notice_by_email"] = bool(pr.requester_email)
         context.update(request_page_context(organization=org, privacy_request=pr, context=context))
         from k12cloud.notifications.selectors import emails_for  # notifications: emails sent
 

@@ -173,7 +173,12 @@ EVENT_PAYLOADS: dict[str, dict[str, FieldGroup]] = {
     "acknowledged": {**_TRANSITION, "message_sent": G.REGISTER},
     "verified": {**_TRANSITION, "method": G.REGISTER},
     "assigned": {"from_assignee_id": G.REGISTER, "to_assignee_id": G.REGISTER},
-    "extended": {**_TRANSITION, "extended_respond_by": G.REGISTER},
+    "extended": {
+        **_TRANSITION,
+        "extended_respond_by": G.REGISTER,
+        "notice_message_id": G.REGISTER,  # the written notice on the thread
+        "notice_emailed": G.REGISTER,
+    },
     "closed": {**_TRANSITION, "outcome": G.REGISTER},
     "withdrawn": _TRANSITION,
     "duplicate": {**_TRANSITION, "duplicate_of": G.REGISTER},

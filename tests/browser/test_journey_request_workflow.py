@@ -92,7 +92,8 @@ def test_staff_work_a_phone_request_to_fulfilment(
     expect(page.locator("#action-error")).to_contain_text("does not allow stopping the clock")
     page_checked(page)
 
-    # extend once, with a reason
+    # extend once, with a reason; the form shows the notice the requester is sent
+    expect(page.locator(".notice-preview")).to_contain_text("We will respond by")
     extend = page.locator("#extend_form")
     extend.get_by_label("Reason for the extension").fill("The records are in the archive.")
     extend.get_by_role("button", name="Extend").click()
