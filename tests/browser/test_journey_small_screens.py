@@ -32,11 +32,13 @@ LONG_NAME = "Maximiliana Alexandrina Featherstonehaugh-Montgomery-Wolfeschlegels
 
 
 # the innermost elements reaching past the right edge, to name the culprit in a failure
-WIDER_THAN_THE_SCREEN = """() => [...document.querySelectorAll("body *")]
-    .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5)
-    .filter((el) => ![...el.children].some((c) => c.getBoundingClientRect().right > window.innerWidth + 0.5))
+WIDER_THAN_THE_SCREEN = """() => {
+  const past = (el) => el.getBoundingClientRect().right > window.innerWidth + 0.5;
+  return [...document.querySelectorAll("body *")]
+    .filter((el) => past(el) && ![...el.children].some(past))
     .slice(0, 5)
-    .map((el) => el.outerHTML.slice(0, 160))"""
+    .map((el) => el.outerHTML.slice(0, 160));
+}"""
 
 
 def assert_fits_the_screen(page: Page) -> None:
