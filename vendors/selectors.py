@@ -176,7 +176,7 @@ def files_by_task(
 
 
 @dataclass(frozen=True)
-class PackageFile:
+class VendorFileContent:
     name: str
     content_type: str
     size: int
@@ -198,7 +198,7 @@ class VendorPackageSection:
     responder_email: str
     note: str
     skip_reason: str
-    files: list[PackageFile] = field(default_factory=list)
+    files: list[VendorFileContent] = field(default_factory=list)
 
     def metadata(self) -> dict[str, object]:
         """JSON-ready description, files by name, size and SHA-256 (for the package index)."""
@@ -234,12 +234,12 @@ def vendor_package_sections(
     )
     if not with_content:
         files = files.defer("content")
-    by_task: dict[int, list[PackageFile]] = {task.pk: [] for task in tasks}
+    by_task: dict[int, list[VendorFileContent]] = {task.pk: [] for task in tasks}
     for row in files:
         assert row.task_id is not None
         data = base64.b64decode(row.content) if with_content else b""
         by_task[row.task_id].append(
-            PackageFile(row.name, row.content_type, row.size, row.sha256, data)
+            VendorFileContent(row.name, row.content_type, row.size, row.sha256, data)
         )
     return [
         VendorPackageSection(
@@ -259,7 +259,7 @@ def vendor_package_sections(
     ]
 
 
-def package_file_path(section: VendorPackageSection, file: PackageFile) -> str:
+def package_file_path(section: VendorPackageSection, file: VendorFileContent) -> str:
     """Where a vendor's file sits in the package ZIP: vendors/<task reference>/<name>."""
     name = "".join(c if c.isalnum() or c in "._- " else "_" for c in file.name).strip() or "file"
     return f"vendors/{section.task_reference}/{name[:120]}"
