@@ -17,6 +17,7 @@ from accounts.models import Membership
 from accounts.permissions import Permission, Role, role_allows
 from accounts.selectors import member_get, member_list, membership_list
 from accounts.sso import sso_connection_get
+from k12cloud.dashboard import dashboard_panels
 from k12cloud.portal import OrganizationView, memberships_of
 
 
@@ -51,6 +52,9 @@ class DashboardView(OrganizationView, TemplateView):
             )
             by_role = {row["role"]: row["n"] for row in counts}
             context["members_by_role"] = [(r.label, by_role.get(r.value, 0)) for r in Role]
+        context["panels"] = dashboard_panels(
+            organization=self.organization, membership=self.membership
+        )
         return context
 
 

@@ -436,3 +436,9 @@ CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "sources.tasks"]
 SIS_REST_TIMEOUT_SECONDS = env_int("SIS_REST_TIMEOUT_SECONDS", 20)
 SIS_REST_MAX_RETRY_AFTER_SECONDS = env_int("SIS_REST_MAX_RETRY_AFTER_SECONDS", 10)
 # --- end of SIS sources ---
+
+# --- dashboard ---
+# panels each app adds to the organization dashboard (k12cloud/dashboard.py), one dotted path
+# per line so that apps' additions merge cleanly
+DASHBOARD_PANEL_PROVIDERS: list[str] = []
+# --- end of dashboard ---
