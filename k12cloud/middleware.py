@@ -8,8 +8,9 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 
+from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 
 from audit.context import current_request
 from k12cloud.tenancy import user_context
@@ -101,3 +102,28 @@ def answered_for_one_caller(request: HttpRequest) -> bool:
         return True
     user = getattr(request, "user", None)
     return bool(user is not None and user.is_authenticated)
+
+
+class StyledNotFoundInDebugMiddleware:
+    """Under DEBUG (`make run`), a view's Http404 gets the styled 404 page, as in production.
+
+    Django answers a 404 raised by a view with its technical page whenever DEBUG is on, so a
+    member opening a page their role may not know of (`/o/<slug>/billing/`) saw a debug page
+    locally. An address that matches no URL pattern keeps Django's page under DEBUG: it lists
+    the patterns, which is what a developer wants there. Without DEBUG this does nothing.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponseBase | None:
+        if not (settings.DEBUG and isinstance(exception, Http404)):
+            return None
+        from k12cloud.views import not_found  # the error pages render templates: load lazily
+
+        return not_found(request, exception)

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseBase
+from django.utils.translation import gettext
 from django.views import View
 
 from accounts.models import Membership, Organization
@@ -80,7 +81,7 @@ class OrganizationView(View):
         if not role_allows(self.membership.role, self.permission):
             if self.refused_as_not_found:
                 raise Http404("No such page.")
-            raise PermissionDenied("Your role does not allow this page.")
+            raise PermissionDenied(gettext("Your role does not allow this page."))
         with tenant_context(self.organization):
             response = super().dispatch(request, *args, **kwargs)
             render = getattr(response, "render", None)

@@ -133,3 +133,24 @@ def test_a_server_error_keeps_its_traceback_in_the_log(caplog: pytest.LogCapture
         Client(raise_request_exception=False).get("/errors/500/")
     errors = [r for r in caplog.records if r.name == "django.request"]
     assert errors and errors[0].exc_info is not None
+
+
+def test_the_refusal_message_is_in_the_members_language() -> None:
+    organization = OrganizationFactory.create()
+    client = sign_in(Client(), member(organization, Role.VIEWER))
+    url = reverse("accounts:member_list", kwargs={"org_slug": organization.slug})
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Su función no le permite ver esta página." in html
+    assert "Your role does not allow this page." not in html
+
+
+@pytest.mark.urls("k12cloud.urls")
+def test_under_debug_a_views_404_is_the_styled_page_not_djangos(settings: object) -> None:
+    """`make run` has DEBUG on: a page refused as not found looks as it does in production."""
+    settings.DEBUG = True  # type: ignore[attr-defined]
+    organization = OrganizationFactory.create()
+    client = sign_in(Client(), member(organization, Role.PRIVACY_STAFF))
+    response = client.get(f"/o/{organization.slug}/billing/", HTTP_ACCEPT_LANGUAGE="en")
+    html = _assert_styled(response, 404, "en")
+    assert "Django tried these URL patterns" not in html and "technical" not in html.lower()
+    assert "No such page." not in html  # the exception's text stays hidden

@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "accounts.security.sessions.SessionPolicyMiddleware",
     # inside that context (it reads the user's memberships): second factor before anything else
     "accounts.mfa.middleware.MfaEnforcementMiddleware",
+    # DEBUG only: a view's 404 is the styled page, not Django's debug page
+    "k12cloud.middleware.StyledNotFoundInDebugMiddleware",
 ]
 
 ROOT_URLCONF = "k12cloud.urls"
