@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import subprocess
 import sys
 import tempfile
@@ -229,7 +230,6 @@ def backups_prune(*, now: datetime | None = None) -> PruneResult:
         Backup.objects.filter(pk__in=result.pruned).delete()
         record(
             Action.BACKUPS_PRUNED,
-            target=("backups.backup", ",".join(map(str, result.pruned))),
             changes={"pruned": result.pruned, "kept": result.kept},
             actor=Actor.system("backups.prune"),
         )
@@ -469,7 +469,9 @@ def _manage(scratch: database.Server, *args: str) -> str:
         **scratch.environment(),
         "DATABASE_URL": scratch.url(),
         "BACKUP_DATABASE_URL": scratch.url(),
-        "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE,
+        # settings overridden in tests lose SETTINGS_MODULE; the environment has it then
+        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE")
+        or str(settings.SETTINGS_MODULE),
     }
     env.pop("PGOPTIONS", None)
     env.pop("PGPASSWORD", None)

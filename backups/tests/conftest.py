@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from pytest_django.fixtures import SettingsWrapper
 
 
 @pytest.fixture(autouse=True)
-def backups_on_disk(settings: SettingsWrapper, tmp_path: Path) -> Path:
+def backups_on_disk(settings: Any, tmp_path: Path) -> Path:
     """Each test stores its backups in files of its own, as the default deployment does."""
     root = tmp_path / "backups"
     settings.STORAGES = {

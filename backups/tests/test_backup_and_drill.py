@@ -279,3 +279,41 @@ def test_manifest_is_json_serialisable_and_names_no_personal_data(
     text = json.dumps(backup.manifest)
     assert "lincoln.example" not in text and "hudson" not in text
     assert io.BytesIO(text.encode()).read()  # stored as JSON in the record
+
+
+def test_the_beat_tasks_back_up_prune_and_drill(
+    seeded: dict[str, Organization], backups_on_disk: Path
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from backups.tasks import backup_daily, restore_drill_monthly
+    from k12cloud.celery import app
+
+    schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
+    assert "backups.backup_daily" in schedule and "backups.restore_drill_monthly" in schedule
+    assert schedule["backups.restore_drill_monthly"].day_of_month == {1}
+    # ten daily backups from long ago (periods that have a backup count, so old ones stay)
+    old = timezone.now() - timedelta(days=800)
+    for day in range(10):
+        name = backup_storage().save(f"old/{day}.k12enc", ContentFile(b"x"))
+        Backup.objects.create(
+            started_at=old + timedelta(days=day),
+            status=Backup.Status.SUCCEEDED,
+            trigger=Backup.Trigger.SCHEDULED,
+            storage_name=name,
+        )
+
+    new_id = backup_daily()
+
+    assert Backup.objects.get(pk=new_id).status == Backup.Status.SUCCEEDED
+    survivors = list(Backup.objects.order_by("started_at").values_list("storage_name", flat=True))
+    # daily: the new one and the 6 newest old days; their weeks and months are among those
+    assert survivors == [f"old/{day}.k12enc" for day in range(4, 10)] + [
+        Backup.objects.get(pk=new_id).storage_name
+    ]
+    assert not (backups_on_disk / "old/0.k12enc").exists()
+    result = restore_drill_monthly()
+    drill = RestoreDrill.objects.get()
+    assert result == f"{drill.pk}:passed", (drill.failed_step, drill.reason)
