@@ -28,7 +28,7 @@ import os
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -131,7 +131,7 @@ def _sealed(cipher: AESGCM, counter: int, data: bytes, *, last: bool, header: by
     return LENGTH.pack(len(sealed)) + sealed
 
 
-def _read_exactly(source: BinaryIO, size: int) -> bytes:
+def _read_exactly(source: IO[bytes], size: int) -> bytes:
     parts: list[bytes] = []
     remaining = size
     while remaining:
@@ -143,7 +143,7 @@ def _read_exactly(source: BinaryIO, size: int) -> bytes:
     return b"".join(parts)
 
 
-def decrypt_chunks(source: BinaryIO, *, keys: Iterable[BackupKey]) -> Iterator[bytes]:
+def decrypt_chunks(source: IO[bytes], *, keys: Iterable[BackupKey]) -> Iterator[bytes]:
     """The plaintext, chunk by chunk; raises BackupDecryptionError saying what is wrong.
 
     Nothing unauthenticated is ever yielded: each chunk is checked before it is returned. A

@@ -109,7 +109,8 @@ def backup_create(*, trigger: str) -> Backup:
             )
             try:
                 stored_name = storage.save(
-                    _storage_name(backup.started_at, backup.pk), File(reader)
+                    _storage_name(backup.started_at, backup.pk),
+                    File(reader),  # type: ignore[arg-type]  # a binary file object
                 )
             finally:
                 process.stdout.close()

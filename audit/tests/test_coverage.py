@@ -1108,17 +1108,17 @@ NOT_COVERED_HERE: dict[Action, str] = {
     # --- billing (billing engineer) ---
     # --- end of billing ---
     # --- backups (backups engineer) ---
-    **{
-        action: "a system command or beat task, not a person's act; exactly one event per "
-        "backup, prune and drill is tested in backups/tests"
-        for action in (
+    **dict.fromkeys(
+        (
             Action.BACKUP_CREATED,
             Action.BACKUP_FAILED,
             Action.BACKUPS_PRUNED,
             Action.RESTORE_DRILL_PASSED,
             Action.RESTORE_DRILL_FAILED,
-        )
-    },
+        ),
+        "a system command or beat task, not a person's act; exactly one event per backup, "
+        "prune and drill is tested in backups/tests",
+    ),
     # --- end of backups ---
     # --- retention (retention engineer) ---
     # --- end of retention ---

@@ -1,4 +1,4 @@
-"""Pruning deletes files and records by the 7/5/12 policy; the ops admin lists backups and drills."""
+"""Pruning deletes files and records by the 7/5/12 policy; the ops admin lists backups, drills."""
 
 from __future__ import annotations
 

@@ -13,7 +13,9 @@ def at(day: date, hour: int = 2, minute: int = 13) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
 
 
-def simulate(start: date, days: int, *, skip: set[date] = frozenset()) -> dict[int, datetime]:
+def simulate(
+    start: date, days: int, *, skip: frozenset[date] | set[date] = frozenset()
+) -> dict[int, datetime]:
     """A daily backup at 02:13 UTC, pruned right after it is made (as the beat task does)."""
     alive: dict[int, datetime] = {}
     for offset in range(days):

@@ -448,6 +448,7 @@ DASHBOARD_PANEL_PROVIDERS: list[str] = []
 # The backup key: base64 of 32 random bytes (`openssl rand -base64 32`), from the environment,
 # never from the database. Production refuses a missing key and the development one.
 import json  # noqa: E402
+from typing import Any  # noqa: E402
 
 from k12cloud.settings.development_values import DEVELOPMENT_BACKUP_ENCRYPTION_KEY  # noqa: E402
 
@@ -467,7 +468,7 @@ BACKUP_STORAGE_BACKEND = env_str(
     "BACKUP_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
 )
 BACKUP_STORAGE_ROOT = env_str("BACKUP_STORAGE_ROOT", str(BASE_DIR / ".local" / "backups"))
-BACKUP_STORAGE = {
+BACKUP_STORAGE: dict[str, Any] = {
     "BACKEND": BACKUP_STORAGE_BACKEND,
     "OPTIONS": (
         {"location": BACKUP_STORAGE_ROOT}
@@ -475,7 +476,7 @@ BACKUP_STORAGE = {
         else json.loads(env_str("BACKUP_STORAGE_OPTIONS", "{}"))
     ),
 }
-STORAGES = {**STORAGES, "backups": BACKUP_STORAGE}
+STORAGES: dict[str, dict[str, Any]] = {**STORAGES, "backups": BACKUP_STORAGE}  # type: ignore[no-redef]
 # failed backups' records are kept this long (succeeded ones follow the 7/5/12 retention)
 BACKUP_FAILED_KEEP_DAYS = env_int("BACKUP_FAILED_KEEP_DAYS", 30)
 # seconds a restore drill step run in a subprocess (migrate, check_rls, audit_verify) may take

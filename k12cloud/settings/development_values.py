@@ -35,5 +35,6 @@ def is_development_audit_key(text: str) -> bool:
     except (ValueError, TypeError, binascii.Error):
         return False
 
+
 # backups (backups/): the key that encrypts local and test backups; production refuses it
-DEVELOPMENT_BACKUP_ENCRYPTION_KEY = "azEyY2xvdWQtZGV2ZWxvcG1lbnQtYmFja3VwLWtleSE="  # noqa: S105
+DEVELOPMENT_BACKUP_ENCRYPTION_KEY = "azEyY2xvdWQtZGV2ZWxvcG1lbnQtYmFja3VwLWtleSE="
