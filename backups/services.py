@@ -312,12 +312,13 @@ def restore_drill_run(*, trigger: str, backup_id: int | None = None) -> RestoreD
     )
     run = DrillRun(drill)
     failed_step, reason = "", ""
-    server = database.backup_server()
-    scratch = server.for_database(scratch_database_name(server.dbname, drill.pk))
-    RestoreDrill.objects.filter(pk=drill.pk).update(scratch_database=scratch.dbname)
     created = False
     current = "select_backup"
+    server = scratch = None
     try:
+        server = database.backup_server()
+        scratch = server.for_database(scratch_database_name(server.dbname, drill.pk))
+        RestoreDrill.objects.filter(pk=drill.pk).update(scratch_database=scratch.dbname)
         if backup is None:
             raise StepFailed("there is no successful backup to restore")
         current = "checksum"
@@ -338,11 +339,19 @@ def restore_drill_run(*, trigger: str, backup_id: int | None = None) -> RestoreD
     except StepFailed as failure:
         failed_step = current
         reason = failure.reason
+    except Exception as error:  # configuration (BACKUP_DATABASE_URL), before any step ran
+        failed_step = current
+        reason = f"{error.__class__.__name__}: {error}"
     finally:
         recovery_time = sum(step["seconds"] for step in run.steps)
-        if created or (scratch.dbname and _exists_quietly(server, scratch.dbname)):
+        if (
+            server is not None
+            and scratch is not None
+            and (created or _exists_quietly(server, scratch.dbname))
+        ):
+            drop_server, drop_name = server, scratch.dbname
             try:
-                run.run("drop_database", lambda: _drop(server, scratch.dbname))
+                run.run("drop_database", lambda: _drop(drop_server, drop_name))
             except StepFailed as failure:
                 if not failed_step:
                     failed_step, reason = "drop_database", failure.reason

@@ -134,6 +134,7 @@ DEVELOPMENT_AUDIT_KEY_PEM = (
             "BACKUP_ENCRYPTION_KEY must not be the development key",
         ),
         ("BACKUP_ENCRYPTION_KEY", "c2hvcnQta2V5", "BACKUP_ENCRYPTION_KEY must be base64 of 32"),
+        ("BACKUP_STORAGE_OPTIONS", "{bucket_name: x", "BACKUP_STORAGE_OPTIONS is not JSON"),
     ],
     ids=[
         "audit-key-base64",
@@ -148,6 +149,7 @@ DEVELOPMENT_AUDIT_KEY_PEM = (
         "short-health-token",
         "backup-key-development",
         "backup-key-short",
+        "backup-storage-options",
     ],
 )
 def test_production_refuses_development_values(variable: str, value: str, message: str) -> None:

@@ -317,3 +317,19 @@ def test_the_beat_tasks_back_up_prune_and_drill(
     result = restore_drill_monthly()
     drill = RestoreDrill.objects.get()
     assert result == f"{drill.pk}:passed", (drill.failed_step, drill.reason)
+
+
+def test_a_misconfigured_drill_is_recorded_failed_not_left_running(
+    seeded: dict[str, Organization], settings: object
+) -> None:
+    from django.utils import timezone
+
+    Backup.objects.create(
+        started_at=timezone.now(), status=Backup.Status.SUCCEEDED, trigger="manual"
+    )
+    settings.BACKUP_DATABASE_URL = "mysql://nope"  # type: ignore[attr-defined]
+    drill = restore_drill_run(trigger=RestoreDrill.Trigger.ON_DEMAND)
+    assert drill.status == RestoreDrill.Status.FAILED
+    assert drill.failed_step == "select_backup"
+    assert "BACKUP_DATABASE_URL is malformed" in drill.reason
+    assert len(mail.outbox) == 1

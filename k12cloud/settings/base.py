@@ -450,6 +450,8 @@ DASHBOARD_PANEL_PROVIDERS: list[str] = []
 import json  # noqa: E402
 from typing import Any  # noqa: E402
 
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
 from k12cloud.settings.development_values import DEVELOPMENT_BACKUP_ENCRYPTION_KEY  # noqa: E402
 
 INSTALLED_APPS = [*INSTALLED_APPS, "backups"]
@@ -468,12 +470,16 @@ BACKUP_STORAGE_BACKEND = env_str(
     "BACKUP_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
 )
 BACKUP_STORAGE_ROOT = env_str("BACKUP_STORAGE_ROOT", str(BASE_DIR / ".local" / "backups"))
+try:
+    _backup_storage_options = json.loads(env_str("BACKUP_STORAGE_OPTIONS", "{}"))
+except json.JSONDecodeError as _error:
+    raise ImproperlyConfigured(f"BACKUP_STORAGE_OPTIONS is not JSON: {_error.msg}.") from None
 BACKUP_STORAGE: dict[str, Any] = {
     "BACKEND": BACKUP_STORAGE_BACKEND,
     "OPTIONS": (
         {"location": BACKUP_STORAGE_ROOT}
         if BACKUP_STORAGE_BACKEND.endswith("FileSystemStorage")
-        else json.loads(env_str("BACKUP_STORAGE_OPTIONS", "{}"))
+        else _backup_storage_options
     ),
 }
 STORAGES: dict[str, dict[str, Any]] = {**STORAGES, "backups": BACKUP_STORAGE}  # type: ignore[no-redef]
