@@ -154,3 +154,20 @@ def test_members_of_a_tenant_cannot_see_backups() -> None:
 
 # session, user, device checks and the two list queries: independent of the number of rows
 ADMIN_LIST_QUERIES = 14
+
+
+def test_the_demo_ops_staff_group_reads_backups_without_being_superuser() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from accounts.models import User
+
+    call_command("seed_demo", stdout=StringIO())
+    ops_user = User.objects.get(email="ops@k12.cloud")
+    assert ops_user.is_staff and not ops_user.is_superuser
+    client = Client()
+    sign_in(client, ops_user)
+    for name in ("admin:backups_backup_changelist", "admin:backups_restoredrill_changelist"):
+        assert client.get(reverse(name)).status_code == 200
+    assert client.get(reverse("admin:backups_backup_add")).status_code == 403
