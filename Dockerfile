@@ -6,7 +6,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
 WORKDIR /app
 
 # gettext: compilemessages builds the translations (.mo files are never committed)
-RUN apt-get update && apt-get install -y --no-install-recommends gettext \
+# postgresql-client-16: pg_dump/pg_restore for backups and restore drills (docs/backups.md);
+# from PostgreSQL's own apt repository, to match docker-compose.yml's postgres:16 server
+RUN apt-get update && apt-get install -y --no-install-recommends gettext ca-certificates curl \
+    && install -d /usr/share/postgresql-common/pgdg \
+    && curl --fail -sSo /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc \
+        https://www.postgresql.org/media/keys/ACCC4CF8.asc \
+    && . /etc/os-release \
+    && echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt ${VERSION_CODENAME}-pgdg main" \
+        > /etc/apt/sources.list.d/pgdg.list \
+    && apt-get update && apt-get install -y --no-install-recommends postgresql-client-16 \
     && rm -rf /var/lib/apt/lists/*
 COPY requirements/lock.txt requirements/lock.txt
 RUN pip install --no-cache-dir --require-hashes -r requirements/lock.txt
@@ -18,6 +27,7 @@ RUN export SECRET_KEY=build-only ALLOWED_HOSTS=build EMAIL_HOST=build \
         AUDIT_CHECKPOINT_PRIVATE_KEY=build-only \
         STRIPE_SECRET_KEY=build-only STRIPE_WEBHOOK_SECRET=build-only \
         PORTAL_BASE_URL=https://build.invalid \
+        BACKUP_ENCRYPTION_KEY="$(python -c 'import base64,os;print(base64.b64encode(os.urandom(32)).decode())')" \
     && python manage.py collectstatic --noinput \
     && python manage.py compilemessages
 

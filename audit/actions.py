@@ -151,3 +151,10 @@ class Action(StrEnum):
     VENDOR_TASK_ESCALATED = "vendors.task_escalated"
     VENDOR_FILE_DOWNLOADED = "vendors.file_downloaded"
     REQUEST_CLOSED_WITH_OPEN_VENDOR_TASKS = "vendors.request_closed_with_open_tasks"
+    # --- backups (backups engineer): platform events, no organization (backups/) ---
+    BACKUP_CREATED = "backups.created"
+    BACKUP_FAILED = "backups.failed"
+    BACKUPS_PRUNED = "backups.pruned"
+    RESTORE_DRILL_PASSED = "backups.restore_drill_passed"
+    RESTORE_DRILL_FAILED = "backups.restore_drill_failed"
+    # --- end of backups ---

@@ -82,4 +82,14 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=35),
     },
     # --- end of vendors ---
+    # --- backups: encrypted pg_dump daily, then 7/5/12 pruning; a restore drill monthly ---
+    "backups-daily": {
+        "task": "backups.backup_daily",
+        "schedule": crontab(hour=2, minute=13),
+    },
+    "backups-restore-drill": {
+        "task": "backups.restore_drill_monthly",
+        "schedule": crontab(day_of_month=1, hour=5, minute=29),
+    },
+    # --- end of backups ---
 }

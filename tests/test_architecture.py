@@ -47,6 +47,8 @@ PLATFORM_MODELS = {
         "the deadline rules table ops staff edit; the law is the same for every tenant"
     ),
     "billing.Plan": "k-12.cloud's price list (Stripe prices), the same for every tenant",
+    "backups.Backup": "a backup of the whole database (every tenant); ops-only, no personal data",
+    "backups.RestoreDrill": "a restore drill of a whole-database backup; ops-only, no tenant data",
 }
 # Foreign keys of tenant-owned models that may carry their own single-column index.
 CROSS_TENANT_INDEXES = {("accounts.Membership", "user"): "the switcher lists a user's orgs"}

@@ -25,6 +25,7 @@ PRODUCTION_ENV = {
     "STRIPE_SECRET_KEY": "sk_live_production_like",
     "STRIPE_WEBHOOK_SECRET": "whsec_production_like",
     "PORTAL_BASE_URL": "https://portal.k-12.cloud",
+    "BACKUP_ENCRYPTION_KEY": "cHJvZHVjdGlvbi1saWtlLWJhY2t1cC1rZXktMzJieXQ=",
 }
 
 
@@ -67,6 +68,7 @@ def test_production_check_deploy_is_clean() -> None:
         "STRIPE_SECRET_KEY",
         "STRIPE_WEBHOOK_SECRET",
         "PORTAL_BASE_URL",
+        "BACKUP_ENCRYPTION_KEY",
     ],
 )
 def test_production_refuses_to_start_without_a_secret(missing: str) -> None:
@@ -126,6 +128,13 @@ DEVELOPMENT_AUDIT_KEY_PEM = (
         ("PORTAL_BASE_URL", "portal.k-12.cloud", "PORTAL_BASE_URL must be an https://"),
         ("PORTAL_BASE_URL", "https://", "PORTAL_BASE_URL must be an https://"),
         ("HEALTHZ_TOKEN", "too-short-to-resist-guessing", "HEALTHZ_TOKEN must be at least 32"),
+        (
+            "BACKUP_ENCRYPTION_KEY",
+            "azEyY2xvdWQtZGV2ZWxvcG1lbnQtYmFja3VwLWtleSE=",
+            "BACKUP_ENCRYPTION_KEY must not be the development key",
+        ),
+        ("BACKUP_ENCRYPTION_KEY", "c2hvcnQta2V5", "BACKUP_ENCRYPTION_KEY must be base64 of 32"),
+        ("BACKUP_STORAGE_OPTIONS", "{bucket_name: x", "BACKUP_STORAGE_OPTIONS is not JSON"),
     ],
     ids=[
         "audit-key-base64",
@@ -138,6 +147,9 @@ DEVELOPMENT_AUDIT_KEY_PEM = (
         "portal-no-scheme",
         "portal-no-host",
         "short-health-token",
+        "backup-key-development",
+        "backup-key-short",
+        "backup-storage-options",
     ],
 )
 def test_production_refuses_development_values(variable: str, value: str, message: str) -> None:

@@ -281,6 +281,12 @@ ADMIN_SPECIAL: dict[str, dict[str, set[int]]] = {
         )
         for view in ("add", "delete")
     },
+    # --- backups: made by the command and beat, pruned by retention; read-only here ---
+    **{
+        f"admin:backups_{model}_{view}": {**ADMIN_EXPECTED, "ops": {403}}
+        for model in ("backup", "restoredrill")
+        for view in ("add", "delete")
+    },
 }
 
 

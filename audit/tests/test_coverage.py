@@ -1107,6 +1107,19 @@ NOT_COVERED_HERE: dict[Action, str] = {
     # --- end of tracking ---
     # --- billing (billing engineer) ---
     # --- end of billing ---
+    # --- backups (backups engineer) ---
+    **dict.fromkeys(
+        (
+            Action.BACKUP_CREATED,
+            Action.BACKUP_FAILED,
+            Action.BACKUPS_PRUNED,
+            Action.RESTORE_DRILL_PASSED,
+            Action.RESTORE_DRILL_FAILED,
+        ),
+        "a system command or beat task, not a person's act; exactly one event per backup, "
+        "prune and drill is tested in backups/tests",
+    ),
+    # --- end of backups ---
     # --- retention (retention engineer) ---
     # --- end of retention ---
     # --- SIS sources (sources engineer) ---

@@ -444,3 +444,50 @@ SIS_REST_MAX_RETRY_AFTER_SECONDS = env_int("SIS_REST_MAX_RETRY_AFTER_SECONDS", 1
 # per line so that apps' additions merge cleanly
 DASHBOARD_PANEL_PROVIDERS: list[str] = []
 # --- end of dashboard ---
+
+# --- backups (backups engineer) ---
+# Encrypted pg_dump backups and monthly restore drills (backups/, docs/backups.md).
+# The backup key: base64 of 32 random bytes (`openssl rand -base64 32`), from the environment,
+# never from the database. Production refuses a missing key and the development one.
+import json  # noqa: E402
+from typing import Any  # noqa: E402
+
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+from k12cloud.settings.development_values import DEVELOPMENT_BACKUP_ENCRYPTION_KEY  # noqa: E402
+
+INSTALLED_APPS = [*INSTALLED_APPS, "backups"]
+
+BACKUP_ENCRYPTION_KEY = env_str("BACKUP_ENCRYPTION_KEY", DEVELOPMENT_BACKUP_ENCRYPTION_KEY)
+# retired keys (base64, comma-separated) that must still decrypt older backups
+BACKUP_DECRYPTION_KEYS = env_list("BACKUP_DECRYPTION_KEYS", [])
+# The role pg_dump, pg_restore and the drill connect as (to the database the portal uses):
+# one that can read every row (the owner role that runs `migrate`) and create the drill's
+# scratch database (CREATEDB). The runtime role of DATABASE_URL can do neither in production.
+BACKUP_DATABASE_URL = env_str("BACKUP_DATABASE_URL", env_str("DATABASE_URL"))
+# Where backups are stored: the "backups" storage alias. Local files by default; in production
+# the S3-compatible backend of django-storages (BACKUP_STORAGE_BACKEND, BACKUP_STORAGE_OPTIONS
+# as JSON, e.g. {"bucket_name": "k12cloud-backups", "location": "backups"}).
+BACKUP_STORAGE_BACKEND = env_str(
+    "BACKUP_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+)
+BACKUP_STORAGE_ROOT = env_str("BACKUP_STORAGE_ROOT", str(BASE_DIR / ".local" / "backups"))
+try:
+    _backup_storage_options = json.loads(env_str("BACKUP_STORAGE_OPTIONS", "{}"))
+except json.JSONDecodeError as _error:
+    raise ImproperlyConfigured(f"BACKUP_STORAGE_OPTIONS is not JSON: {_error.msg}.") from None
+BACKUP_STORAGE: dict[str, Any] = {
+    "BACKEND": BACKUP_STORAGE_BACKEND,
+    "OPTIONS": (
+        {"location": BACKUP_STORAGE_ROOT}
+        if BACKUP_STORAGE_BACKEND.endswith("FileSystemStorage")
+        else _backup_storage_options
+    ),
+}
+STORAGES: dict[str, dict[str, Any]] = {**STORAGES, "backups": BACKUP_STORAGE}  # type: ignore[no-redef]
+# failed backups' records are kept this long (succeeded ones follow the 7/5/12 retention)
+BACKUP_FAILED_KEEP_DAYS = env_int("BACKUP_FAILED_KEEP_DAYS", 30)
+# seconds a restore drill step run in a subprocess (migrate, check_rls, audit_verify) may take
+BACKUP_DRILL_STEP_TIMEOUT = env_int("BACKUP_DRILL_STEP_TIMEOUT", 4 * 3600)
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "backups.tasks"]
+# --- end of backups ---

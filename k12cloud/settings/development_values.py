@@ -34,3 +34,7 @@ def is_development_audit_key(text: str) -> bool:
         return base64.b64decode(text, validate=True) == development
     except (ValueError, TypeError, binascii.Error):
         return False
+
+
+# backups (backups/): the key that encrypts local and test backups; production refuses it
+DEVELOPMENT_BACKUP_ENCRYPTION_KEY = "azEyY2xvdWQtZGV2ZWxvcG1lbnQtYmFja3VwLWtleSE="

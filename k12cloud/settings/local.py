@@ -23,3 +23,5 @@ STORAGES = {
 # serve static files straight from the apps and static/ (no collectstatic outside production)
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# backups (backups/): the "backups" storage alias (local files), replaced with STORAGES above
+STORAGES = {**STORAGES, "backups": BACKUP_STORAGE}  # noqa: F405

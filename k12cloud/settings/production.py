@@ -5,6 +5,8 @@ or is one of the development values published in this repository, when ALLOWED_H
 host through, or when PORTAL_BASE_URL is not an https:// address (docs/security-production.md).
 """
 
+import base64
+import binascii
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -12,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from k12cloud.encryption.master_keys import DEVELOPMENT_KEY_ID, parse_master_keys
 from k12cloud.settings.base import *  # noqa: F403
 from k12cloud.settings.development_values import (
+    DEVELOPMENT_BACKUP_ENCRYPTION_KEY,
     DEVELOPMENT_STRIPE_SECRET_KEY,
     DEVELOPMENT_STRIPE_WEBHOOK_SECRET,
     is_development_audit_key,
@@ -67,6 +70,22 @@ for _name, _value, _development in (
         raise ImproperlyConfigured(
             f"{_name} must not be the development placeholder: set the value from Stripe."
         )
+
+# backups (backups/, docs/backups.md): the key that encrypts them, never the development one
+BACKUP_ENCRYPTION_KEY = env_str("BACKUP_ENCRYPTION_KEY")
+if BACKUP_ENCRYPTION_KEY == DEVELOPMENT_BACKUP_ENCRYPTION_KEY:
+    raise ImproperlyConfigured(
+        "BACKUP_ENCRYPTION_KEY must not be the development key (it is public): "
+        "generate one with `openssl rand -base64 32` (docs/backups.md)."
+    )
+try:
+    _backup_key_bytes = len(base64.b64decode(BACKUP_ENCRYPTION_KEY, validate=True))
+except (binascii.Error, ValueError):
+    _backup_key_bytes = 0
+if _backup_key_bytes != 32:
+    raise ImproperlyConfigured(
+        "BACKUP_ENCRYPTION_KEY must be base64 of 32 random bytes (`openssl rand -base64 32`)."
+    )
 
 # optional; when set, long enough that guessing it is hopeless (e.g. `openssl rand -hex 32`)
 if HEALTHZ_TOKEN and len(HEALTHZ_TOKEN) < 32:  # noqa: F405

@@ -36,3 +36,5 @@ PRIVACY_INTAKE_POW_MAX_NUMBER = 1000
 # the outbox sends after commit in the committing process, so tests read django.core.mail.outbox;
 # the Celery path (task, worker, relay) has its own tests with real workers (notifications)
 NOTIFICATIONS_DELIVERY = "in_process"
+# backups (backups/): the "backups" storage alias, replaced with the rest of STORAGES above
+STORAGES = {**STORAGES, "backups": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}

@@ -81,6 +81,12 @@ class Command(BaseCommand):
                     )
             ops = self._user(OPS_EMAIL, "Olive Ops", password, is_staff=True)
             ops.groups.add(self._ops_group())
+            # backups and restore drills: read-only in the ops admin (backups.admin)
+            self._ops_group().permissions.add(
+                *AuthPermission.objects.filter(
+                    content_type__app_label="backups", codename__startswith="view_"
+                )
+            )
             # billing demo data and the ops group's billing permissions (billing.demo)
             from billing.demo import billing_demo_seed
 
