@@ -151,3 +151,10 @@ class Action(StrEnum):
     VENDOR_TASK_ESCALATED = "vendors.task_escalated"
     VENDOR_FILE_DOWNLOADED = "vendors.file_downloaded"
     REQUEST_CLOSED_WITH_OPEN_VENDOR_TASKS = "vendors.request_closed_with_open_tasks"
+    # --- exports (exports/; docs/exports.md) ---
+    ORGANIZATION_EXPORT_REQUESTED = "exports.requested"
+    ORGANIZATION_EXPORT_COMPLETED = "exports.completed"
+    ORGANIZATION_EXPORT_FAILED = "exports.failed"
+    ORGANIZATION_EXPORT_DOWNLOADED = "exports.downloaded"
+    ORGANIZATION_EXPORT_EXPIRED = "exports.expired"  # the file deleted when its link expired
+    # --- end of exports ---

@@ -82,4 +82,8 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=35),
     },
     # --- end of vendors ---
+    # --- exports (exports/) ---
+    # expired export files deleted, exports whose worker died started again
+    "exports-sweep": {"task": "exports.sweep", "schedule": crontab(minute="*/10")},
+    # --- end of exports ---
 }

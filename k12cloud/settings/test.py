@@ -36,3 +36,6 @@ PRIVACY_INTAKE_POW_MAX_NUMBER = 1000
 # the outbox sends after commit in the committing process, so tests read django.core.mail.outbox;
 # the Celery path (task, worker, relay) has its own tests with real workers (notifications)
 NOTIFICATIONS_DELIVERY = "in_process"
+# --- exports ---
+STORAGES = {**STORAGES, "exports": EXPORTS_STORAGE}  # noqa: F405
+# --- end of exports ---
