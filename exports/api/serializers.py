@@ -51,6 +51,6 @@ class ExportSerializer(serializers.ModelSerializer[OrganizationExport]):
         )
 
 
-class RefusalSerializer(serializers.Serializer[Any]):
+class ExportRefusalSerializer(serializers.Serializer[Any]):
     detail = serializers.CharField()
     code = serializers.CharField()

@@ -74,7 +74,8 @@ class ExportViewSet(OrganizationViewSet):
         responses={
             202: s.ExportSerializer,
             409: OpenApiResponse(
-                s.RefusalSerializer, description="Another export is running, or no data is left"
+                s.ExportRefusalSerializer,
+                description="Another export is running, or no data is left",
             ),
             **ERRORS,
         },
@@ -108,7 +109,7 @@ class ExportViewSet(OrganizationViewSet):
         request=None,
         responses={
             (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The ZIP"),
-            410: OpenApiResponse(s.RefusalSerializer, description="The link expired"),
+            410: OpenApiResponse(s.ExportRefusalSerializer, description="The link expired"),
             **ERRORS,
         },
     )

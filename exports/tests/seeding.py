@@ -172,3 +172,34 @@ def seed(word: str) -> Seeded:
     billing.billing_contact(organization, email=f"ap@{slug}.example")
     v += [f"PO-{word.upper()}-7", po_bytes.decode(), f"{word}-po.pdf", f"ap@{slug}.example"]
     return seeded
+
+
+def clone_requests(organization: Organization, count: int) -> None:
+    """`count` requests in all: one made through the ORM (real envelopes in its encrypted
+    columns), cloned with INSERT ... SELECT generate_series (as benchmarks/ seeds)."""
+    from django.db import connection
+
+    from privacy_requests.models import PrivacyRequest
+
+    template = stored_request(
+        organization,
+        requester_name="Cloned Requester",
+        requester_email="cloned.requester@example.org",
+        subject_name="Cloned Student",
+        details="A cloned request",
+    )
+    table = PrivacyRequest._meta.db_table
+    columns = [
+        str(f.column)
+        for f in PrivacyRequest._meta.concrete_fields
+        if f.column not in ("id", "reference")
+    ]
+    column_list = ", ".join(connection.ops.quote_name(c) for c in columns)
+    with tenant_context(organization), connection.cursor() as cursor:
+        have = PrivacyRequest.objects.count()
+        cursor.execute(
+            f"INSERT INTO {table} (reference, {column_list}) "
+            f"SELECT 'C' || lpad(g::text, 9, '0'), {column_list} "
+            f"FROM {table}, generate_series(%s, %s) g WHERE id = %s",
+            [have, count - 1, template.pk],
+        )
