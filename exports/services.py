@@ -55,7 +55,8 @@ class ExportRefused(Exception):
 
 def enqueue_run(organization_id: int, export_id: int) -> None:
     """Send exports.run_export (by name: exports.tasks imports this module)."""
-    current_app.send_task(RUN_TASK, args=[organization_id, export_id])
+    queue = settings.EXPORTS_QUEUE or None  # None: the default queue
+    current_app.send_task(RUN_TASK, args=[organization_id, export_id], queue=queue)
 
 
 def storage() -> Any:

@@ -480,5 +480,8 @@ EXPORTS_LINK_DAYS = env_int("EXPORTS_LINK_DAYS", 7)
 EXPORTS_STALE_MINUTES = env_int("EXPORTS_STALE_MINUTES", 15)
 # a worker killed this many times on one export: it is marked failed instead
 EXPORTS_MAX_ATTEMPTS = env_int("EXPORTS_MAX_ATTEMPTS", 3)
+# the Celery queue exports are sent to; empty: the default queue. A worker of their own
+# (`celery worker -Q exports`) keeps a long export from delaying email and reminders.
+EXPORTS_QUEUE = env_str("EXPORTS_QUEUE", "")
 CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "exports.tasks"]
 # --- end of exports ---
