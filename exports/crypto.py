@@ -79,7 +79,7 @@ class EncryptingWriter:
     def writable(self) -> bool:
         return True
 
-    def write(self, data: bytes) -> int:  # type: ignore[override]
+    def write(self, data: bytes) -> int:
         if self._closed:
             raise ValueError("write to a closed EncryptingWriter")
         self._buffer += data
@@ -180,9 +180,9 @@ class Spool:
         self._writer.close()
         self._file.seek(0)
         try:
-            _, header = read_header(self._file)  # type: ignore[arg-type]
+            _, header = read_header(self._file)
             yield from decrypt_stream(
-                self._file,  # type: ignore[arg-type]
+                self._file,
                 material=self._key,
                 context="spool",
                 header=header,

@@ -166,7 +166,7 @@ class Table:
     label: str
     model: type[models.Model]
     decision: Export
-    fields: tuple[models.Field, ...]  # type: ignore[type-arg]
+    fields: tuple[models.Field, ...]
     omitted: Mapping[str, str]
 
     @property

@@ -18,6 +18,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBase,
     HttpResponseRedirect,
     JsonResponse,
     StreamingHttpResponse,
@@ -112,7 +113,7 @@ class ExportProgressView(_ExportPage):
 class ExportDownloadView(_ExportPage):
     http_method_names = ["post"]
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         export = self.load()
         if not export.is_downloadable():
             return HttpResponse(

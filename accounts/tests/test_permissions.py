@@ -19,11 +19,11 @@ from accounts.models import Invitation, Membership, Organization, User
 from accounts.permissions import PERMISSION_MATRIX, Permission, Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
 from billing.tests import factories as billing_factories
+from exports.tests import factories as export_factories
 from k12cloud.tenancy import tenant_context
 from privacy_requests.tests.factories import stored_evidence, stored_request
 from sources.tests import factories as sources_factories
 from tests.test_url_sweep import url_patterns
-from exports.tests import factories as export_factories
 from vendors.tests import factories as vendor_factories
 
 R = Role

@@ -36,7 +36,7 @@ def main() -> None:
     export = export_request(organization=organization, actor=None, via="api", enqueue=False)
     baseline = _memory_kib("VmRSS")
     start = time.perf_counter()
-    outcome = run_export.apply(args=[organization.pk, export.pk]).get()  # the task's own body
+    outcome = run_export.apply(args=(organization.pk, export.pk)).get()  # the task's own body
     seconds = time.perf_counter() - start
     peak = _memory_kib("VmHWM")
     with tenant_context(organization):

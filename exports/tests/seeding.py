@@ -38,7 +38,7 @@ class Seeded:
 def seed(word: str) -> Seeded:
     """`word` (e.g. "Zanzibar") marks every value; pick one found nowhere else."""
     slug = f"{word.lower()}-usd"
-    organization: Organization = OrganizationFactory(slug=slug, name=f"{word} Unified")
+    organization = OrganizationFactory.create(slug=slug, name=f"{word} Unified")
     admin_email = f"admin.{word.lower()}@{slug}.example"
     admin = member(organization, Role.ORG_ADMIN, email=admin_email, full_name=f"{word} Adminperson")
     seeded = Seeded(organization, admin)

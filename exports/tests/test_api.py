@@ -23,7 +23,7 @@ def api(org_slug: str, name: str, **kwargs: object) -> str:
 
 
 def test_start_refuse_follow_and_download_over_the_api() -> None:
-    org = OrganizationFactory()
+    org = OrganizationFactory.create()
     admin = member(org, Role.ORG_ADMIN)
     stored_request(org, requester_name="Api Requester")
     key = api_key_create(
@@ -55,7 +55,7 @@ def test_start_refuse_follow_and_download_over_the_api() -> None:
 
 
 def test_only_admins_and_only_their_organization() -> None:
-    org, other = OrganizationFactory(), OrganizationFactory()
+    org, other = OrganizationFactory.create(), OrganizationFactory.create()
     viewer = sign_in(Client(), member(org, Role.VIEWER))
     assert viewer.post(api(org.slug, "export_list")).status_code == 403
     assert viewer.get(api(org.slug, "export_list")).status_code == 403
@@ -67,7 +67,7 @@ def test_only_admins_and_only_their_organization() -> None:
 
 
 def test_the_schema_describes_the_exports_api() -> None:
-    org = OrganizationFactory()
+    org = OrganizationFactory.create()
     client = sign_in(Client(), member(org, Role.ORG_ADMIN))
     schema = client.get(reverse("api_schema") + "?format=json").json()
     paths = schema["paths"]

@@ -60,7 +60,7 @@ def page(organization: Organization) -> str:
 
 
 def test_a_second_export_while_one_runs_is_refused_politely() -> None:
-    org = OrganizationFactory()
+    org = OrganizationFactory.create()
     admin = member(org, Role.ORG_ADMIN)
     client = sign_in(Client(), admin)
     first = client.post(page(org), follow=True)
@@ -73,7 +73,7 @@ def test_a_second_export_while_one_runs_is_refused_politely() -> None:
 
 
 def test_the_database_refuses_two_active_exports_of_one_organization() -> None:
-    org = OrganizationFactory()
+    org = OrganizationFactory.create()
     with tenant_context(org):
         OrganizationExport.objects.create(organization=org, via="api", status=Status.RUNNING)
         with pytest.raises(IntegrityError, match="export_one_active_per_organization"):
@@ -81,14 +81,14 @@ def test_the_database_refuses_two_active_exports_of_one_organization() -> None:
 
 
 def test_another_organizations_export_does_not_block_this_one() -> None:
-    one, two = OrganizationFactory(), OrganizationFactory()
+    one, two = OrganizationFactory.create(), OrganizationFactory.create()
     export_request(organization=one, actor=None, via="api", enqueue=False)
     export_request(organization=two, actor=None, via="api", enqueue=False)
     assert len(exports_of(one)) == len(exports_of(two)) == 1
 
 
 def test_a_terminated_organizations_admin_exports_until_deidentification() -> None:
-    org = OrganizationFactory()
+    org = OrganizationFactory.create()
     admin = member(org, Role.ORG_ADMIN)
     stored_request(org, requester_name="Terminated Requester")
     client = sign_in(Client(), admin)
@@ -122,7 +122,7 @@ def test_a_terminated_organizations_admin_exports_until_deidentification() -> No
 
 
 def test_a_failed_export_is_recorded_and_leaves_no_file(tmp_path: Path) -> None:
-    org = OrganizationFactory()
+    org = OrganizationFactory.create()
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the storage's folder should be")
     storages = {
@@ -147,7 +147,7 @@ def test_a_failed_export_is_recorded_and_leaves_no_file(tmp_path: Path) -> None:
 
 
 def test_an_export_whose_worker_died_starts_over_and_completes(exports_storage: Path) -> None:
-    org = OrganizationFactory()
+    org = OrganizationFactory.create()
     stored_request(org)
     export = export_request(organization=org, actor=None, via="api", enqueue=False)
     with tenant_context(org):
@@ -168,7 +168,7 @@ def test_an_export_whose_worker_died_starts_over_and_completes(exports_storage: 
 
 
 def test_an_export_killed_too_often_fails() -> None:
-    org = OrganizationFactory()
+    org = OrganizationFactory.create()
     export = export_request(organization=org, actor=None, via="api", enqueue=False)
     with tenant_context(org):
         OrganizationExport.objects.filter(pk=export.pk).update(status=Status.RUNNING, attempts=3)
@@ -179,7 +179,7 @@ def test_an_export_killed_too_often_fails() -> None:
 
 
 def test_the_stored_file_is_sealed_not_a_zip() -> None:
-    org = OrganizationFactory()
+    org = OrganizationFactory.create()
     stored_request(org, requester_name="Sealed Requester")
     export = completed_export(org, None)
     with storage().open(export.storage_name, "rb") as stored:
@@ -189,7 +189,7 @@ def test_the_stored_file_is_sealed_not_a_zip() -> None:
 
 
 def test_an_expired_link_is_gone_and_the_sweep_deletes_the_file() -> None:
-    org = OrganizationFactory()
+    org = OrganizationFactory.create()
     admin = member(org, Role.ORG_ADMIN)
     export = completed_export(org, admin)
     url = reverse("accounts:export_download", kwargs={"org_slug": org.slug, "export_id": export.pk})
@@ -205,7 +205,7 @@ def test_an_expired_link_is_gone_and_the_sweep_deletes_the_file() -> None:
 
 
 def test_each_download_is_audited() -> None:
-    org = OrganizationFactory()
+    org = OrganizationFactory.create()
     admin = member(org, Role.ORG_ADMIN)
     export = completed_export(org, admin)
     client = sign_in(Client(), admin)
@@ -223,7 +223,7 @@ def test_each_download_is_audited() -> None:
 
 
 def test_another_organizations_admin_cannot_see_or_download_it() -> None:
-    org, other = OrganizationFactory(), OrganizationFactory()
+    org, other = OrganizationFactory.create(), OrganizationFactory.create()
     export = completed_export(org, None)
     outsider = sign_in(Client(), member(other, Role.ORG_ADMIN))
     for slug in (org.slug, other.slug):
@@ -233,7 +233,7 @@ def test_another_organizations_admin_cannot_see_or_download_it() -> None:
 
 
 def test_the_progress_url_answers_json() -> None:
-    org = OrganizationFactory()
+    org = OrganizationFactory.create()
     admin = member(org, Role.ORG_ADMIN)
     stored_request(org)
     export = export_request(organization=org, actor=admin, via="portal", enqueue=False)
@@ -251,7 +251,7 @@ def test_the_progress_url_answers_json() -> None:
 def test_the_page_lists_the_history_in_a_fixed_number_of_queries(
     django_assert_num_queries: object,
 ) -> None:
-    org = OrganizationFactory()
+    org = OrganizationFactory.create()
     admin = member(org, Role.ORG_ADMIN)
     client = sign_in(Client(), admin)
     for exports in (1, 4):
@@ -275,7 +275,7 @@ def test_the_command_names_an_unknown_organization_and_exits_2(tmp_path: Path) -
 
 
 def test_the_command_refuses_to_overwrite_a_file(tmp_path: Path) -> None:
-    org = OrganizationFactory()
+    org = OrganizationFactory.create()
     existing = tmp_path / "out.zip"
     existing.write_text("keep me")
     with pytest.raises(CommandError, match="--output") as raised:
@@ -284,7 +284,7 @@ def test_the_command_refuses_to_overwrite_a_file(tmp_path: Path) -> None:
 
 
 def test_the_command_writes_the_zip_with_progress(tmp_path: Path) -> None:
-    org = OrganizationFactory()
+    org = OrganizationFactory.create()
     for n in range(3):
         stored_request(org, requester_name=f"Commanded Requester {n}")
     output, out = tmp_path / "export.zip", StringIO()

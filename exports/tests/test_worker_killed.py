@@ -9,6 +9,7 @@ import pytest
 from celery import current_app
 from django.test import Client
 
+from accounts.models import Organization
 from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
 from exports.models import OrganizationExport
@@ -23,15 +24,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ROWS = 6000
 
 
-def _export(organization: object, pk: int) -> OrganizationExport:
-    with tenant_context(organization):  # type: ignore[arg-type]
+def _export(organization: Organization, pk: int) -> OrganizationExport:
+    with tenant_context(organization):
         return OrganizationExport.objects.get(pk=pk)
 
 
 def test_a_sigkilled_worker_restarts_the_export_cleanly(
     tmp_path: Path, exports_storage: Path
 ) -> None:
-    org = OrganizationFactory()
+    org = OrganizationFactory.create()
     admin = member(org, Role.ORG_ADMIN)
     clone_requests(org, ROWS)
     export = export_request(organization=org, actor=admin, via="portal", enqueue=False)

@@ -32,7 +32,7 @@ def test_an_admin_starts_an_export_watches_it_reach_100_and_downloads_it(
     page_checked: Callable[[Page], Page],
     tmp_path: Path,
 ) -> None:
-    org = OrganizationFactory(slug="lincoln-usd", name="Lincoln USD")
+    org = OrganizationFactory.create(slug="lincoln-usd", name="Lincoln USD")
     admin = member(org, Role.ORG_ADMIN, email="admin@lincoln.example")
     clone_requests(org, ROWS)
     root = tmp_path / "exports"
