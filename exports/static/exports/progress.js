@@ -15,6 +15,7 @@
   var status = section.querySelector("[data-status]");
   var download = section.querySelector("[data-download-form]");
   var failed = section.querySelector("[data-failed]");
+  var row = document.querySelector("tr[data-active-row]");
 
   function show(data) {
     bar.value = data.percent;
@@ -23,6 +24,10 @@
     total.textContent = data.rows_total;
     percent.textContent = data.percent;
     status.textContent = data.status_label;
+    if (row) {
+      row.querySelector("[data-row-status]").textContent = data.status_label;
+      row.querySelector("[data-row-rows]").textContent = data.rows_done + " / " + data.rows_total;
+    }
   }
 
   function poll() {
