@@ -72,6 +72,10 @@ class Permission(StrEnum):
     # tasks other organizations forwarded to this one (a vendor's queue): read and answer them
     VENDOR_TASKS_ANSWER = "vendor_tasks.answer"
     # --- end of vendors ---
+    # --- exports (exports/) ---
+    # a full export of every row and file of the organization, and downloading it
+    ORGANIZATION_EXPORT = "organization.export"
+    # --- end of exports ---
 
 
 EVERY_ROLE = frozenset(Role)
@@ -127,6 +131,10 @@ PERMISSION_MATRIX: dict[Permission, frozenset[Role]] = {
         {Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF}
     ),
     # --- end of vendors ---
+    # --- exports (exports/) ---
+    # everything the organization holds, in one file: its admins only
+    Permission.ORGANIZATION_EXPORT: frozenset({Role.ORG_ADMIN}),
+    # --- end of exports ---
 }
 
 # Roles that handle personal data or administer the organization: the default MFA policy

@@ -38,4 +38,7 @@ urlpatterns = [
     # --- vendors (vendors/) ---
     path("vendors/", include("vendors.urls")),
     # --- end of vendors ---
+    # --- exports (exports/) ---
+    path("exports/", include("exports.urls")),
+    # --- end of exports ---
 ]

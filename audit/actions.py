@@ -158,3 +158,10 @@ class Action(StrEnum):
     RESTORE_DRILL_PASSED = "backups.restore_drill_passed"
     RESTORE_DRILL_FAILED = "backups.restore_drill_failed"
     # --- end of backups ---
+    # --- exports (exports/; docs/exports.md) ---
+    ORGANIZATION_EXPORT_REQUESTED = "exports.requested"
+    ORGANIZATION_EXPORT_COMPLETED = "exports.completed"
+    ORGANIZATION_EXPORT_FAILED = "exports.failed"
+    ORGANIZATION_EXPORT_DOWNLOADED = "exports.downloaded"
+    ORGANIZATION_EXPORT_EXPIRED = "exports.expired"  # the file deleted when its link expired
+    # --- end of exports ---

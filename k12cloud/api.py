@@ -33,6 +33,8 @@ from k12cloud.tenancy import tenant_context
 
 class OrganizationViewSet(viewsets.GenericViewSet):
     action_permissions: ClassVar[dict[str, Permission]] = {}
+    # True for the few endpoints a terminated organization's members keep (exports/)
+    serves_terminated: ClassVar[bool] = False
     permission_classes = [SignedInOrApiKey]
     organization: Organization
     membership: Membership | None  # None for an API key
@@ -60,7 +62,9 @@ class OrganizationViewSet(viewsets.GenericViewSet):
             self.organization, self.membership = request.auth.organization, None
             self.role = Role(request.auth.role)
         else:
-            self.organization, self.membership = resolve_membership(request, kwargs["org_slug"])
+            self.organization, self.membership = resolve_membership(
+                request, kwargs["org_slug"], terminated_too=self.serves_terminated
+            )
             self.role = Role(self.membership.role)
         if allowlist.api_refused(request, self.organization, self.role, self.membership):
             raise PermissionDenied("Your address is not on this organization's IP allowlist.")

@@ -92,4 +92,8 @@ app.conf.beat_schedule = {
         "schedule": crontab(day_of_month=1, hour=5, minute=29),
     },
     # --- end of backups ---
+    # --- exports (exports/) ---
+    # expired export files deleted, exports whose worker died started again
+    "exports-sweep": {"task": "exports.sweep", "schedule": crontab(minute="*/10")},
+    # --- end of exports ---
 }

@@ -44,14 +44,34 @@ def memberships_of(request: HttpRequest) -> list[Membership]:
     return cached
 
 
-def resolve_membership(request: HttpRequest, org_slug: str) -> tuple[Organization, Membership]:
+def resolve_membership(
+    request: HttpRequest, org_slug: str, *, terminated_too: bool = False
+) -> tuple[Organization, Membership]:
     """The organization named by the URL and the user's active membership in it, or 404.
 
     An unknown slug and an organization the user does not belong to get the same answer.
+    `terminated_too`: a terminated organization's members are found as well (the pages its
+    admins keep until de-identification: the full export, exports/).
     """
     for membership in memberships_of(request):
         if membership.organization.slug == org_slug:
             return membership.organization, membership
+    if terminated_too:
+        user_id: int = request.user.pk  # type: ignore[assignment]
+        signed_in_now = tenancy.current().user_id != user_id
+        with user_context(user_id) if signed_in_now else nullcontext():
+            found = (
+                Membership.objects.of_user(user_id)
+                .filter(
+                    is_active=True,
+                    organization__slug=org_slug,
+                    organization__status=Organization.Status.TERMINATED,
+                )
+                .select_related("organization")
+                .first()
+            )
+        if found is not None:
+            return found.organization, found
     raise Http404("No such organization.")
 
 
@@ -60,6 +80,8 @@ class OrganizationView(View):
     # True where even the page's existence is not the role's business (billing): a refused
     # role gets 404, as for a page that is not there, instead of 403
     refused_as_not_found: ClassVar[bool] = False
+    # True for the few pages a terminated organization's members keep (exports/)
+    serves_terminated: ClassVar[bool] = False
     organization: Organization
     membership: Membership
 
@@ -73,7 +95,9 @@ class OrganizationView(View):
             raise TypeError(f"{type(self).__name__} declares no permission.")
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        self.organization, self.membership = resolve_membership(request, kwargs["org_slug"])
+        self.organization, self.membership = resolve_membership(
+            request, kwargs["org_slug"], terminated_too=self.serves_terminated
+        )
         # answered, not raised: the refusal's audit event must not roll back
         refusal = allowlist.refusal_for(request, self.organization, self.membership)
         if refusal is not None:

@@ -340,6 +340,17 @@ DECLARATIONS: tuple[Declaration, ...] = (
         remove=("name", "content"),
         keep=("purpose", "content_type", "sha256"),
     ),
+    # --- exports (exports/) ---
+    # The export's row holds nothing personal (statuses, counts, a hash, a storage name); its
+    # file is sealed under the organization's data key, so destroying the key at
+    # de-identification makes it unreadable, and the sweep deletes it when its link expires.
+    Declaration(
+        "exports.OrganizationExport",
+        Category.ACCOUNT_RECORDS,
+        keep=("status", "via", "storage_name", "sha256", "error"),
+        engine_skips=True,
+    ),
+    # --- end of exports ---
 )
 
 # Billing declares its financial records (kept 7 years from their own date, whatever the

@@ -239,6 +239,14 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "privacy_intake:portal_sign_out": (405, 405, 405, 405),  # POST only
     "privacy_intake:portal_open": (404, 404, 404, 404),  # the sweep's token names no link
     # --- end of the requester portal ---
+    # --- exports (exports/) ---
+    "accounts:export_list": (302, 200, 404, 404),
+    "accounts:export_progress": (302, 404, 404, 404),  # the sweep's id names no export
+    "accounts:export_download": (302, 405, 404, 404),  # POST only: audited
+    "accounts_api:export_list": (403, 200, 404, 404),
+    "accounts_api:export_detail": (403, 404, 404, 404),
+    "accounts_api:export_download": (403, 403, 403, 403),  # POST only: GET has no permission
+    # --- end of exports ---
 }
 # The Django admin is uniform: staff only. Non-staff are sent to the admin's sign-in page.
 ADMIN_EXPECTED = {"anonymous": {302}, "member_a": {302}, "member_b": {302}, "ops": {200, 302}}
@@ -338,6 +346,7 @@ def build_url(name: str, route: str, tenant: Tenant, device_pk: int) -> str:
         "task_id": 999_999,
         "file_id": 999_999,
         "receipt_id": 999_999,
+        "export_id": 999_999,  # exports: names no export
     }
     if name == "admin:unnamed admin/(?P<url>.*)$":
         return "/admin/no-such-page/"

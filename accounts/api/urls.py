@@ -29,4 +29,7 @@ urlpatterns = [
     # --- vendors (vendors/) ---
     path("orgs/<slug:org_slug>/vendors/", include("vendors.api.urls")),
     # --- end of vendors ---
+    # --- exports (exports/) ---
+    path("orgs/<slug:org_slug>/exports/", include("exports.api.urls")),
+    # --- end of exports ---
 ]

@@ -19,6 +19,7 @@ from accounts.models import Invitation, Membership, Organization, User
 from accounts.permissions import PERMISSION_MATRIX, Permission, Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
 from billing.tests import factories as billing_factories
+from exports.tests import factories as export_factories
 from k12cloud.tenancy import tenant_context
 from privacy_requests.tests.factories import stored_evidence, stored_request
 from sources.tests import factories as sources_factories
@@ -173,6 +174,14 @@ ALLOWED: dict[str, set[Role]] = {
     "accounts_api:vendor_receipt": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts_api:vendor_receipt_answer": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     # --- end of vendors ---
+    # --- exports (exports/) ---
+    "accounts:export_list": {R.ORG_ADMIN},
+    "accounts:export_progress": {R.ORG_ADMIN},
+    "accounts:export_download": {R.ORG_ADMIN},
+    "accounts_api:export_list": {R.ORG_ADMIN},
+    "accounts_api:export_detail": {R.ORG_ADMIN},
+    "accounts_api:export_download": {R.ORG_ADMIN},
+    # --- end of exports ---
 }
 
 
@@ -230,6 +239,8 @@ KWARGS: dict[str, Callable[[Organization], object]] = {
     "task_id": lambda org: vendor_factories.a_task(org).pk,
     "file_id": lambda org: vendor_factories.a_file(org).pk,
     "receipt_id": lambda org: vendor_factories.a_receipt(org).pk,
+    # exports: a finished export of `org` (its file expired: download answers 410)
+    "export_id": lambda org: export_factories.an_export(org).pk,
 }
 
 

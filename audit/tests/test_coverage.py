@@ -938,6 +938,33 @@ def vendor_file_downloaded(s: Scene) -> Act:
 
 
 # --- end of vendors ---
+# --- exports (exports/) ---
+
+
+def export_requested(s: Scene) -> Act:
+    return lambda: s.admin_client.post(
+        reverse("accounts:export_list", kwargs={"org_slug": s.org.slug})
+    )
+
+
+def export_completed(s: Scene) -> Act:
+    from exports.services import export_request, export_run
+
+    export = export_request(organization=s.org, actor=s.admin, via="portal", enqueue=False)
+    return lambda: export_run(organization=s.org, export_id=export.pk)
+
+
+def export_downloaded(s: Scene) -> Act:
+    from exports.tests.helpers import completed_export
+
+    export = completed_export(s.org, s.admin)
+    url = reverse(
+        "accounts:export_download", kwargs={"org_slug": s.org.slug, "export_id": export.pk}
+    )
+    return lambda: b"".join(s.admin_client.post(url).streaming_content)  # type: ignore[attr-defined]
+
+
+# --- end of exports ---
 
 
 COVERAGE: list[tuple[str, Callable[[Scene], Act], Action]] = [
@@ -1074,6 +1101,11 @@ COVERAGE: list[tuple[str, Callable[[Scene], Act], Action]] = [
     ),
     ("vendor file downloaded by staff", vendor_file_downloaded, Action.VENDOR_FILE_DOWNLOADED),
     # --- end of vendors ---
+    # --- exports (exports/) ---
+    ("full export started", export_requested, Action.ORGANIZATION_EXPORT_REQUESTED),
+    ("full export completed by the worker", export_completed, Action.ORGANIZATION_EXPORT_COMPLETED),
+    ("full export downloaded", export_downloaded, Action.ORGANIZATION_EXPORT_DOWNLOADED),
+    # --- end of exports ---
     # --- retention runs: add rows when retention exists ---
     # --- billing changes: add rows when billing exists ---
 ]
@@ -1149,6 +1181,12 @@ NOT_COVERED_HERE: dict[Action, str] = {
     "vendors/tests/test_reminders.py",
     Action.REQUEST_CLOSED_WITH_OPEN_VENDOR_TASKS: "tested in vendors/tests/test_services.py",
     # --- end of vendors ---
+    # --- exports (exports/) ---
+    Action.ORGANIZATION_EXPORT_FAILED: "a worker's failure; once per failure is tested in "
+    "exports/tests/test_services.py",
+    Action.ORGANIZATION_EXPORT_EXPIRED: "a system sweep; once per expired file is tested in "
+    "exports/tests/test_services.py",
+    # --- end of exports ---
 }
 
 

@@ -491,3 +491,45 @@ BACKUP_FAILED_KEEP_DAYS = env_int("BACKUP_FAILED_KEEP_DAYS", 30)
 BACKUP_DRILL_STEP_TIMEOUT = env_int("BACKUP_DRILL_STEP_TIMEOUT", 4 * 3600)
 CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "backups.tasks"]
 # --- end of backups ---
+# --- exports (organization export, exports/) ---
+from typing import Any  # noqa: E402
+
+INSTALLED_APPS = [*INSTALLED_APPS, "exports"]
+# Where finished exports are kept (sealed under the organization's data key, exports.crypto):
+# local files under EXPORTS_STORAGE_ROOT by default; EXPORTS_STORAGE_BACKEND=s3 stores them
+# in an S3-compatible bucket through django-storages (credentials from the usual AWS_*
+# environment variables, or the instance's role).
+EXPORTS_STORAGE_ROOT = env_str("EXPORTS_STORAGE_ROOT", str(BASE_DIR / ".local" / "exports"))
+EXPORTS_STORAGE: dict[str, Any] = (
+    {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("EXPORTS_S3_BUCKET", ""),
+            "endpoint_url": env_str("EXPORTS_S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("EXPORTS_S3_REGION", "") or None,
+            "location": env_str("EXPORTS_S3_PREFIX", "exports"),
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,  # never a public URL: downloads go through the portal
+        },
+    }
+    if env_str("EXPORTS_STORAGE_BACKEND", "filesystem") == "s3"
+    else {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": EXPORTS_STORAGE_ROOT, "file_permissions_mode": 0o600},
+    }
+)
+STORAGES = {**STORAGES, "exports": EXPORTS_STORAGE}
+# rows read per chunk (one short transaction each; the progress bar moves per chunk)
+EXPORTS_CHUNK_SIZE = env_int("EXPORTS_CHUNK_SIZE", 1000)
+# how long a finished export can be downloaded; then the file is deleted (exports.sweep)
+EXPORTS_LINK_DAYS = env_int("EXPORTS_LINK_DAYS", 7)
+# a running export whose worker gave no sign of life for this long is started again
+EXPORTS_STALE_MINUTES = env_int("EXPORTS_STALE_MINUTES", 15)
+# a worker killed this many times on one export: it is marked failed instead
+EXPORTS_MAX_ATTEMPTS = env_int("EXPORTS_MAX_ATTEMPTS", 3)
+# the Celery queue exports are sent to; empty: the default queue. A worker of their own
+# (`celery worker -Q exports`) keeps a long export from delaying email and reminders.
+EXPORTS_QUEUE = env_str("EXPORTS_QUEUE", "")
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "exports.tasks"]
+# --- end of exports ---

@@ -19,6 +19,7 @@ EMAIL_FILE_PATH = BASE_DIR / ".local" / "email"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "exports": EXPORTS_STORAGE,  # noqa: F405 (exports/)
 }
 # serve static files straight from the apps and static/ (no collectstatic outside production)
 WHITENOISE_USE_FINDERS = True

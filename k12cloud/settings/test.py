@@ -38,3 +38,6 @@ PRIVACY_INTAKE_POW_MAX_NUMBER = 1000
 NOTIFICATIONS_DELIVERY = "in_process"
 # backups (backups/): the "backups" storage alias, replaced with the rest of STORAGES above
 STORAGES = {**STORAGES, "backups": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
+# --- exports ---
+STORAGES = {**STORAGES, "exports": EXPORTS_STORAGE}  # noqa: F405
+# --- end of exports ---
