@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from csp.constants import NONE, SELF
 
@@ -450,7 +451,6 @@ DASHBOARD_PANEL_PROVIDERS: list[str] = []
 # The backup key: base64 of 32 random bytes (`openssl rand -base64 32`), from the environment,
 # never from the database. Production refuses a missing key and the development one.
 import json  # noqa: E402
-from typing import Any  # noqa: E402
 
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 
@@ -492,7 +492,6 @@ BACKUP_DRILL_STEP_TIMEOUT = env_int("BACKUP_DRILL_STEP_TIMEOUT", 4 * 3600)
 CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "backups.tasks"]
 # --- end of backups ---
 # --- exports (organization export, exports/) ---
-from typing import Any  # noqa: E402
 
 INSTALLED_APPS = [*INSTALLED_APPS, "exports"]
 # Where finished exports are kept (sealed under the organization's data key, exports.crypto):
