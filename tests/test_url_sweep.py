@@ -177,6 +177,7 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     # --- billing (billing engineer) ---
     "accounts:billing_overview": (302, 200, 404, 404),
     "accounts:billing_invoice_pdf": (302, 404, 404, 404),  # the sweep's id names no invoice
+    "accounts:billing_invoice_stripe_pdf": (302, 404, 404, 404),  # the same: no such invoice
     "accounts:billing_invoice_attach_po": (302, 405, 404, 404),  # POST only
     "accounts:billing_payment_methods": (302, 405, 404, 404),  # POST only: redirects to Stripe
     "accounts:billing_purchase_orders": (302, 200, 404, 404),

@@ -442,3 +442,15 @@ SIS_REST_MAX_RETRY_AFTER_SECONDS = env_int("SIS_REST_MAX_RETRY_AFTER_SECONDS", 1
 # per line so that apps' additions merge cleanly
 DASHBOARD_PANEL_PROVIDERS: list[str] = []
 # --- end of dashboard ---
+
+# --- billing: remittance details on the portal's invoice PDF (billing.invoice_pdf) ---
+# How districts pay by check or bank transfer; lines separated by "|" (docs/billing.md). Local
+# and test settings print development values marked "DO NOT PAY"; production requires the
+# real ones and refuses those (k12cloud.settings.production).
+from k12cloud.settings.development_values import DEVELOPMENT_BILLING_REMITTANCE  # noqa: E402
+
+BILLING_REMITTANCE = {
+    key: env_str(f"BILLING_REMITTANCE_{key.upper()}", default)
+    for key, default in DEVELOPMENT_BILLING_REMITTANCE.items()
+}
+# --- end of billing remittance ---

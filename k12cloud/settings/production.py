@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from k12cloud.encryption.master_keys import DEVELOPMENT_KEY_ID, parse_master_keys
 from k12cloud.settings.base import *  # noqa: F403
 from k12cloud.settings.development_values import (
+    DEVELOPMENT_BILLING_REMITTANCE,
     DEVELOPMENT_STRIPE_SECRET_KEY,
     DEVELOPMENT_STRIPE_WEBHOOK_SECRET,
     is_development_audit_key,
@@ -66,6 +67,19 @@ for _name, _value, _development in (
     if _value == _development:
         raise ImproperlyConfigured(
             f"{_name} must not be the development placeholder: set the value from Stripe."
+        )
+
+# billing: how to pay by check or bank transfer, printed on every invoice PDF (billing.invoice_pdf).
+# Payee, address and bank are required; none may be a development value ("DO NOT PAY").
+BILLING_REMITTANCE = {
+    key: env_str(f"BILLING_REMITTANCE_{key.upper()}", "" if key in ("email", "tax_id") else None)
+    for key in DEVELOPMENT_BILLING_REMITTANCE
+}
+for _key, _value in BILLING_REMITTANCE.items():
+    if _value and _value == DEVELOPMENT_BILLING_REMITTANCE[_key]:
+        raise ImproperlyConfigured(
+            f"BILLING_REMITTANCE_{_key.upper()} must not be the development value: "
+            "set your own remittance details."
         )
 
 # optional; when set, long enough that guessing it is hopeless (e.g. `openssl rand -hex 32`)
