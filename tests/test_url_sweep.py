@@ -257,6 +257,12 @@ ADMIN_SPECIAL: dict[str, dict[str, set[int]]] = {
     # --- audit log: read-only for ops too ---
     "admin:audit_auditevent_add": {**ADMIN_EXPECTED, "ops": {403}},
     "admin:audit_auditevent_delete": {**ADMIN_EXPECTED, "ops": {403}},
+    # checkpoints and TOTP devices: read-only records (audit.admin, k12cloud.admin_site)
+    **{
+        f"admin:{model}_{view}": {**ADMIN_EXPECTED, "ops": {403}}
+        for model in ("audit_auditcheckpoint", "otp_totp_totpdevice")
+        for view in ("add", "delete")
+    },
     # --- notifications: emails, notices and task runs are read-only for ops ---
     **{
         f"admin:notifications_{model}_{view}": {**ADMIN_EXPECTED, "ops": {403}}
