@@ -135,18 +135,23 @@ def invoice_pdf(
 
     heading("Lines")
     widths = (120, 20, 50)
-    pdf.set_font("Helvetica", "B", 10)
-    for width, title, align in zip(
-        widths, ("Description", "Qty", "Amount"), ("L", "R", "R"), strict=True
-    ):
-        pdf.cell(width, 7, title, border="B", align=align)
-    pdf.ln()
-    pdf.set_font("Helvetica", size=10)
-    for invoice_line in invoice.lines.all():
-        pdf.cell(widths[0], 6, _text(invoice_line.description or "-"))
-        pdf.cell(widths[1], 6, str(invoice_line.quantity), align="R")
-        pdf.cell(widths[2], 6, money_text(invoice_line.amount, invoice_line.currency), align="R")
-        pdf.ln()
+    # a table wraps long descriptions inside their column
+    with pdf.table(
+        col_widths=widths,
+        text_align=("LEFT", "RIGHT", "RIGHT"),
+        borders_layout="HORIZONTAL_LINES",
+        line_height=6,
+        width=sum(widths),
+    ) as table:
+        table.row(("Description", "Qty", "Amount"))
+        for invoice_line in invoice.lines.all():
+            table.row(
+                (
+                    _text(invoice_line.description or "-"),
+                    str(invoice_line.quantity),
+                    money_text(invoice_line.amount, invoice_line.currency),
+                )
+            )
     pdf.ln(2)
     for label, cents in (
         ("Subtotal", invoice.subtotal),
