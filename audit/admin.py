@@ -1,4 +1,5 @@
-"""Ops staff's read-only view of every organization's audit events and the platform events.
+"""Ops staff's read-only view of every organization's audit events and the platform events,
+and of the chains' signed checkpoints.
 
 Runs in the admin's all-tenants context (k12cloud.admin_site). Nothing here may add, change or
 delete an event (the database refuses too). Built for millions of rows: no full COUNT(*), no
@@ -15,8 +16,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 
+from audit.checkpoints import signature_valid, trusted_public_keys
 from audit.labels import action_choices
-from audit.models import AuditEvent
+from audit.models import AuditCheckpoint, AuditEvent
 
 
 class CappedCountPaginator(Paginator):
@@ -81,4 +83,34 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(admin.ModelAdmin):
+    """The signed checkpoints of each chain (audit.checkpoints), read-only like the events."""
+
+    list_display = ("signed_at", "chain", "sequence", "key_id", "signature_verifies")
+    list_filter = ("key_id",)
+    list_select_related = ("organization",)
+    ordering = ("-signed_at", "-id")
+    fields = ("organization", "sequence", "hash", "signed_at", "key_id", "signature")
+    readonly_fields = fields
+    show_full_result_count = False
+
+    @admin.display(description="chain")
+    def chain(self, checkpoint: AuditCheckpoint) -> str:
+        return str(checkpoint.organization) if checkpoint.organization else "platform"
+
+    @admin.display(description="signature verifies", boolean=True)
+    def signature_verifies(self, checkpoint: AuditCheckpoint) -> bool:
+        return signature_valid(checkpoint, trusted_public_keys())
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -1,8 +1,9 @@
 """Ops staff's view of billing (runs in the all-tenants admin context, k12cloud.admin_site).
 
-Invoices, subscriptions and events are Stripe's records: read-only here. Ops staff mark an
-invoice paid by check or bank transfer, link an organization to its Stripe customer, and
-confirm a termination for non-payment that the daily dunning check proposed.
+Invoices, subscriptions and events are Stripe's records: read-only here, amounts shown as
+money. Ops staff mark an invoice paid by check or bank transfer, link an organization to its
+Stripe customer, and confirm a termination for non-payment that the daily dunning check
+proposed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from django.http import HttpRequest
 
 from accounts.models import Organization
 from billing import services
-from billing.models import Invoice, Plan, StripeCustomer, StripeEvent, Subscription
+from billing.invoice_pdf import money_text
+from billing.models import Invoice, InvoiceLine, Plan, StripeCustomer, StripeEvent, Subscription
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -29,10 +31,39 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+def _money(cents: int | None, currency: str) -> str:
+    return money_text(cents, currency)
+
+
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ("name", "interval", "amount", "currency", "stripe_price_id", "active")
+    list_display = ("name", "interval", "price", "stripe_price_id", "active")
     list_filter = ("interval", "active")
+
+    @admin.display(description="price", ordering="amount")
+    def price(self, plan: Plan) -> str:
+        return _money(plan.amount, plan.currency)
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    fields = ("description", "quantity", "line_amount", "period_start", "period_end")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    @admin.display(description="amount")
+    def line_amount(self, line: InvoiceLine) -> str:
+        return _money(line.amount, line.currency)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(StripeCustomer)
@@ -107,17 +138,69 @@ class InvoiceAdmin(ReadOnlyAdmin):
         "number",
         "organization",
         "status",
-        "total",
-        "currency",
+        "total_amount",
+        "remaining_amount",
         "due_date",
+        "overdue",
         "po_number",
         "paid_out_of_band_method",
     )
     list_filter = ("status", "paid_out_of_band_method")
     list_select_related = ("organization",)
     search_fields = ("number", "stripe_invoice_id", "po_number", "organization__slug")
-    exclude = ("purchase_order",)
+    # amounts as money, never as a count of cents (issue #16)
+    fields = (
+        "organization",
+        "number",
+        "stripe_invoice_id",
+        "status",
+        "overdue",
+        "subtotal_amount",
+        "tax_amount",
+        "total_amount",
+        "paid_amount",
+        "remaining_amount",
+        "created",
+        "due_date",
+        "period_start",
+        "period_end",
+        "po_number",
+        "paid_at",
+        "payment_failed_at",
+        "paid_out_of_band_at",
+        "paid_out_of_band_method",
+        "hosted_invoice_url",
+        "invoice_pdf",
+        "stripe_subscription_id",
+    )
+    readonly_fields = fields
+    inlines = (InvoiceLineInline,)
     actions = ("mark_paid_by_check", "mark_paid_by_bank_transfer")
+
+    @admin.display(description="subtotal")
+    def subtotal_amount(self, invoice: Invoice) -> str:
+        return _money(invoice.subtotal, invoice.currency)
+
+    @admin.display(description="tax")
+    def tax_amount(self, invoice: Invoice) -> str:
+        return _money(invoice.tax, invoice.currency)
+
+    @admin.display(description="total", ordering="total")
+    def total_amount(self, invoice: Invoice) -> str:
+        return _money(invoice.total, invoice.currency)
+
+    @admin.display(description="paid")
+    def paid_amount(self, invoice: Invoice) -> str:
+        return _money(invoice.amount_paid, invoice.currency)
+
+    @admin.display(description="remaining", ordering="amount_remaining")
+    def remaining_amount(self, invoice: Invoice) -> str:
+        return _money(invoice.amount_remaining, invoice.currency)
+
+    @admin.display(description="overdue")
+    def overdue(self, invoice: Invoice) -> str:
+        days = invoice.overdue_days
+        return f"Overdue by {days} day{'s' if days != 1 else ''}" if days else "-"
 
     def _mark_paid(self, request: HttpRequest, queryset: QuerySet[Invoice], method: str) -> None:
         done = 0

@@ -2,26 +2,22 @@
 
 Lincoln USD gets a Stripe customer (a made-up id: the portal's Stripe buttons need real test
 keys to work), the annual plan, an active subscription, a paid and a due invoice, and a billing
-contact. Ops staff get the billing admin's permissions.
+contact, and a line for each invoice. The ops group's billing permissions are in
+accounts.ops_staff.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from django.contrib.auth.models import Group
-from django.contrib.auth.models import Permission as AuthPermission
 from django.utils import timezone
 
 from accounts.models import Organization
-from billing.models import BillingContact, Invoice, Plan, StripeCustomer, Subscription
+from billing.models import BillingContact, Invoice, InvoiceLine, Plan, StripeCustomer, Subscription
 from k12cloud.tenancy import tenant_context
 
 
-def billing_demo_seed(*, organization: Organization, ops_group: str = "Ops staff") -> None:
-    group = Group.objects.filter(name=ops_group).first()
-    if group is not None:
-        group.permissions.add(*AuthPermission.objects.filter(content_type__app_label="billing"))
+def billing_demo_seed(*, organization: Organization) -> None:
     plan, _ = Plan.objects.update_or_create(
         stripe_price_id="price_demo_district_annual",
         defaults={"name": "District plan", "interval": "year", "amount": 1200000},
@@ -46,7 +42,7 @@ def billing_demo_seed(*, organization: Organization, ops_group: str = "Ops staff
         )
         for number, status, age in (("K12-DEMO-0001", "paid", 425), ("K12-DEMO-0002", "open", 60)):
             created = now - timedelta(days=age)
-            Invoice.objects.update_or_create(
+            demo_invoice, _ = Invoice.objects.update_or_create(
                 stripe_invoice_id=f"in_demo_{number}",
                 defaults={
                     "organization": organization,
@@ -63,6 +59,19 @@ def billing_demo_seed(*, organization: Organization, ops_group: str = "Ops staff
                     "hosted_invoice_url": f"https://invoice.stripe.com/i/demo/{number}",
                     "invoice_pdf": f"https://pay.stripe.com/invoice/demo/{number}/pdf",
                     "stripe_updated": created,
+                },
+            )
+            InvoiceLine.objects.update_or_create(
+                invoice=demo_invoice,
+                stripe_line_id=f"il_demo_{number}",
+                defaults={
+                    "organization": organization,
+                    "description": f"{plan.name} (annual)",
+                    "quantity": 1,
+                    "amount": 1200000,
+                    "currency": "usd",
+                    "period_start": created,
+                    "period_end": created + timedelta(days=365),
                 },
             )
         if not BillingContact.objects.exists():

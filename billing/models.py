@@ -10,6 +10,8 @@ records are kept 7 years (billing.retention).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -190,6 +192,18 @@ class Invoice(TenantOwnedModel):
     @property
     def is_payable(self) -> bool:
         return self.status == self.Status.OPEN and bool(self.hosted_invoice_url)
+
+    def days_overdue(self, now: datetime | None = None) -> int:
+        """Whole days a due invoice is past its due date; 0 when it is not overdue."""
+        if self.status != self.Status.OPEN or self.due_date is None:
+            return 0
+        late = (now or timezone.now()) - self.due_date
+        return late.days if late.total_seconds() > 0 else 0
+
+    @property
+    def overdue_days(self) -> int:
+        """days_overdue() now, for templates; "Overdue" shows from the first whole day."""
+        return self.days_overdue()
 
 
 class InvoiceLine(TenantOwnedModel):

@@ -76,13 +76,19 @@ def invoice_list(*, organization: Organization) -> QuerySet[Invoice]:
     )
 
 
-def invoice_get(*, organization: Organization, invoice_id: int) -> Invoice | None:
-    return (
+def invoice_get(
+    *, organization: Organization, invoice_id: int, with_lines: bool = False
+) -> Invoice | None:
+    invoices = (
         Invoice.objects.for_organization(organization)
         .exclude(status=Invoice.Status.DRAFT)
         .filter(pk=invoice_id)
-        .first()
     )
+    if with_lines:
+        invoices = invoices.prefetch_related(
+            Prefetch("lines", queryset=InvoiceLine.objects.order_by("pk"))
+        )
+    return invoices.first()
 
 
 def purchase_order_list(*, organization: Organization) -> QuerySet[PurchaseOrder]:

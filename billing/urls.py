@@ -10,6 +10,11 @@ urlpatterns: list[URLPattern] = [
         "invoices/<int:invoice_id>/pdf/", views.InvoicePdfView.as_view(), name="billing_invoice_pdf"
     ),
     path(
+        "invoices/<int:invoice_id>/stripe-pdf/",
+        views.InvoiceStripePdfView.as_view(),
+        name="billing_invoice_stripe_pdf",
+    ),
+    path(
         "invoices/<int:invoice_id>/purchase-order/",
         views.InvoiceAttachPurchaseOrderView.as_view(),
         name="billing_invoice_attach_po",

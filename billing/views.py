@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.generic.base import ContextMixin, TemplateResponseMixin
 
@@ -26,6 +27,7 @@ from billing.forms import (
     PurchaseOrderDocumentForm,
     PurchaseOrderForm,
 )
+from billing.invoice_pdf import invoice_pdf
 from billing.models import BillingContact
 from billing.stripe_api import STRIPE_FORM_TARGETS, StripeUnavailable
 from k12cloud.portal import OrganizationView
@@ -72,7 +74,31 @@ class BillingOverviewView(BillingPage):
 
 
 class InvoicePdfView(BillingPage):
-    """Download: a redirect to the PDF Stripe renders for the invoice."""
+    """Download: the invoice as a PDF the portal renders from its rows (Stripe not needed)."""
+
+    permission = Permission.BILLING_VIEW
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        invoice = selectors.invoice_get(
+            organization=self.organization, invoice_id=kwargs["invoice_id"], with_lines=True
+        )
+        if invoice is None:
+            raise Http404("No such invoice.")
+        content = invoice_pdf(
+            organization=self.organization,
+            invoice=invoice,
+            contacts=selectors.billing_contact_list(organization=self.organization),
+        )
+        name = slugify(invoice.number) or f"{invoice.pk}"
+        response = HttpResponse(content, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="invoice-{name}.pdf"'
+        response["Cache-Control"] = "private, no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class InvoiceStripePdfView(BillingPage):
+    """Download: a redirect to the PDF Stripe renders for the invoice, when it has one."""
 
     permission = Permission.BILLING_VIEW
 

@@ -96,5 +96,50 @@ class OpsAdminSite(admin.AdminSite):
         return index
 
 
+class TOTPDeviceAdmin(admin.ModelAdmin):
+    """A person's authenticator apps, read-only and without their secrets.
+
+    django-otp's own admin shows the key and a QR code of it to whoever may view a device:
+    whoever saw it could produce that person's codes. Ops staff only need to see that a person
+    has a device and when it was last used; people manage their devices in the portal.
+    """
+
+    list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
+    list_filter = ("confirmed",)
+    list_select_related = ("user",)
+    search_fields = ("user__email",)
+    fields = ("user", "name", "confirmed", "created_at", "last_used_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def third_party_admins_adjust(site: admin.AdminSite) -> None:
+    """What the ops admin shows of the libraries' models (after autodiscovery).
+
+    - single sign-on is configured per organization (accounts.sso), never by allauth's global
+      SocialApp rows, and SOCIALACCOUNT_STORE_TOKENS is off: neither model means anything here;
+    - TOTP devices: shown without their secrets (TOTPDeviceAdmin).
+    """
+    from allauth.socialaccount.models import SocialApp, SocialToken
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    for model in (SocialApp, SocialToken, TOTPDevice):
+        if site.is_registered(model):
+            site.unregister(model)
+    site.register(TOTPDevice, TOTPDeviceAdmin)
+
+
 class OpsAdminConfig(AdminConfig):
     default_site = "k12cloud.admin_site.OpsAdminSite"
+
+    def ready(self) -> None:
+        super().ready()  # autodiscovers every app's admin.py
+        third_party_admins_adjust(admin.site)

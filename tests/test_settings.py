@@ -26,6 +26,9 @@ PRODUCTION_ENV = {
     "STRIPE_WEBHOOK_SECRET": "whsec_production_like",
     "PORTAL_BASE_URL": "https://portal.k-12.cloud",
     "BACKUP_ENCRYPTION_KEY": "cHJvZHVjdGlvbi1saWtlLWJhY2t1cC1rZXktMzJieXQ=",
+    "BILLING_REMITTANCE_PAYEE": "k-12.cloud, Inc.",
+    "BILLING_REMITTANCE_ADDRESS": "Accounts Receivable|1 Market St|San Francisco, CA 94105",
+    "BILLING_REMITTANCE_BANK": "Bank: First Bank|Routing (ABA): 121000000|Account: 123456789",
 }
 
 
@@ -69,6 +72,9 @@ def test_production_check_deploy_is_clean() -> None:
         "STRIPE_WEBHOOK_SECRET",
         "PORTAL_BASE_URL",
         "BACKUP_ENCRYPTION_KEY",
+        "BILLING_REMITTANCE_PAYEE",
+        "BILLING_REMITTANCE_ADDRESS",
+        "BILLING_REMITTANCE_BANK",
     ],
 )
 def test_production_refuses_to_start_without_a_secret(missing: str) -> None:
@@ -190,3 +196,14 @@ def test_database_url_socket_form() -> None:
         "/run/pg",
     )
     assert config["OPTIONS"] == {"sslmode": "disable"}
+
+
+@pytest.mark.parametrize("key", ["payee", "address", "bank", "email", "tax_id"])
+def test_production_refuses_the_development_remittance_details(key: str) -> None:
+    """The invoice PDF tells districts where to send money: never the made-up details."""
+    from k12cloud.settings.development_values import DEVELOPMENT_BILLING_REMITTANCE
+
+    variable = f"BILLING_REMITTANCE_{key.upper()}"
+    result = manage("check", env={**PRODUCTION_ENV, variable: DEVELOPMENT_BILLING_REMITTANCE[key]})
+    assert result.returncode != 0
+    assert f"{variable} must not be the development value" in result.stderr

@@ -177,6 +177,7 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     # --- billing (billing engineer) ---
     "accounts:billing_overview": (302, 200, 404, 404),
     "accounts:billing_invoice_pdf": (302, 404, 404, 404),  # the sweep's id names no invoice
+    "accounts:billing_invoice_stripe_pdf": (302, 404, 404, 404),  # the same: no such invoice
     "accounts:billing_invoice_attach_po": (302, 405, 404, 404),  # POST only
     "accounts:billing_payment_methods": (302, 405, 404, 404),  # POST only: redirects to Stripe
     "accounts:billing_purchase_orders": (302, 200, 404, 404),
@@ -264,6 +265,12 @@ ADMIN_SPECIAL: dict[str, dict[str, set[int]]] = {
     # --- audit log: read-only for ops too ---
     "admin:audit_auditevent_add": {**ADMIN_EXPECTED, "ops": {403}},
     "admin:audit_auditevent_delete": {**ADMIN_EXPECTED, "ops": {403}},
+    # checkpoints and TOTP devices: read-only records (audit.admin, k12cloud.admin_site)
+    **{
+        f"admin:{model}_{view}": {**ADMIN_EXPECTED, "ops": {403}}
+        for model in ("audit_auditcheckpoint", "otp_totp_totpdevice")
+        for view in ("add", "delete")
+    },
     # --- notifications: emails, notices and task runs are read-only for ops ---
     **{
         f"admin:notifications_{model}_{view}": {**ADMIN_EXPECTED, "ops": {403}}

@@ -129,6 +129,7 @@ ALLOWED: dict[str, set[Role]] = {
     # --- billing (billing engineer) ---
     "accounts:billing_overview": {R.ORG_ADMIN, R.BILLING_CONTACT},
     "accounts:billing_invoice_pdf": {R.ORG_ADMIN, R.BILLING_CONTACT},
+    "accounts:billing_invoice_stripe_pdf": {R.ORG_ADMIN, R.BILLING_CONTACT},
     "accounts:billing_invoice_attach_po": {R.ORG_ADMIN, R.BILLING_CONTACT},
     "accounts:billing_payment_methods": {R.ORG_ADMIN, R.BILLING_CONTACT},
     "accounts:billing_purchase_orders": {R.ORG_ADMIN, R.BILLING_CONTACT},

@@ -113,6 +113,7 @@ def test_overview_shows_plan_upcoming_invoices_and_pay_now_in_a_fixed_number_of_
     for open_invoice in made:
         assert f'href="{open_invoice.hosted_invoice_url}"' in html  # pay now: Stripe's page
         assert url(org, "billing_invoice_pdf", invoice_id=open_invoice.pk) in html
+        assert url(org, "billing_invoice_stripe_pdf", invoice_id=open_invoice.pk) in html
     assert html.count(">Pay now<") == invoices  # not for the paid one
     assert "Manage payment methods" in html
     csp = response["Content-Security-Policy"]
@@ -136,15 +137,17 @@ def test_drafts_and_other_tenants_invoices_are_not_shown(org: Organization, clie
     draft = invoice(org, status=Invoice.Status.DRAFT)
     html = client.get(url(org, "billing_overview")).content.decode()
     assert theirs.number not in html and draft.number not in html
-    assert client.get(url(org, "billing_invoice_pdf", invoice_id=theirs.pk)).status_code == 404
+    for name in ("billing_invoice_pdf", "billing_invoice_stripe_pdf"):
+        assert client.get(url(org, name, invoice_id=theirs.pk)).status_code == 404
+        assert client.get(url(org, name, invoice_id=draft.pk)).status_code == 404
 
 
-def test_invoice_pdf_redirects_to_stripe(
+def test_stripes_invoice_pdf_is_a_redirect_to_stripe(
     org: Organization, client: Client, django_assert_num_queries: Any
 ) -> None:
     made = invoice(org)
     with django_assert_num_queries(13):
-        response = client.get(url(org, "billing_invoice_pdf", invoice_id=made.pk))
+        response = client.get(url(org, "billing_invoice_stripe_pdf", invoice_id=made.pk))
     assert response.status_code == 302
     assert response["Location"] == made.invoice_pdf
 
@@ -370,6 +373,9 @@ def test_other_roles_cannot_see_billing(org: Organization, role: Role) -> None:
     # not even told billing exists (issue #8): 404, as for a page that is not there
     for name in ("billing_overview", "billing_purchase_orders", "billing_contacts"):
         assert client.get(url(org, name)).status_code == 404, name
+    made = invoice(org)
+    for name in ("billing_invoice_pdf", "billing_invoice_stripe_pdf"):
+        assert client.get(url(org, name, invoice_id=made.pk)).status_code == 404, name
     dashboard = client.get(reverse("accounts:dashboard", kwargs={"org_slug": org.slug}))
     assert url(org, "billing_overview") not in dashboard.content.decode()  # no nav link
 

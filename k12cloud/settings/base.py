@@ -532,3 +532,14 @@ EXPORTS_MAX_ATTEMPTS = env_int("EXPORTS_MAX_ATTEMPTS", 3)
 EXPORTS_QUEUE = env_str("EXPORTS_QUEUE", "")
 CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "exports.tasks"]
 # --- end of exports ---
+# --- billing: remittance details on the portal's invoice PDF (billing.invoice_pdf) ---
+# How districts pay by check or bank transfer; lines separated by "|" (docs/billing.md). Local
+# and test settings print development values marked "DO NOT PAY"; production requires the
+# real ones and refuses those (k12cloud.settings.production).
+from k12cloud.settings.development_values import DEVELOPMENT_BILLING_REMITTANCE  # noqa: E402
+
+BILLING_REMITTANCE = {
+    key: env_str(f"BILLING_REMITTANCE_{key.upper()}", default)
+    for key, default in DEVELOPMENT_BILLING_REMITTANCE.items()
+}
+# --- end of billing remittance ---

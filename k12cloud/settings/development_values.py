@@ -9,6 +9,16 @@ DEVELOPMENT_AUDIT_CHECKPOINT_PRIVATE_KEY = "lGWiiM5YheBcBqod8FzZAG/vP+3z2PaU5zWB
 # Stripe placeholders: they never reach Stripe (tests fake its API at the HTTP boundary)
 DEVELOPMENT_STRIPE_SECRET_KEY = "sk_test_k12cloud_development_placeholder"  # noqa: S105
 DEVELOPMENT_STRIPE_WEBHOOK_SECRET = "whsec_k12cloud_development_only"  # noqa: S105
+# remittance details printed on the portal's invoice PDF (billing.invoice_pdf): made up, and
+# saying so, so that nobody pays into them; production requires real ones
+DEVELOPMENT_BILLING_REMITTANCE = {
+    "payee": "k-12.cloud (DEVELOPMENT - DO NOT PAY)",
+    "address": "Accounts Receivable|PO Box 0000|Example City, CA 00000",
+    "bank": "Bank: Example Bank (DEVELOPMENT)|Account name: k-12.cloud|"
+    "Routing (ABA): 000000000|Account: 0000000000",
+    "email": "billing@example.invalid",
+    "tax_id": "00-0000000",
+}
 
 
 def is_development_audit_key(text: str) -> bool:

@@ -15,6 +15,7 @@ from k12cloud.encryption.master_keys import DEVELOPMENT_KEY_ID, parse_master_key
 from k12cloud.settings.base import *  # noqa: F403
 from k12cloud.settings.development_values import (
     DEVELOPMENT_BACKUP_ENCRYPTION_KEY,
+    DEVELOPMENT_BILLING_REMITTANCE,
     DEVELOPMENT_STRIPE_SECRET_KEY,
     DEVELOPMENT_STRIPE_WEBHOOK_SECRET,
     is_development_audit_key,
@@ -86,6 +87,18 @@ if _backup_key_bytes != 32:
     raise ImproperlyConfigured(
         "BACKUP_ENCRYPTION_KEY must be base64 of 32 random bytes (`openssl rand -base64 32`)."
     )
+# billing: how to pay by check or bank transfer, printed on every invoice PDF (billing.invoice_pdf).
+# Payee, address and bank are required; none may be a development value ("DO NOT PAY").
+BILLING_REMITTANCE = {
+    key: env_str(f"BILLING_REMITTANCE_{key.upper()}", "" if key in ("email", "tax_id") else None)
+    for key in DEVELOPMENT_BILLING_REMITTANCE
+}
+for _key, _value in BILLING_REMITTANCE.items():
+    if _value and _value == DEVELOPMENT_BILLING_REMITTANCE[_key]:
+        raise ImproperlyConfigured(
+            f"BILLING_REMITTANCE_{_key.upper()} must not be the development value: "
+            "set your own remittance details."
+        )
 
 # optional; when set, long enough that guessing it is hopeless (e.g. `openssl rand -hex 32`)
 if HEALTHZ_TOKEN and len(HEALTHZ_TOKEN) < 32:  # noqa: F405

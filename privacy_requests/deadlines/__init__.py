@@ -1,7 +1,7 @@
 """Legal-deadline engine for privacy-rights requests: pure computation, no Django.
 
 `compute(rules, request_type, received_at, tz)` gives every deadline the rules set for one
-request and the one that binds; `REFERENCE_RULES` holds the rules of docs/DEADLINE_RULES.md.
+request and the one that binds; `REFERENCE_RULES` holds the rules of docs/deadlines.md.
 """
 
 from .calendars import CalendarSpec, business_day_add, is_business_day

@@ -2,7 +2,7 @@
 
 No Django, no database, no settings: callers pass the rules, the request type, the instant the
 request was received and the organization's time zone, and get every applicable deadline back
-with the one that binds. The counting conventions are those of docs/DEADLINE_RULES.md:
+with the one that binds. The counting conventions are those of docs/deadlines.md:
 
 - day zero is the local date of the trigger instant in the organization's time zone;
 - the trigger day is not counted, the last day is;

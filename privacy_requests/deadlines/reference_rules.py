@@ -1,4 +1,4 @@
-"""The reference rules table of docs/DEADLINE_RULES.md as data.
+"""The reference rules table of docs/deadlines.md as data.
 
 Which request types each row governs is a reading of the row's source, noted where it is not
 obvious:

@@ -1,4 +1,4 @@
-"""Load the reference rules of docs/DEADLINE_RULES.md (privacy_requests/deadlines/reference_rules.py).
+"""Load the reference rules of docs/deadlines.md (privacy_requests/deadlines/reference_rules.py).
 
 The rows are written out here, not imported, so that this migration loads the same data
 whatever later happens to reference_rules.py; `test_reference_rules_migration` checks that

@@ -133,7 +133,7 @@ def organization_calendar(organization: Organization) -> CalendarSpec:
     """The public-holiday calendar of the organization's country (and province in Canada).
 
     US organizations use the federal calendar: state holidays are closures for internal
-    targets, never statutory (docs/DEADLINE_RULES.md).
+    targets, never statutory (docs/deadlines.md).
     """
     if organization.country == "US":
         return CalendarSpec("US")

@@ -1,4 +1,4 @@
-"""Hand-checked deadlines, one scenario per counting convention of docs/DEADLINE_RULES.md.
+"""Hand-checked deadlines, one scenario per counting convention of docs/deadlines.md.
 
 Every expected date below was counted by hand in the comment next to it. The US federal
 holidays those counts rely on are pinned by `test_us_federal_holidays_the_hand_counts_rely_on`,

@@ -50,7 +50,8 @@ def sign_in(
 def test_billing_contact_sees_invoices_records_a_po_and_reaches_pay_now(
     live_server: Any, page: Page, page_checked: Callable[[Page], Page], lincoln: Organization
 ) -> None:
-    due = invoice(lincoln, number="K12-2026-0042")
+    due = invoice(lincoln, number="K12-2026-0042", due_date=timezone.now() + timedelta(days=20))
+    invoice(lincoln, number="K12-2026-0031", due_date=timezone.now() - timedelta(days=9, hours=1))
     invoice(
         lincoln,
         number="K12-2025-0007",
@@ -68,6 +69,8 @@ def test_billing_contact_sees_invoices_records_a_po_and_reaches_pay_now(
     page_checked(page)
     due_row = page.get_by_role("row").filter(has_text="K12-2026-0042")
     expect(due_row).to_contain_text("Due")
+    late_row = page.get_by_role("row").filter(has_text="K12-2026-0031")
+    expect(late_row).to_contain_text("Overdue by 9 days")
     expect(page.get_by_role("row").filter(has_text="K12-2025-0007")).to_contain_text("Paid")
     pay_now = due_row.get_by_role("link", name=re.compile("^Pay now"))
     expect(pay_now).to_have_attribute("href", due.hosted_invoice_url)  # Stripe's hosted page

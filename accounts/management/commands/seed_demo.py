@@ -6,12 +6,11 @@ import os
 from typing import Any
 
 from allauth.account.models import EmailAddress
-from django.contrib.auth.models import Group
-from django.contrib.auth.models import Permission as AuthPermission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import Membership, Organization, User
+from accounts.ops_staff import ops_group_sync
 from accounts.permissions import Role
 from k12cloud.tenancy import tenant_context
 
@@ -50,7 +49,6 @@ MEMBERS = [
 ]
 
 OPS_EMAIL = "ops@k12.cloud"
-OPS_GROUP = "Ops staff"
 
 
 class Command(BaseCommand):
@@ -80,17 +78,11 @@ class Command(BaseCommand):
                         defaults={"role": role, "is_active": True},
                     )
             ops = self._user(OPS_EMAIL, "Olive Ops", password, is_staff=True)
-            ops.groups.add(self._ops_group())
-            # backups and restore drills: read-only in the ops admin (backups.admin)
-            self._ops_group().permissions.add(
-                *AuthPermission.objects.filter(
-                    content_type__app_label="backups", codename__startswith="view_"
-                )
-            )
-            # billing demo data and the ops group's billing permissions (billing.demo)
+            # the ops group's admin permissions (accounts.ops_staff, also `manage.py ops_group`)
+            ops.groups.add(ops_group_sync())
             from billing.demo import billing_demo_seed
 
-            billing_demo_seed(organization=organizations["lincoln-usd"], ops_group=OPS_GROUP)
+            billing_demo_seed(organization=organizations["lincoln-usd"])
             # Lincoln's vendors: BrightPath (on the portal) and an off-portal one (vendors.demo)
             from vendors.demo import vendor_demo_seed
 
@@ -114,8 +106,3 @@ class Command(BaseCommand):
             user=user, email=email, defaults={"verified": True, "primary": True}
         )
         return user
-
-    def _ops_group(self) -> Group:
-        group, _ = Group.objects.get_or_create(name=OPS_GROUP)
-        group.permissions.set(AuthPermission.objects.filter(content_type__app_label="accounts"))
-        return group
