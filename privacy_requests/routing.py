@@ -40,6 +40,7 @@ from audit.services import record
 from k12cloud.notifications.services import email_enqueue
 from k12cloud.tasks import tenant_task
 from k12cloud.tenancy import tenant_context
+from privacy_requests.alerts import alert_request_routed_in
 from privacy_requests.deadlines import DeadlineError, DeadlineSnapshot
 from privacy_requests.models import PrivacyRequest, RequestMessage
 from privacy_requests.rules.selectors import (
@@ -170,6 +171,8 @@ def request_route(
                     "note_given": bool(note),
                 },
             )
+            # the target's privacy team hears of it in this transaction (privacy_requests.alerts)
+            alert_request_routed_in(request=copy, from_organization=source)
         original.routed_to_organization = to_organization
         original.routed_to_reference = copy.reference
         original.routed_at = now

@@ -175,7 +175,8 @@ def notify(
                 to=user.email,
                 template=email_template,
                 subject=title,
-                context={**(email_context or {}), "recipient": user, "url": url},
+                # `title` for the generic notice template; callers may pass an absolute `link`
+                context={"title": title, **(email_context or {}), "recipient": user, "url": url},
                 target=target,
                 dedupe_key=f"{dedupe_key}:{user.pk}" if dedupe_key else "",
             )

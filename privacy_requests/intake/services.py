@@ -104,6 +104,7 @@ def web_request_receive(
             details=details,
             gpc_signal=gpc_signal,
             language=language,
+            alert=False,  # the privacy team hears of it once the requester confirms the email
         )
 
     with transaction.atomic():
