@@ -6,13 +6,13 @@ with a dedupe key naming the request and the change, so a retried call tells nob
 
 Who hears what (docs/notifications.md has the table):
 
-| event | recipients |
-|---|---|
-| a new request (web form: once the requester confirms the email; staff entry and API: at once) | privacy officers and privacy staff |
-| a request routed here from the platform | privacy officers and privacy staff |
-| the requester replies (portal, or staff enter a reply they received) | the assignee; the privacy officers and staff when nobody is assigned |
-| a request is assigned to someone | the new assignee (not when they assigned it to themselves) |
-| a deadline passes (privacy_requests.tracking) | the assignee, the privacy officers and the organization admins (urgent) |
+- a new request (web form: once the requester confirms the email; staff entry and API: at
+  once), and a request routed here from the platform: the privacy officers and staff;
+- the requester replies (portal, or staff enter a reply they received): the assignee, or the
+  privacy officers and staff when nobody is assigned;
+- an assignment: the new assignee (not when they took the request themselves);
+- a deadline passes (privacy_requests.tracking): the assignee, the privacy officers and the
+  organization admins, urgent (emailed even to digest readers), once a day.
 
 Organization admins hear of new, routed and unassigned replies only when the organization has
 no privacy officer or staff, so that an alert always reaches someone. The member who made the
