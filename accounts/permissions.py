@@ -49,6 +49,8 @@ class Permission(StrEnum):
     # --- notifications (notifications engineer) ---
     # the member's own notifications (the bell) and how they want to be emailed
     NOTIFICATIONS_VIEW = "notifications.view"
+    # the organization's privacy contact: the Reply-To of every email to a requester
+    PRIVACY_CONTACT_MANAGE = "privacy_contact.manage"
     # --- end of notifications ---
     # --- tracking (deadline-tracking engineer) ---
     # the organization's privacy metrics (11 CCR § 7102 figures): page and CSV export
@@ -108,6 +110,7 @@ PERMISSION_MATRIX: dict[Permission, frozenset[Role]] = {
     # --- end of routing ---
     # --- notifications (notifications engineer) ---
     Permission.NOTIFICATIONS_VIEW: EVERY_ROLE,
+    Permission.PRIVACY_CONTACT_MANAGE: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER}),
     # --- end of notifications ---
     # --- tracking (deadline-tracking engineer) ---
     Permission.METRICS_VIEW: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF}),

@@ -31,6 +31,7 @@ from privacy_requests.alerts import (
     alert_request_new,
     alert_requester_replied,
 )
+from privacy_requests.contact import requester_reply_to, requester_status_link
 from privacy_requests.extension_notice import extension_notice_text
 from privacy_requests.models import PrivacyRequest, RequestEvent, RequestMessage
 from privacy_requests.received_time import received_at_problem
@@ -692,9 +693,16 @@ def _message(
             to=request.requester_email,
             template="notifications/email/message_to_requester",
             subject=subject,
-            context={"body": body, "reference": request.reference},
+            context={
+                "body": body,
+                "reference": request.reference,
+                # where a reply goes: the privacy contact, else (unread sender) the status page
+                "reply_to": requester_reply_to(request.organization),
+                "status_link": requester_status_link(request),
+            },
             target=request,
             language=language,
+            reply_to=requester_reply_to(request.organization),
         )
     return message
 

@@ -120,6 +120,7 @@ ALLOWED: dict[str, set[Role]] = {
     "accounts:notification_list": set(Role),
     "accounts:notification_unread": set(Role),
     "accounts:notification_preferences": set(Role),
+    "accounts:privacy_contact": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
     # --- end of notifications ---
     # --- tracking (deadline-tracking engineer) ---
     "accounts:privacy_metrics": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},

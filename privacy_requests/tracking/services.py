@@ -29,6 +29,7 @@ from accounts.permissions import Role
 from audit.actions import Action
 from audit.services import record
 from k12cloud.notifications.services import email_enqueue, notify
+from privacy_requests.contact import requester_reply_to
 from privacy_requests.deadlines.calendars import business_days_between
 from privacy_requests.intake.services import requester_token_issue
 from privacy_requests.models import PrivacyRequest, RequesterToken, RequestEvent
@@ -321,6 +322,7 @@ def confirmation_reminder_send(*, organization: Organization, request_id: int) -
                 target=request,
                 dedupe_key=f"confirm-reminder:{request.pk}",
                 language=request.language,
+                reply_to=requester_reply_to(organization),
             )
     return True
 
@@ -363,6 +365,7 @@ def unconfirmed_request_close(*, organization: Organization, request_id: int) ->
                 target=request,
                 dedupe_key=f"unverified-closed:{request.pk}",
                 language=request.language,
+                reply_to=requester_reply_to(organization),
             )
     return True
 
