@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.core import mail
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -18,6 +19,7 @@ from accounts.api_keys import api_key_create
 from accounts.models import Organization, User
 from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
+from k12cloud.notifications.digest import digest_send
 from k12cloud.notifications.models import Notification, OutboundEmail
 from k12cloud.notifications.services import notification_preference_set
 from k12cloud.tenancy import tenant_context
@@ -297,3 +299,24 @@ def test_digest_readers_get_the_notice_and_no_email_immediate_readers_get_both(
     assert by_recipient["sam@lincoln.example"].digest_sent_at is not None
     subject = f"New privacy request {request.reference} ({request.get_request_type_display()})"
     assert [m.to for m in mail.outbox if m.subject == subject] == [["sam@lincoln.example"]]
+    # the morning digest carries it to the digest reader
+    mail.outbox.clear()
+    with tenant_context(org), django_capture_on_commit_callbacks(execute=True):
+        digest_send(organization=org, user=people["officer"])
+    [digest] = mail.outbox
+    assert digest.to == ["olga@lincoln.example"] and subject in digest.body
+
+
+def test_a_change_that_rolls_back_tells_nobody(org: Organization, people: dict[str, User]) -> None:
+    request = received_request(org)
+
+    class Abandoned(Exception):
+        pass
+
+    with pytest.raises(Abandoned), tenant_context(org), transaction.atomic():
+        request_assign(request=request, assignee=people["staff"], actor=people["officer"])
+        assert len(notices(org, "request_assigned")) == 1  # written in the same transaction
+        raise Abandoned
+    assert notices(org, "request_assigned") == []
+    with tenant_context(org):
+        assert not OutboundEmail.objects.exists()
