@@ -109,6 +109,12 @@ class Organization(models.Model):
     session_absolute_timeout_hours = models.PositiveSmallIntegerField(
         default=12, validators=[MinValueValidator(1), MaxValueValidator(24)]
     )
+    # --- requester email (privacy_requests.contact) ---
+    # Where requesters' replies go: the Reply-To of every email to a requester. The address of
+    # the privacy office (a role mailbox), not a requester's: plain text, shown on public pages.
+    # Empty: requester emails carry no Reply-To (replies reach the unread sending address, and
+    # the emails and pages say so).
+    privacy_contact_email = models.EmailField(_("privacy contact email"), blank=True)
 
     class Meta:
         ordering = ["name"]

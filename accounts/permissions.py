@@ -36,6 +36,9 @@ class Permission(StrEnum):
     REQUESTS_VIEW = "requests.view"
     REQUESTS_WORK = "requests.work"
     REQUESTS_ASSIGN = "requests.assign"
+    # take an unassigned request (assign it to oneself) and give one's own request back;
+    # assigning to anyone else, or taking a colleague's request, needs REQUESTS_ASSIGN
+    REQUESTS_ASSIGN_SELF = "requests.assign_self"
     # --- fulfilment (fulfilment engineer) ---
     # carry out a deletion request: de-identify the person's data (docs/fulfilment.md)
     REQUESTS_ERASE = "requests.erase"
@@ -46,6 +49,8 @@ class Permission(StrEnum):
     # --- notifications (notifications engineer) ---
     # the member's own notifications (the bell) and how they want to be emailed
     NOTIFICATIONS_VIEW = "notifications.view"
+    # the organization's privacy contact: the Reply-To of every email to a requester
+    PRIVACY_CONTACT_MANAGE = "privacy_contact.manage"
     # --- end of notifications ---
     # --- tracking (deadline-tracking engineer) ---
     # the organization's privacy metrics (11 CCR § 7102 figures): page and CSV export
@@ -97,6 +102,10 @@ PERMISSION_MATRIX: dict[Permission, frozenset[Role]] = {
     ),
     Permission.REQUESTS_WORK: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF}),
     Permission.REQUESTS_ASSIGN: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER}),
+    # privacy staff pick up work from the queue themselves; officers and admins share it out
+    Permission.REQUESTS_ASSIGN_SELF: frozenset(
+        {Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF}
+    ),
     # --- fulfilment (fulfilment engineer) ---
     Permission.REQUESTS_ERASE: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER}),
     # --- end of fulfilment ---
@@ -105,6 +114,7 @@ PERMISSION_MATRIX: dict[Permission, frozenset[Role]] = {
     # --- end of routing ---
     # --- notifications (notifications engineer) ---
     Permission.NOTIFICATIONS_VIEW: EVERY_ROLE,
+    Permission.PRIVACY_CONTACT_MANAGE: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER}),
     # --- end of notifications ---
     # --- tracking (deadline-tracking engineer) ---
     Permission.METRICS_VIEW: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF}),
@@ -144,6 +154,27 @@ PRIVILEGED_ROLES = frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY
 
 def role_allows(role: str, permission: Permission) -> bool:
     return Role(role) in PERMISSION_MATRIX[permission]
+
+
+def assignment_allowed(
+    *, role: str, actor_id: int | None, current_assignee_id: int | None, assignee_id: int | None
+) -> bool:
+    """May a caller of `role` (the user `actor_id`; None for an API key) set a request's
+    assignee from `current_assignee_id` to `assignee_id` (None: nobody)?
+
+    REQUESTS_ASSIGN: any change. REQUESTS_ASSIGN_SELF alone: take an unassigned request (or
+    keep one's own), or give one's own request back; never a colleague's, never to a
+    colleague. An API key has no self: with REQUESTS_ASSIGN_SELF alone it may assign nothing.
+    """
+    if role_allows(role, Permission.REQUESTS_ASSIGN):
+        return True
+    if actor_id is None or not role_allows(role, Permission.REQUESTS_ASSIGN_SELF):
+        return False
+    if assignee_id == current_assignee_id:
+        return True  # no change
+    if assignee_id == actor_id:
+        return current_assignee_id in (None, actor_id)
+    return assignee_id is None and current_assignee_id == actor_id
 
 
 # The accounts attackers phish: when the organization requires a phishing-resistant factor,

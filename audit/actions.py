@@ -92,6 +92,8 @@ class Action(StrEnum):
     REQUEST_DEADLINES_REVIEWED = "requests.deadlines_reviewed"
     # --- end of routing ---
     # --- notifications (notifications engineer) ---
+    # the organization's privacy contact, the Reply-To of requester emails (domains only)
+    PRIVACY_CONTACT_CHANGED = "requests.privacy_contact_changed"
     # --- end of notifications ---
     # --- tracking (deadline-tracking engineer) ---
     # a missed deadline raised with the officers and admins (once per request, deadline, day)

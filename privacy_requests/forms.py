@@ -285,3 +285,18 @@ class DeadlineReviewForm(DescribedForm):
         widget=forms.RadioSelect,
         error_messages={"required": _("Choose whether to apply or keep the dates.")},
     )
+
+
+# --- the organization's privacy contact (privacy_requests.contact) ---------------------------
+
+
+class PrivacyContactForm(DescribedForm):
+    email = forms.EmailField(
+        label=_("Privacy contact email"),
+        required=False,
+        max_length=254,
+        help_text=_(
+            "The privacy office's mailbox, for example privacy@your-district.org. Emails to "
+            "requesters carry it as the reply address. Leave it empty for no reply address."
+        ),
+    )

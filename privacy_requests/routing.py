@@ -40,6 +40,8 @@ from audit.services import record
 from k12cloud.notifications.services import email_enqueue
 from k12cloud.tasks import tenant_task
 from k12cloud.tenancy import tenant_context
+from privacy_requests.alerts import alert_request_routed_in
+from privacy_requests.contact import requester_reply_to
 from privacy_requests.deadlines import DeadlineError, DeadlineSnapshot
 from privacy_requests.models import PrivacyRequest, RequestMessage
 from privacy_requests.rules.selectors import (
@@ -170,6 +172,8 @@ def request_route(
                     "note_given": bool(note),
                 },
             )
+            # the target's privacy team hears of it in this transaction (privacy_requests.alerts)
+            alert_request_routed_in(request=copy, from_organization=source)
         original.routed_to_organization = to_organization
         original.routed_to_reference = copy.reference
         original.routed_at = now
@@ -192,6 +196,8 @@ def request_route(
                 new_reference=copy.reference,
                 organization_name=to_organization.name,
                 received_on=original.received_at,
+                # the organization that handles it now answers replies
+                reply_to=requester_reply_to(to_organization),
             )
             _send_routed_email(source, original, notice)
     return copy
@@ -259,6 +265,7 @@ class RoutedNotice:
     new_reference: str
     organization_name: str
     received_on: datetime
+    reply_to: str = ""
 
 
 def _send_routed_email(
@@ -277,6 +284,7 @@ def _send_routed_email(
         context={"notice": notice},
         target=request,
         language=notice.language or None,
+        reply_to=notice.reply_to,
     )
 
 

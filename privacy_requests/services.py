@@ -26,6 +26,12 @@ from django.utils.translation import gettext as _
 from audit.actions import Action
 from audit.services import record
 from k12cloud.notifications.services import email_enqueue
+from privacy_requests.alerts import (
+    alert_request_assigned,
+    alert_request_new,
+    alert_requester_replied,
+)
+from privacy_requests.contact import requester_reply_to, requester_status_link
 from privacy_requests.extension_notice import extension_notice_text
 from privacy_requests.models import PrivacyRequest, RequestEvent, RequestMessage
 from privacy_requests.received_time import received_at_problem
@@ -189,6 +195,7 @@ def request_receive(
     actor: User | None = None,
     verification_method: str = "",
     verification_evidence: str = "",
+    alert: bool = True,
 ) -> PrivacyRequest:
     """Record a new request with the deadlines the engine gives for its local date.
 
@@ -200,6 +207,8 @@ def request_receive(
     is then verified at receipt. A possible duplicate (an open request of the same type with
     the same requester email and subject) is noted in the timeline event, never closed here.
     Raises the deadline engine's errors when no rule sets a deadline for the type.
+    The privacy team is alerted (privacy_requests.alerts) in the same transaction unless
+    `alert` is False: the public form alerts once the requester confirms the email.
     """
     received_at = received_at or timezone.now()
     problem = received_at_problem(received_at)
@@ -269,13 +278,16 @@ def request_receive(
                 "binding_rule": snapshot.binding_rule,
             },
         )
+        if alert:
+            alert_request_new(request=request, actor=actor)
     return request
 
 
 def request_confirm_email(*, request: PrivacyRequest) -> PrivacyRequest:
     """The requester followed the confirmation link: record it, RECEIVED → AWAITING_VERIFICATION.
 
-    Idempotent: a second confirmation changes nothing and writes nothing.
+    Idempotent: a second confirmation changes nothing and writes nothing. The first one
+    alerts the privacy team: a web request reaches people once its address is confirmed.
     """
     with transaction.atomic():
         request = _locked(request)
@@ -294,6 +306,8 @@ def request_confirm_email(*, request: PrivacyRequest) -> PrivacyRequest:
             target=request,
             changes={"from": from_status, "to": request.status},
         )
+        if request.is_open:
+            alert_request_new(request=request)
     return request
 
 
@@ -443,16 +457,40 @@ def request_verify(
 
 
 def request_assign(
-    *, request: PrivacyRequest, assignee: User | None, actor: User | None
+    *,
+    request: PrivacyRequest,
+    assignee: User | None,
+    actor: User | None,
+    actor_role: str | None = None,
 ) -> PrivacyRequest:
-    """Give the request to a member who may work requests (None: unassign)."""
+    """Give the request to a member who may work requests (None: unassign).
+
+    `actor_role`: the caller's role (a member's, or an API key's), checked against
+    `accounts.permissions.assignment_allowed` on the locked row: privacy staff may take an
+    unassigned request or give their own back, officers and admins may assign anyone. The
+    portal and the API pass it; None (internal callers) checks nothing. The new assignee is
+    alerted (privacy_requests.alerts) unless they took it themselves.
+    """
     from accounts.models import Membership
-    from accounts.permissions import Permission, role_allows
+    from accounts.permissions import Permission, assignment_allowed, role_allows
 
     with transaction.atomic():
         request = _locked(request)
         if request.closed_at is not None:
             raise RequestActionRefused(_("A closed request cannot be reassigned."), code="closed")
+        if actor_role is not None and not assignment_allowed(
+            role=actor_role,
+            actor_id=actor.pk if actor is not None else None,
+            current_assignee_id=request.assignee_id,
+            assignee_id=assignee.pk if assignee is not None else None,
+        ):
+            raise RequestActionRefused(
+                _(
+                    "Your role may assign a request only to yourself, when nobody else has it, "
+                    "or give your own request back."
+                ),
+                code="assignee",
+            )
         if assignee is not None:
             membership = (
                 Membership.objects.for_organization(request.organization)
@@ -468,10 +506,12 @@ def request_assign(
         request.assignee = assignee
         _save(request, ["assignee"])
         data = {"from_assignee_id": before, "to_assignee_id": assignee.pk if assignee else None}
-        _event(request, "assigned", actor, data=data)
+        event = _event(request, "assigned", actor, data=data)
         record(
             Action.REQUEST_ASSIGNED, organization=request.organization, target=request, changes=data
         )
+        if assignee is not None and assignee.pk != before:
+            alert_request_assigned(request=request, assignee=assignee, event=event, actor=actor)
     return request
 
 
@@ -653,9 +693,16 @@ def _message(
             to=request.requester_email,
             template="notifications/email/message_to_requester",
             subject=subject,
-            context={"body": body, "reference": request.reference},
+            context={
+                "body": body,
+                "reference": request.reference,
+                # where a reply goes: the privacy contact, else (unread sender) the status page
+                "reply_to": requester_reply_to(request.organization),
+                "status_link": requester_status_link(request),
+            },
             target=request,
             language=language,
+            reply_to=requester_reply_to(request.organization),
         )
     return message
 
@@ -683,4 +730,6 @@ def request_message_add(
             target=request,
             changes=data,
         )
+        if direction == RequestMessage.Direction.FROM_REQUESTER:
+            alert_requester_replied(request=request, message=message, actor=actor)
     return message

@@ -6,7 +6,7 @@ Included from accounts/urls.py, so the URL names live in the `accounts` namespac
 
 from django.urls import URLPattern, path
 
-from privacy_requests import views
+from privacy_requests import contact_views, views
 from privacy_requests.fulfilment import views as fulfilment_views  # fulfilment engineer
 from privacy_requests.queue import views as queue_views
 
@@ -20,6 +20,8 @@ urlpatterns: list[URLPattern] = [
         name="request_bulk_acknowledge",
     ),
     path("export/", queue_views.RequestRegisterExportView.as_view(), name="request_export"),
+    # the privacy contact: the Reply-To of requester emails (privacy_requests.contact)
+    path("privacy-contact/", contact_views.PrivacyContactView.as_view(), name="privacy_contact"),
     # --- the request workflow (intake, request page, actions) ---
     path("new/", views.RequestIntakeView.as_view(), name="request_create"),
     path("<int:request_id>/", views.RequestDetailView.as_view(), name="request_detail"),

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import FormView, TemplateView
 
 from accounts.models import Organization, User
-from accounts.permissions import Permission
+from accounts.permissions import Permission, role_allows
 from k12cloud.encryption.keys import data_keys_preloaded
 from k12cloud.portal import OrganizationView
 from privacy_requests import forms as request_forms
@@ -154,7 +154,7 @@ class RequestDetailView(OrganizationView, TemplateView):
                 if name == "acknowledge_form":
                     initial = {"message": self.acknowledgement_text(pr)}
                 context[name] = form_class(initial=initial)
-        if Permission.REQUESTS_ASSIGN.value in allowed and "assign_form" not in context:
+        if "assign_form" not in context and self.may_change_assignment(allowed):
             context["assign_form"] = self.assign_form()
         events = request_timeline(organization=org, request=pr)
         context.update(
@@ -182,9 +182,24 @@ class RequestDetailView(OrganizationView, TemplateView):
         context["privacy_request"] = visible_request(pr, access)
         return context
 
+    def may_change_assignment(self, allowed: frozenset[str]) -> bool:
+        """Officers and admins: always. Privacy staff (take a request): when it is unassigned
+        or theirs (accounts.permissions.assignment_allowed)."""
+        if Permission.REQUESTS_ASSIGN.value in allowed:
+            return True
+        assignee_id = self.privacy_request.assignee_id
+        return Permission.REQUESTS_ASSIGN_SELF.value in allowed and assignee_id in (
+            None,
+            self.request.user.pk,
+        )
+
     def assign_form(self, data: Any = None) -> request_forms.AssignForm:
-        members = request_assignable_members(organization=self.organization)
-        choices = [(m.user_id, m.user.full_name or m.user.email) for m in members]
+        if role_allows(self.membership.role, Permission.REQUESTS_ASSIGN):
+            members = request_assignable_members(organization=self.organization)
+            choices = [(m.user_id, m.user.full_name or m.user.email) for m in members]
+        else:  # privacy staff take a request: themselves only (no query)
+            me = _acting_user(self.request)
+            choices = [(me.pk, _("Me (%(name)s)") % {"name": me.full_name or me.email})]
         initial = {
             "assignee": getattr(self, "privacy_request", None) and self.privacy_request.assignee_id
         }
@@ -334,7 +349,8 @@ class RequestMessageView(_RequestActionView):
 
 
 class RequestAssignView(_RequestActionView):
-    permission = Permission.REQUESTS_ASSIGN
+    # staff may take a request; the service checks who may be given what (assignment_allowed)
+    permission = Permission.REQUESTS_ASSIGN_SELF
     form_name = "assign_form"
     success_message = gettext_lazy("Assignment saved.")
 
@@ -344,7 +360,12 @@ class RequestAssignView(_RequestActionView):
     def perform(self, form: forms.Form, actor: User) -> None:
         assignee_id = form.cleaned_data["assignee"]
         assignee = User.objects.filter(pk=assignee_id).first() if assignee_id else None
-        request_assign(request=self.privacy_request, assignee=assignee, actor=actor)
+        request_assign(
+            request=self.privacy_request,
+            assignee=assignee,
+            actor=actor,
+            actor_role=self.membership.role,
+        )
 
 
 class RequestIntakeView(OrganizationView, FormView):

@@ -165,7 +165,15 @@ DECLARATIONS: tuple[Declaration, ...] = (
     Declaration(
         "notifications.OutboundEmail",
         Category.NOTIFICATIONS,
-        remove=("to", "subject", "body_text", "body_html", "message_id", "dedupe_key"),
+        remove=(
+            "to",
+            "reply_to",
+            "subject",
+            "body_text",
+            "body_html",
+            "message_id",
+            "dedupe_key",
+        ),
         keep=("template", "target_type", "target_id", "status", "last_error"),
     ),
     Declaration(

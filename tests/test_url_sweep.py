@@ -169,6 +169,7 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "accounts:notification_list": (302, 200, 404, 404),
     "accounts:notification_unread": (302, 200, 404, 404),
     "accounts:notification_preferences": (302, 200, 404, 404),
+    "accounts:privacy_contact": (302, 200, 404, 404),
     # --- end of notifications ---
     # --- tracking (deadline-tracking engineer) ---
     "accounts:privacy_metrics": (302, 200, 404, 404),

@@ -66,7 +66,7 @@ ALLOWED: dict[str, set[Role]] = {
     "accounts:request_detail": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF, R.VIEWER},
     "accounts:request_verify": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts:request_acknowledge": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
-    "accounts:request_assign": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts:request_assign": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts:request_extend": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts:request_close": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts:request_transition": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
@@ -79,7 +79,7 @@ ALLOWED: dict[str, set[Role]] = {
     "accounts_api:request_intake": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts_api:request_acknowledge": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts_api:request_verify": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
-    "accounts_api:request_assign": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
+    "accounts_api:request_assign": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts_api:request_extend": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts_api:request_close": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts_api:request_transition": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
@@ -121,6 +121,7 @@ ALLOWED: dict[str, set[Role]] = {
     "accounts:notification_list": set(Role),
     "accounts:notification_unread": set(Role),
     "accounts:notification_preferences": set(Role),
+    "accounts:privacy_contact": {R.ORG_ADMIN, R.PRIVACY_OFFICER},
     # --- end of notifications ---
     # --- tracking (deadline-tracking engineer) ---
     "accounts:privacy_metrics": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},

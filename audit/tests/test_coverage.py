@@ -339,6 +339,11 @@ def session_policy_change(s: Scene) -> Act:
     return lambda: s.admin_client.post(s.url("session_policy"), data)
 
 
+def privacy_contact_change(s: Scene) -> Act:
+    data = {"email": "privacy@lincolnusd.org"}
+    return lambda: s.admin_client.post(s.url("privacy_contact"), data)
+
+
 def mfa_policy_change(s: Scene) -> Act:
     return lambda: s.admin_client.post(s.url("mfa_policy"), {"mfa_policy": "everyone"})
 
@@ -999,6 +1004,7 @@ COVERAGE: list[tuple[str, Callable[[Scene], Act], Action]] = [
     ("IP allowlist change", allowlist_change, Action.IP_ALLOWLIST_CHANGED),
     ("access refused by the IP allowlist", access_refused_by_ip, Action.ACCESS_REFUSED_BY_IP),
     ("session policy change", session_policy_change, Action.SESSION_POLICY_CHANGED),
+    ("privacy contact change", privacy_contact_change, Action.PRIVACY_CONTACT_CHANGED),
     ("MFA policy change", mfa_policy_change, Action.MFA_POLICY_CHANGED),
     ("passkey policy change", passkey_policy_change, Action.MFA_POLICY_CHANGED),
     ("SSO connection change", sso_connection_change, Action.SSO_CONNECTION_CHANGED),

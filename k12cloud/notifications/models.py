@@ -29,6 +29,9 @@ class OutboundEmail(TenantOwnedModel):
         FAILED = "failed", _("Failed")
 
     to = EncryptedEmailField()
+    # where replies go (the Reply-To header): the organization's privacy contact on emails to
+    # requesters (privacy_requests.contact); empty: no Reply-To
+    reply_to = EncryptedEmailField(blank=True, null=True)
     template = models.CharField(max_length=120)
     subject = models.CharField(max_length=255)
     body_text = EncryptedTextField()

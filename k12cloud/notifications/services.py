@@ -38,6 +38,7 @@ def email_enqueue(
     target: Model | tuple[str, object] | None = None,
     dedupe_key: str = "",
     language: str | None = None,
+    reply_to: str = "",
 ) -> OutboundEmail | None:
     """Render `<template>.txt` (and `<template>.html` when it exists) and put it in the outbox.
 
@@ -45,7 +46,9 @@ def email_enqueue(
     or rolls back with the work that caused it, and is sent after commit. The subject is the
     caller's, already translated; it must not carry a requester's personal data. The templates
     get `organization_name` and `organization_time_zone` (use `{% timezone %}` for times).
-    Returns None when `dedupe_key` was used before (nothing is written).
+    Returns None when `dedupe_key` was used before (nothing is written). `reply_to`: the
+    Reply-To header (kept, encrypted, on the row); emails to requesters pass their
+    organization's privacy contact (privacy_requests.contact).
     """
     with translation.override(language or translation.get_language()):
         full_context = {
@@ -65,6 +68,7 @@ def email_enqueue(
     email = OutboundEmail(
         organization=organization,
         to=to,
+        reply_to=reply_to or None,
         template=template,
         subject=subject,
         body_text=text,
@@ -175,7 +179,8 @@ def notify(
                 to=user.email,
                 template=email_template,
                 subject=title,
-                context={**(email_context or {}), "recipient": user, "url": url},
+                # `title` for the generic notice template; callers may pass an absolute `link`
+                context={"title": title, **(email_context or {}), "recipient": user, "url": url},
                 target=target,
                 dedupe_key=f"{dedupe_key}:{user.pk}" if dedupe_key else "",
             )

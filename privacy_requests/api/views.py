@@ -102,7 +102,8 @@ class PrivacyRequestViewSet(OrganizationViewSet):
         "intake": Permission.REQUESTS_WORK,
         "acknowledge": Permission.REQUESTS_WORK,
         "verify": Permission.REQUESTS_WORK,
-        "assign": Permission.REQUESTS_ASSIGN,
+        # staff may take a request; request_assign checks who may be given what
+        "assign": Permission.REQUESTS_ASSIGN_SELF,
         "extend": Permission.REQUESTS_WORK,
         "close": Permission.REQUESTS_WORK,
         "transition": Permission.REQUESTS_WORK,
@@ -337,6 +338,12 @@ class PrivacyRequestViewSet(OrganizationViewSet):
     @extend_schema(
         operation_id="requests_assign",
         summary="Assign the request to a member who works requests (null: nobody)",
+        description=(
+            "Organization admins and privacy officers may assign anyone. Privacy staff may "
+            "take an unassigned request (their own user id) or give their own back (null); "
+            "anything else answers 400 on `assignee`. A privacy-staff API key has no user, so "
+            "it may not assign."
+        ),
         parameters=[REQUEST_ID],
         request=s.AssignSerializer,
         responses={200: s.RequestDetailSerializer, **ERRORS, **REFUSED},
@@ -352,7 +359,9 @@ class PrivacyRequestViewSet(OrganizationViewSet):
                         _("Choose an active member whose role may work on requests."),
                         code="assignee",
                     )
-            return request_assign(request=pr, assignee=assignee, actor=self.actor())
+            return request_assign(
+                request=pr, assignee=assignee, actor=self.actor(), actor_role=self.role
+            )
 
         return self.act(s.AssignSerializer, perform)
 

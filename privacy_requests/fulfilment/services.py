@@ -27,6 +27,7 @@ from audit.services import record
 from k12cloud.notifications.services import email_enqueue
 from k12cloud.tenancy import unscoped_all_tenants
 from k12cloud.uploads import sniff
+from privacy_requests.contact import requester_reply_to
 from privacy_requests.fulfilment.builders import (
     PackageFile,
     package_sections,
@@ -476,6 +477,7 @@ def notify_requester_package_ready(
         },
         target=request,
         language=request.language or "en",
+        reply_to=requester_reply_to(organization),
     )
 
 

@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from k12cloud.notifications.services import email_enqueue
+from privacy_requests.contact import requester_reply_to
 from privacy_requests.deadlines import RequestType
 from privacy_requests.models import PrivacyRequest, RequesterToken
 from privacy_requests.services import request_confirm_email, request_receive
@@ -104,6 +105,7 @@ def web_request_receive(
             details=details,
             gpc_signal=gpc_signal,
             language=language,
+            alert=False,  # the privacy team hears of it once the requester confirms the email
         )
 
     with transaction.atomic():
@@ -148,6 +150,7 @@ def _send_confirmation_email(
         context=context,
         target=request,
         language=language,
+        reply_to=requester_reply_to(organization),
     )
 
 

@@ -181,9 +181,11 @@ def intake_submitted_view(request: HttpRequest, org_slug: str) -> HttpResponse:
     return _render(request, "submitted.html", {"intake_org": organization, "submitted": submitted})
 
 
-def _link_unusable(request: HttpRequest, reason: str) -> HttpResponse:
+def _link_unusable(request: HttpRequest, reason: str, org_slug: str) -> HttpResponse:
     status = 404 if reason == "unknown" else 410
-    return _render(request, "link_unusable.html", {"reason": reason}, status=status)
+    # the organization, when the address names one: its privacy contact and status page
+    context = {"reason": reason, "intake_org": intake_organization(slug=org_slug)}
+    return _render(request, "link_unusable.html", context, status=status)
 
 
 @never_cache
@@ -195,7 +197,7 @@ def confirm_email_view(request: HttpRequest, org_slug: str, token: str) -> HttpR
         row = None
     reason = token_unusable_reason(row)
     if reason is not None:
-        return _link_unusable(request, reason)
+        return _link_unusable(request, reason, org_slug)
     assert row is not None
     organization = row.organization
     if request.method == "POST":
@@ -203,7 +205,7 @@ def confirm_email_view(request: HttpRequest, org_slug: str, token: str) -> HttpR
             with tenant_context(organization):
                 privacy_request = requester_token_use(token_row=row)
         except TokenUnusable as unusable:
-            return _link_unusable(request, unusable.reason)
+            return _link_unusable(request, unusable.reason, org_slug)
         return _render(
             request,
             "confirmed.html",

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from audit.actions import Action
 from audit.services import record
 from k12cloud.notifications.services import email_enqueue
+from privacy_requests.contact import requester_reply_to
 from privacy_requests.intake.services import (
     TokenUnusable,
     requester_token_issue,
@@ -115,6 +116,7 @@ def _send_portal_link_email(organization: Organization, request: PrivacyRequest,
         context=context,
         target=request,
         language=language,
+        reply_to=requester_reply_to(organization),
     )
 
 

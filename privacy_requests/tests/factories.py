@@ -23,8 +23,12 @@ def received_request(
     received_at: datetime | None = None,
     **fields: Any,
 ) -> PrivacyRequest:
-    """A request received through `request_receive` (needs the rules table loaded)."""
+    """A request received through `request_receive` (needs the rules table loaded).
+
+    Without the new-request alert unless `alert=True`: most tests count the notices and emails
+    of what they exercise (test_alerts covers the alerts)."""
     values: dict[str, Any] = {
+        "alert": False,
         "request_type": "access",
         "channel": "phone",
         "relationship": "parent",

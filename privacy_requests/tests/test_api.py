@@ -501,12 +501,30 @@ def test_assign(org: Organization, admin: User, staff: User, viewer: User) -> No
     unassigned = post(client, detail_url(org, made.pk, "assign"), {"assignee": None})
     assert unassigned.json()["assignee"] is None
     assert len(audit(org, Action.REQUEST_ASSIGNED)) == 2
-    # privacy staff work requests but do not assign them
+    # privacy staff take a request (the page's rule): themselves, when nobody has it
     staff_client = sign_in(Client(), staff)
-    assert (
-        post(staff_client, detail_url(org, made.pk, "assign"), {"assignee": staff.pk}).status_code
-        == 403
+    colleague = member(org, Role.PRIVACY_STAFF)
+    to_colleague = post(
+        staff_client, detail_url(org, made.pk, "assign"), {"assignee": colleague.pk}
     )
+    assert to_colleague.status_code == 400 and set(to_colleague.json()) == {"assignee"}
+    taken = post(staff_client, detail_url(org, made.pk, "assign"), {"assignee": staff.pk})
+    assert taken.status_code == 200 and taken.json()["assignee"]["id"] == staff.pk
+    # the colleague may not take it over, nor give it back for them
+    colleague_client = sign_in(Client(), colleague)
+    for assignee in (colleague.pk, None):
+        refused = post(colleague_client, detail_url(org, made.pk, "assign"), {"assignee": assignee})
+        assert refused.status_code == 400
+    given_back = post(staff_client, detail_url(org, made.pk, "assign"), {"assignee": None})
+    assert given_back.status_code == 200 and given_back.json()["assignee"] is None
+    assert len(audit(org, Action.REQUEST_ASSIGNED)) == 4
+    # a privacy-staff key has no self to assign
+    key, _key_id = key_client(org, Role.PRIVACY_STAFF)
+    refused = post(key, detail_url(org, made.pk, "assign"), {"assignee": staff.pk})
+    assert refused.status_code == 400 and stored(org, made.pk).assignee_id is None
+    # viewers may not assign
+    viewer_client = sign_in(Client(), viewer)
+    assert post(viewer_client, detail_url(org, made.pk, "assign"), {}).status_code == 403
 
 
 def test_duplicate(org: Organization, other_org: Organization, staff: User) -> None:

@@ -15,6 +15,8 @@ from django.urls import reverse
 from accounts.models import Organization, User
 from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
+from audit.actions import Action
+from audit.models import AuditEvent
 from k12cloud.tenancy import tenant_context
 from privacy_requests.models import PrivacyRequest
 from privacy_requests.rules.models import OrganizationRuleSelection
@@ -141,14 +143,43 @@ def test_verify_acknowledge_message_and_fulfil_over_http(
     assert "Records are in the archive." in page and "We have your request." in page
 
 
-def test_assign_needs_the_assign_permission(org: Organization, staff: User, client: Client) -> None:
+def test_staff_take_a_request_but_only_officers_share_work_out(
+    org: Organization, staff: User, client: Client
+) -> None:
     request = received_request(org, actor=staff)
+    colleague = member(org, Role.PRIVACY_STAFF, full_name="Sam Colleague")
     assign = url(org, "request_assign", request)
-    assert client.post(assign, {"assign-assignee": str(staff.pk)}).status_code == 403
+    detail = url(org, "request_detail", request)
+    # the page offers staff the form, with themselves only
+    page = client.get(detail).content.decode()
+    assert 'id="assign_form"' in page and "Me (Pat Staff)" in page
+    assert "Sam Colleague" not in page
+    # not to a colleague: the form refuses the choice, nothing saved
+    response = client.post(assign, {"assign-assignee": str(colleague.pk)})
+    assert response.status_code == 200 and fetch(request).assignee_id is None
+    # themselves: taken, on the timeline and in the audit log as any assignment
+    assert client.post(assign, {"assign-assignee": str(staff.pk)}).status_code == 302
+    assert fetch(request).assignee_id == staff.pk
+    with tenant_context(org):
+        assert request.events.filter(kind="assigned").count() == 1
+        assert AuditEvent.objects.filter(action=Action.REQUEST_ASSIGNED).count() == 1
+    # and give it back
+    assert client.post(assign, {"assign-assignee": ""}).status_code == 302
+    assert fetch(request).assignee_id is None
+    # an officer shares work out; then the colleague cannot take it over, nor sees the form
     officer = member(org, Role.PRIVACY_OFFICER)
     response = sign_in(Client(), officer).post(assign, {"assign-assignee": str(staff.pk)})
     assert response.status_code == 302
     assert fetch(request).assignee_id == staff.pk
+    colleague_client = sign_in(Client(), colleague)
+    assert 'id="assign_form"' not in colleague_client.get(detail).content.decode()
+    response = colleague_client.post(assign, {"assign-assignee": str(colleague.pk)})
+    assert response.status_code == 200
+    assert "only to yourself, when nobody else has it" in response.content.decode()
+    assert fetch(request).assignee_id == staff.pk
+    # viewers may not assign at all
+    viewer = member(org, Role.VIEWER)
+    assert sign_in(Client(), viewer).post(assign, {"assign-assignee": ""}).status_code == 403
 
 
 def test_staff_intake_records_a_phone_request(org: Organization, client: Client) -> None:

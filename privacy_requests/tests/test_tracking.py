@@ -136,11 +136,12 @@ def test_sweeping_twice_in_the_same_hour_sends_nothing_the_second_time(
     assert other.respond_by == date(2026, 11, 30)
     assert sweep(org, date(2026, 11, 24)) == (2, 0)
     first = counts(org)
-    assert first == (2, 2)  # a notice each, and (immediate delivery) an email each
+    # a notice each, and (immediate delivery) an email each; and the assignment's to staff
+    assert first == (3, 3)
     assert sweep(org, date(2026, 11, 24), hour_shift=0) == (0, 0)
     assert sweep(org, date(2026, 11, 24), hour_shift=1) == (0, 0)
     assert counts(org) == first
-    [_ack, respond] = notices(org)
+    [_assigned, _ack, respond] = notices(org)
     assert respond.recipient == staff  # assigned: the assignee only
     assert respond.dedupe_key == f"respond-reminder:{other.pk}:2026-11-30"
 
@@ -339,7 +340,7 @@ def test_an_assignee_no_longer_active_falls_back_to_the_officers(
         request_assign(request=request_, assignee=staff, actor=admin)
         Membership.objects.filter(user=staff).update(is_active=False)
     sweep(org, date(2026, 11, 24))
-    assert [n.recipient for n in notices(org)] == [officer]
+    assert [n.recipient for n in notices(org, "deadline_reminder")] == [officer]
 
 
 def test_reads_before_the_writes_do_not_grow_with_the_requests(

@@ -150,7 +150,8 @@ def test_confirmed_and_staff_entered_requests_are_left_alone(org: Organization) 
     assert run(org, timedelta(days=8)) == (0, 0)
     assert reload(org, confirmed).status == Status.AWAITING_VERIFICATION
     assert reload(org, phone).status == Status.RECEIVED
-    assert emails(org) == []
+    # nothing to the requester; the confirmation alerted the privacy officer (one notice)
+    assert [e.template for e in emails(org)] == ["notifications/email/notice"]
 
 
 def test_the_tenant_task_runs_the_sweep(org: Organization) -> None:

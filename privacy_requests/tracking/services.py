@@ -29,6 +29,7 @@ from accounts.permissions import Role
 from audit.actions import Action
 from audit.services import record
 from k12cloud.notifications.services import email_enqueue, notify
+from privacy_requests.contact import requester_reply_to
 from privacy_requests.deadlines.calendars import business_days_between
 from privacy_requests.intake.services import requester_token_issue
 from privacy_requests.models import PrivacyRequest, RequesterToken, RequestEvent
@@ -152,17 +153,18 @@ def _title(notice: Notice) -> str:
 
 def _recipients(notice: Notice, memberships: list[Membership]) -> list[User]:
     """Reminders: the assignee while an active privacy member, else the privacy officers
-    (else the admins, so that a reminder always reaches someone). Escalations: the privacy
-    officers and the organization admins."""
+    (else the admins, so that a reminder always reaches someone). Escalations (a deadline has
+    passed): the assignee while an active privacy member, the privacy officers and the
+    organization admins (docs/notifications.md)."""
     officers = [m.user for m in memberships if m.role == Role.PRIVACY_OFFICER]
     admins = [m.user for m in memberships if m.role == Role.ORG_ADMIN]
-    if notice.escalation:
-        return officers + admins
     assignee_id = notice.request.assignee_id
-    if assignee_id is not None:
-        for membership in memberships:
-            if membership.user_id == assignee_id:
-                return [membership.user]
+    assignee = next((m.user for m in memberships if m.user_id == assignee_id), None)
+    if notice.escalation:
+        people = ([assignee] if assignee else []) + officers + admins
+        return list({user.pk: user for user in people}.values())  # once each
+    if assignee is not None:
+        return [assignee]
     return officers or admins
 
 
@@ -320,6 +322,7 @@ def confirmation_reminder_send(*, organization: Organization, request_id: int) -
                 target=request,
                 dedupe_key=f"confirm-reminder:{request.pk}",
                 language=request.language,
+                reply_to=requester_reply_to(organization),
             )
     return True
 
@@ -362,6 +365,7 @@ def unconfirmed_request_close(*, organization: Organization, request_id: int) ->
                 target=request,
                 dedupe_key=f"unverified-closed:{request.pk}",
                 language=request.language,
+                reply_to=requester_reply_to(organization),
             )
     return True
 

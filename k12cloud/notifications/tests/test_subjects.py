@@ -23,8 +23,8 @@ from k12cloud.notifications.selectors import emails_for
 from k12cloud.notifications.services import notification_preference_set, notify
 from k12cloud.tenancy import tenant_context, unscoped_all_tenants
 from privacy_requests.intake.services import WebSubmission, web_request_receive
-from privacy_requests.portal.services import portal_link_send
-from privacy_requests.services import request_message_add
+from privacy_requests.portal.services import portal_link_send, portal_reply_add
+from privacy_requests.services import request_assign, request_confirm_email, request_message_add
 from privacy_requests.tests.conftest import reference_rules  # noqa: F401  (a fixture)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reference_rules")]
@@ -65,6 +65,14 @@ def produce_every_email(org: Organization, staff: User, commit: Any, language: s
         portal_link_send(
             request=request, portal_url_for=lambda token: f"https://portal.example/p/{token}/"
         )
+    # the members' alerts (privacy_requests.alerts): confirmed, a reply, an assignment
+    colleague = member(org, Role.PRIVACY_STAFF, email=f"{language}.colleague@lincoln.example")
+    with tenant_context(org), commit(execute=True):
+        request_confirm_email(request=request)
+    with tenant_context(org), commit(execute=True):
+        portal_reply_add(request=request, body="Zelda Quintanilla here, about Yusuf.")
+    with tenant_context(org), commit(execute=True):
+        request_assign(request=request, assignee=colleague, actor=staff)
     with tenant_context(org), commit(execute=True):
         request_message_add(
             request=request,
@@ -151,6 +159,8 @@ def test_the_requests_emails_are_on_its_timeline(
     assert [email.template for email in emails] == [
         "privacy_requests/intake/email/confirm",
         "privacy_requests/intake/portal/email/link",
+        # alerts: confirmed (officer, colleague), the reply (both), the assignment (colleague)
+        *["notifications/email/notice"] * 5,
         "notifications/email/message_to_requester",
         "notifications/email/notice",
     ]
