@@ -17,7 +17,9 @@ from __future__ import annotations
 import zoneinfo
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -68,6 +70,9 @@ def _admin_emails(organization: Organization) -> list[tuple[int, str]]:
 
 def _notify_admins(organization: Organization, *, template: str, subject: str, key: str) -> int:
     due = deidentification_due_on(organization)
+    # admins of a terminated organization may still export it until de-identification (exports/)
+    export_path = reverse("accounts:export_list", kwargs={"org_slug": organization.slug})
+    export_url = f"{settings.PORTAL_BASE_URL.rstrip('/')}{export_path}"
     sent = 0
     for user_id, email in _admin_emails(organization):
         written = email_enqueue(
@@ -75,7 +80,11 @@ def _notify_admins(organization: Organization, *, template: str, subject: str, k
             to=email,
             template=template,
             subject=subject,
-            context={"due_on": due, "organization_slug": organization.slug},
+            context={
+                "due_on": due,
+                "organization_slug": organization.slug,
+                "export_url": export_url,
+            },
             target=organization,
             dedupe_key=f"{key}:{due}:{user_id}",
         )
