@@ -46,7 +46,17 @@ def member_factors(*, organization: Organization) -> dict[str, int]:
     required_roles = [r.value for r in Role if role_requires_mfa(organization.mfa_policy, r)]
     strong_roles = [r.value for r in PHISHING_RESISTANT_ROLES]
     none = Q(has_totp=False, has_passkey=False)
-    return (
+    counts: dict[str, Any] = {
+        "members": Count("pk"),
+        "without_mfa": Count("pk", filter=none),
+        "totp_only_strong": Count(
+            "pk", filter=Q(has_totp=True, has_passkey=False, role__in=strong_roles)
+        ),
+    }
+    # an empty `role__in` would make Django skip the whole query and answer zeros
+    if required_roles:
+        counts["without_mfa_required"] = Count("pk", filter=none & Q(role__in=required_roles))
+    figures: dict[str, int] = (
         Membership.objects.for_organization(organization)
         .filter(is_active=True)
         .annotate(
@@ -57,15 +67,10 @@ def member_factors(*, organization: Organization) -> dict[str, int]:
                 WebAuthnCredential.objects.filter(user_id=OuterRef("user_id"), confirmed=True)
             ),
         )
-        .aggregate(
-            members=Count("pk"),
-            without_mfa=Count("pk", filter=none),
-            without_mfa_required=Count("pk", filter=none & Q(role__in=required_roles)),
-            totp_only_strong=Count(
-                "pk", filter=Q(has_totp=True, has_passkey=False, role__in=strong_roles)
-            ),
-        )
+        .aggregate(**counts)
     )
+    figures.setdefault("without_mfa_required", 0)
+    return figures
 
 
 def organization_posture(*, organization: Organization) -> Posture:

@@ -284,3 +284,14 @@ def test_dashboard_query_count_per_role(
     with django_assert_num_queries(QUERIES[role]):
         response = dashboard(client, org)
     assert response.context["panels"]
+
+
+def test_members_without_a_second_factor_are_counted_when_no_one_is_required(
+    org: Organization,
+) -> None:
+    org.mfa_policy = Organization.MfaPolicy.NOBODY
+    org.save()
+    client, _admin = client_for(org, Role.ORG_ADMIN)
+    member(org, Role.VIEWER)
+    p = panels(dashboard(client, org))["posture"].context["posture"]
+    assert (p.members, p.without_mfa, p.without_mfa_required) == (2, 1, 0)
