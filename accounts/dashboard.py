@@ -60,9 +60,7 @@ def member_factors(*, organization: Organization) -> dict[str, int]:
         Membership.objects.for_organization(organization)
         .filter(is_active=True)
         .annotate(
-            has_totp=Exists(
-                TOTPDevice.objects.filter(user_id=OuterRef("user_id"), confirmed=True)
-            ),
+            has_totp=Exists(TOTPDevice.objects.filter(user_id=OuterRef("user_id"), confirmed=True)),
             has_passkey=Exists(
                 WebAuthnCredential.objects.filter(user_id=OuterRef("user_id"), confirmed=True)
             ),

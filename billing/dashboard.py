@@ -57,9 +57,7 @@ def purchase_order_figures(*, organization: Organization) -> dict[str, Any]:
         .aggregate(
             total=Count("pk"),
             valid=Count("pk", filter=valid),
-            ending=Count(
-                "pk", filter=valid & Q(valid_until__lte=today + PO_ENDING_WARNING)
-            ),
+            ending=Count("pk", filter=valid & Q(valid_until__lte=today + PO_ENDING_WARNING)),
             expired=Count("pk", filter=Q(valid_until__lt=today)),
             without_document=Count("pk", filter=Q(document_uploaded_at__isnull=True)),
         )

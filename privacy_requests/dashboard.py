@@ -197,9 +197,7 @@ def requests_panel(*, organization: Organization, membership: Membership) -> Das
     ]
     if user_id is not None:
         figures.append(figure("mine", _("Assigned to me"), assignee=user_id))
-    by_status = [
-        figure(f"status:{s.value}", s.label, status=s.value) for s in _open_statuses()
-    ]
+    by_status = [figure(f"status:{s.value}", s.label, status=s.value) for s in _open_statuses()]
     context: dict[str, Any] = {
         "figures": figures,
         "by_status": by_status,
@@ -211,9 +209,7 @@ def requests_panel(*, organization: Organization, membership: Membership) -> Das
             organization=organization, today=today, assignee_id=membership.user_id
         )
         context["mine_url"] = queue_link(organization, assignee=membership.user_id)
-        context["replies"] = recent_replies(
-            organization=organization, access=request_access(role)
-        )
+        context["replies"] = recent_replies(organization=organization, access=request_access(role))
     elif role == Role.VIEWER:
         context["next_due"] = listed_requests(organization=organization, today=today)
     return DashboardPanel(

@@ -44,9 +44,7 @@ def next_sweep_at(now: datetime | None = None) -> datetime | None:
     return None
 
 
-def retention_panel(
-    *, organization: Organization, membership: Membership
-) -> DashboardPanel | None:
+def retention_panel(*, organization: Organization, membership: Membership) -> DashboardPanel | None:
     if not role_allows(membership.role, Permission.RETENTION_MANAGE):
         return None
     today = timezone.localdate()

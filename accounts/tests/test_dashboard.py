@@ -4,7 +4,7 @@ grow with the number of requests."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -120,7 +120,7 @@ def test_staff_see_the_figures_and_each_links_to_exactly_what_it_counts(org: Org
 
 
 def test_queue_filters_due_this_week_and_unverified(org: Organization) -> None:
-    client, staff = client_for(org, Role.PRIVACY_OFFICER)
+    client, _officer = client_for(org, Role.PRIVACY_OFFICER)
     today = organization_today(org)
     week = [stored_request(org, next_due_on=today + timedelta(days=d)) for d in (0, 6)]
     stored_request(org, next_due_on=today + timedelta(days=7))
@@ -180,14 +180,15 @@ def test_the_admin_sees_the_compliance_posture(org: Organization) -> None:
                 token_hash=f"{n}" * 64,
                 expires_at=expires,
             )
-        for n, expires in enumerate((now + timedelta(days=10), now + timedelta(days=90), None)):
+        key_expiries: list[datetime | None] = [now + timedelta(days=10), now + timedelta(days=90)]
+        for n, key_expiry in enumerate([*key_expiries, None]):
             ApiKey.objects.create(
                 organization=org,
                 name=f"SIS {n}",
                 role=Role.VIEWER,
                 prefix=f"pfx{n}",
                 secret_hash="0" * 64,
-                expires_at=expires,
+                expires_at=key_expiry,
             )
         LegalHold.objects.create(
             organization=org,

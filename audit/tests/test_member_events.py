@@ -70,8 +70,8 @@ def member_events_on_page(client: Client, org: Organization, target: User) -> di
 
 def test_a_members_sign_ins_and_second_factor_appear_on_their_organizations_log_only() -> None:
     with time_machine.travel(NOW, tick=False) as clock:
-        lincoln = OrganizationFactory(slug="lincoln-usd", name="Lincoln USD")
-        hudson = OrganizationFactory(slug="hudson-csd", name="Hudson CSD")
+        lincoln = OrganizationFactory.create(slug="lincoln-usd", name="Lincoln USD")
+        hudson = OrganizationFactory.create(slug="hudson-csd", name="Hudson CSD")
         lincoln_admin = sign_in(Client(), member(lincoln, Role.ORG_ADMIN, email="a@lincoln.ex"))
         hudson_admin = sign_in(Client(), member(hudson, Role.ORG_ADMIN, email="a@hudson.ex"))
         officer = person(lincoln, Role.PRIVACY_OFFICER, "officer@lincoln.example")
