@@ -31,6 +31,16 @@ class Action(StrEnum):
     MFA_PASSKEY_REMOVED = "mfa.passkey_removed"
     # a passkey's signature counter did not grow: a copy of the key may exist (refused)
     MFA_PASSKEY_CLONE_SUSPECTED = "mfa.passkey_clone_suspected"
+    # A member's own sign-in and second-factor events, copied onto the chain of each
+    # organization where they are an active member (audit.services.MEMBER_COPIES): the
+    # organization's auditor reads them there; the platform event stays the original.
+    MEMBER_SIGNED_IN = "member_security.signed_in"
+    MEMBER_SIGN_IN_FAILED = "member_security.sign_in_failed"
+    MEMBER_LOCKED_OUT = "member_security.locked_out"
+    MEMBER_MFA_ENROLLED = "member_security.mfa_enrolled"
+    MEMBER_PASSKEY_REGISTERED = "member_security.passkey_registered"
+    MEMBER_MFA_REMOVED = "member_security.mfa_removed"
+    MEMBER_RECOVERY_CODE_USED = "member_security.recovery_code_used"
     # members and invitations (organization events)
     MEMBER_INVITED = "members.invited"
     INVITATION_REVOKED = "members.invitation_revoked"

@@ -3,6 +3,8 @@
 The runtime database role may only SELECT and INSERT here (k12cloud.database_roles), and a
 trigger refuses UPDATE and DELETE for every role. Events of an organization are visible only
 in its tenant context; platform events (no organization: sign-ins, MFA changes) only to ops.
+A member's own sign-in and second-factor events are also copied onto their organizations'
+chains (audit.services.MEMBER_COPIES).
 Actors and targets are plain ids, not foreign keys: the log must outlive what it describes.
 """
 

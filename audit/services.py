@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db import models
 
-from accounts.models import Organization
+from accounts.models import Membership, Organization
 from audit import chain
 from audit.actions import Action
 from audit.context import Actor, current_actor
@@ -41,6 +41,25 @@ def target_reference(target: models.Model | tuple[str, object] | None) -> tuple[
     return kind, str(identifier)
 
 
+# A member's own sign-in and second-factor events, recorded on the platform chain, are also
+# copied onto the chain of every organization where the user is an active member, under the
+# member_security action of the same name: an organization's auditor reads their members'
+# sign-ins on the organization's own audit page, each chain stays self-contained (verifiable
+# on its own, row-level security applies as to any organization event), and the copy names
+# the platform event it repeats (`changes.platform_event_id`). Events about no known user
+# (a failed sign-in for an unknown address) stay platform-only. docs/security-signin.md.
+MEMBER_COPIES: dict[Action, Action] = {
+    Action.SIGNED_IN: Action.MEMBER_SIGNED_IN,
+    Action.SIGN_IN_FAILED: Action.MEMBER_SIGN_IN_FAILED,
+    Action.LOCKED_OUT: Action.MEMBER_LOCKED_OUT,
+    Action.MFA_ENROLLED: Action.MEMBER_MFA_ENROLLED,
+    Action.MFA_PASSKEY_REGISTERED: Action.MEMBER_PASSKEY_REGISTERED,
+    Action.MFA_REMOVED: Action.MEMBER_MFA_REMOVED,
+    Action.MFA_RECOVERY_CODE_USED: Action.MEMBER_RECOVERY_CODE_USED,
+}
+USER_TARGET = "accounts.user"
+
+
 def record(
     action: Action,
     *,
@@ -53,6 +72,10 @@ def record(
 
     `organization` None makes a platform event. The actor defaults to the current request's
     user or API key, or the system actor a task declared (audit.context).
+
+    A platform event of an action in MEMBER_COPIES about a user (the target) is also copied,
+    in the same transaction, onto the chain of each active organization where that user is an
+    active member; the platform event is returned.
     """
     if not isinstance(action, Action):
         raise TypeError(f"{action!r} is not an audit Action: add it to audit.actions.")
@@ -75,6 +98,63 @@ def record(
         changes=summary,
         request_id=request_id.get() or "",
     )
+    copy_to: list[int] = []
+    if organization_id is None and action in MEMBER_COPIES and target_type == USER_TARGET:
+        copy_to = _member_chains_locked(int(target_id))
+    _append(event)
+    for copy_organization_id in copy_to:
+        copy = AuditEvent(
+            **{
+                name: getattr(event, name)
+                for name in (
+                    "occurred_at",
+                    "actor_kind",
+                    "actor_user_id",
+                    "actor_api_key_id",
+                    "actor_label",
+                    "ip_address",
+                    "user_agent",
+                    "target_type",
+                    "target_id",
+                    "request_id",
+                )
+            },
+            organization_id=copy_organization_id,
+            action=MEMBER_COPIES[action].value,
+            changes={**summary, "platform_event_id": event.pk},
+        )
+        _append(copy)
+    return event
+
+
+def _member_chains_locked(user_id: int) -> list[int]:
+    """The ids of the active organizations where the user is an active member, each chain's
+    head locked until the transaction ends.
+
+    Heads are locked in one order, organizations' chains (by id) before the platform chain,
+    so two such writers, or one that records an organization event and then a platform event
+    in one transaction, queue instead of deadlocking.
+    """
+    with tenancy.unscoped_all_tenants(
+        reason="copy a member's sign-in event to their organizations"
+    ):
+        organization_ids = list(
+            Membership.objects.filter(
+                user_id=user_id,
+                is_active=True,
+                organization__status=Organization.Status.ACTIVE,
+            )
+            .order_by("organization_id")
+            .values_list("organization_id", flat=True)
+        )
+        for organization_id in organization_ids:
+            chain.lock_head(organization_id)
+    return organization_ids
+
+
+def _append(event: AuditEvent) -> None:
+    """Append `event` to its chain (its organization's, or the platform's) and save it."""
+    organization_id = event.organization_id
     # Row-level security shows an organization's events only in its context, and platform
     # events only to ops; INSERT ... RETURNING needs the new row to be visible.
     context: AbstractContextManager[object]
@@ -90,4 +170,3 @@ def record(
         event.hash = chain.event_hash(vars(event))
         event.save(force_insert=True)
         chain.move_head(organization_id, event.sequence, event.hash)
-    return event

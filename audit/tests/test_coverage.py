@@ -993,6 +993,22 @@ COVERAGE: list[tuple[str, Callable[[Scene], Act], Action]] = [
     ("passkey removed", passkey_removed, Action.MFA_PASSKEY_REMOVED),
     ("passkey counter went back", passkey_clone_suspected, Action.MFA_PASSKEY_CLONE_SUSPECTED),
     ("passkey refused", passkey_verification_failure, Action.MFA_VERIFICATION_FAILED),
+    # --- the member's copy on their organization's chain (audit.services.MEMBER_COPIES) ---
+    ("member's sign-in, on the org chain", sign_in_success, Action.MEMBER_SIGNED_IN),
+    ("member's failed sign-in, on the org chain", sign_in_failure, Action.MEMBER_SIGN_IN_FAILED),
+    ("member locked out, on the org chain", lockout, Action.MEMBER_LOCKED_OUT),
+    ("member's MFA enrolment, on the org chain", mfa_enrolment, Action.MEMBER_MFA_ENROLLED),
+    (
+        "member's passkey registered, on the org chain",
+        passkey_registered,
+        Action.MEMBER_PASSKEY_REGISTERED,
+    ),
+    ("member's MFA removal, on the org chain", mfa_removal, Action.MEMBER_MFA_REMOVED),
+    (
+        "member's recovery code used, on the org chain",
+        recovery_code_used,
+        Action.MEMBER_RECOVERY_CODE_USED,
+    ),
     # --- members and invitations ---
     ("role change", role_change, Action.MEMBER_ROLE_CHANGED),
     ("invitation sent", invitation_sent, Action.MEMBER_INVITED),

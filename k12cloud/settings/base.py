@@ -443,7 +443,12 @@ SIS_REST_MAX_RETRY_AFTER_SECONDS = env_int("SIS_REST_MAX_RETRY_AFTER_SECONDS", 1
 # --- dashboard ---
 # panels each app adds to the organization dashboard (k12cloud/dashboard.py), one dotted path
 # per line so that apps' additions merge cleanly
-DASHBOARD_PANEL_PROVIDERS: list[str] = []
+DASHBOARD_PANEL_PROVIDERS: list[str] = [
+    "privacy_requests.dashboard.requests_panel",
+    "accounts.dashboard.posture_panel",
+    "retention.dashboard.retention_panel",
+    "billing.dashboard.billing_panel",
+]
 # --- end of dashboard ---
 
 # --- backups (backups engineer) ---

@@ -29,6 +29,8 @@ FILTER_FIELDS = (
     "rule",
     "due_within_days",
     "overdue",
+    "due_this_week",
+    "unverified",
     "requester_email",
 )
 MAX_DUE_WITHIN_DAYS = 366
@@ -66,6 +68,12 @@ class QueueFilterForm(forms.Form):
         help_text=_("Calendar days from today, overdue requests included."),
     )
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
+    due_this_week = forms.BooleanField(
+        label=_("Due this week only"),
+        required=False,
+        help_text=_("The next deadline is today or in the next six days (not overdue)."),
+    )
+    unverified = forms.BooleanField(label=_("Identity not verified only"), required=False)
     requester_email = forms.EmailField(
         label=_("Requester email"),
         required=False,
@@ -120,6 +128,8 @@ class QueueFilterForm(forms.Form):
             rule_id=data.get("rule") or "",
             due_within_days=data.get("due_within_days"),
             overdue=bool(data.get("overdue")),
+            due_this_week=bool(data.get("due_this_week")),
+            unverified=bool(data.get("unverified")),
             requester_email=data.get("requester_email") or "",
         )
 

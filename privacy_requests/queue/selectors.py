@@ -49,6 +49,13 @@ STATUS_OPEN = "open"
 STATUS_CLOSED = "closed"
 STATUS_ALL = "all"
 UNASSIGNED = "unassigned"
+# "due this week": the next deadline falls from today to six days on (overdue ones excluded)
+DUE_THIS_WEEK_DAYS = 7
+
+
+def due_this_week_range(today: date) -> tuple[date, date]:
+    """The first and last day (inclusive) a request is "due this week" on."""
+    return today, today + timedelta(days=DUE_THIS_WEEK_DAYS - 1)
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,8 @@ class QueueFilter:
     rule_id: str = ""
     due_within_days: int | None = None
     overdue: bool = False
+    due_this_week: bool = False
+    unverified: bool = False
     requester_email: str = ""
 
     def summary(self) -> dict[str, Any]:
@@ -74,6 +83,8 @@ class QueueFilter:
             "rule_id": self.rule_id,
             "due_within_days": self.due_within_days,
             "overdue": self.overdue or None,
+            "due_this_week": self.due_this_week or None,
+            "unverified": self.unverified or None,
             "requester_email": True if self.requester_email else None,
         }
         return {key: value for key, value in values.items() if value not in (None, "")}
@@ -111,6 +122,10 @@ def request_queue(
         rows = rows.filter(next_due_on__lte=today + timedelta(days=filters.due_within_days))
     if filters.overdue:
         rows = rows.filter(next_due_on__lt=today)
+    if filters.due_this_week:
+        rows = rows.filter(next_due_on__range=due_this_week_range(today))
+    if filters.unverified:
+        rows = rows.filter(verified_at__isnull=True)
     if filters.requester_email:
         index = blind_index(organization.pk, filters.requester_email, kind="email")
         rows = rows.filter(requester_email_index=index)

@@ -338,6 +338,8 @@ class Surface:
     shows: frozenset[str]  # the values it shows to a role that reads everything
     email_search: bool = False  # a lookup by requester email: refused without contact access
     api: bool = False
+    # the roles it shows `shows` to at all (None: every role), e.g. the dashboard's replies
+    shown_to: frozenset[Role] | None = None
 
 
 EMAIL = VALUES["requester_email"].text
@@ -397,7 +399,14 @@ SURFACES: dict[str, Surface] = {
         # fulfilment: what fulfils the request (field names of corrections, never values)
         Surface("accounts:fulfilment", get("accounts:fulfilment"), frozenset()),
         # pages that are about requests without showing one: no personal value, for anyone
-        Surface("accounts:dashboard", get("accounts:dashboard"), frozenset()),
+        # the dashboard: counts and references; the latest replies from requesters (who, and
+        # the start of what they wrote) on the privacy officer's and staff's panel only
+        Surface(
+            "accounts:dashboard",
+            get("accounts:dashboard"),
+            frozenset({"requester_name", "message_from"}),
+            shown_to=frozenset({Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF}),
+        ),
         Surface("accounts:privacy_metrics", get("accounts:privacy_metrics"), frozenset()),
         Surface(
             "accounts:privacy_metrics_export", get("accounts:privacy_metrics_export"), frozenset()
@@ -494,6 +503,8 @@ def test_actions_without_a_field_check_are_for_roles_that_read_everything() -> N
 
 def expected_values(role: Role, surface: Surface) -> frozenset[str]:
     reads = EXPECTED_READS[role]
+    if surface.shown_to is not None and role not in surface.shown_to:
+        return frozenset()
     return frozenset(name for name in surface.shows if VALUES[name].group in reads)
 
 
