@@ -72,6 +72,10 @@ class Permission(StrEnum):
     # tasks other organizations forwarded to this one (a vendor's queue): read and answer them
     VENDOR_TASKS_ANSWER = "vendor_tasks.answer"
     # --- end of vendors ---
+    # --- trust center (trust/) ---
+    # accept k-12.cloud's DPA for the organization, download receipts, object to a new version
+    TRUST_MANAGE = "trust.manage"
+    # --- end of trust center ---
 
 
 EVERY_ROLE = frozenset(Role)
@@ -127,6 +131,10 @@ PERMISSION_MATRIX: dict[Permission, frozenset[Role]] = {
         {Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF}
     ),
     # --- end of vendors ---
+    # --- trust center (trust/) ---
+    # the agreement with k-12.cloud is the organization admins' business
+    Permission.TRUST_MANAGE: frozenset({Role.ORG_ADMIN}),
+    # --- end of trust center ---
 }
 
 # Roles that handle personal data or administer the organization: the default MFA policy

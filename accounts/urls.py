@@ -38,4 +38,7 @@ urlpatterns = [
     # --- vendors (vendors/) ---
     path("vendors/", include("vendors.urls")),
     # --- end of vendors ---
+    # --- trust center (trust/) ---
+    path("trust/", include("trust.urls")),
+    # --- end of trust center ---
 ]

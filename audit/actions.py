@@ -151,3 +151,10 @@ class Action(StrEnum):
     VENDOR_TASK_ESCALATED = "vendors.task_escalated"
     VENDOR_FILE_DOWNLOADED = "vendors.file_downloaded"
     REQUEST_CLOSED_WITH_OPEN_VENDOR_TASKS = "vendors.request_closed_with_open_tasks"
+    # --- trust center (trust/; docs/trust-center.md) ---
+    TRUST_DOCUMENT_PUBLISHED = "trust.document_published"  # platform event
+    TRUST_DPA_ACCEPTED = "trust.dpa_accepted"  # the organization's chain
+    TRUST_OBJECTION_RECORDED = "trust.objection_recorded"  # the organization's chain
+    TRUST_MAINTENANCE_SCHEDULED = "trust.maintenance_scheduled"  # platform event
+    TRUST_MAINTENANCE_CHANGED = "trust.maintenance_changed"  # moved or cancelled; platform
+    # --- end of trust center ---

@@ -82,4 +82,15 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=35),
     },
     # --- end of vendors ---
+    # --- trust center: the status page's health check, notices and reminders (trust.tasks) ---
+    "trust-record-health": {
+        "task": "trust.record_health",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "trust-send-notices": {
+        "task": "trust.send_notices",
+        "schedule": crontab(minute="*/10"),
+    },
+    # --- end of trust center ---
 }

@@ -25,6 +25,7 @@ PRODUCTION_ENV = {
     "STRIPE_SECRET_KEY": "sk_live_production_like",
     "STRIPE_WEBHOOK_SECRET": "whsec_production_like",
     "PORTAL_BASE_URL": "https://portal.k-12.cloud",
+    "TRUST_RECEIPT_PRIVATE_KEY": "cHJvZHVjdGlvbi1saWtlLXJlY2VpcHQta2V5LTMyYnk=",
 }
 
 
@@ -67,6 +68,7 @@ def test_production_check_deploy_is_clean() -> None:
         "STRIPE_SECRET_KEY",
         "STRIPE_WEBHOOK_SECRET",
         "PORTAL_BASE_URL",
+        "TRUST_RECEIPT_PRIVATE_KEY",
     ],
 )
 def test_production_refuses_to_start_without_a_secret(missing: str) -> None:
@@ -120,6 +122,11 @@ DEVELOPMENT_AUDIT_KEY_PEM = (
             "sk_test_k12cloud_development_placeholder",
             "STRIPE_SECRET_KEY must not be the development placeholder",
         ),
+        (
+            "TRUST_RECEIPT_PRIVATE_KEY",
+            "tnfXyUev4vFH9+FL3XmShbsBCupaXIrN225m6bAHX6k=",
+            "TRUST_RECEIPT_PRIVATE_KEY must not be the development key",
+        ),
         ("ALLOWED_HOSTS", "*", "ALLOWED_HOSTS must not contain '*'"),
         ("ALLOWED_HOSTS", "portal.k-12.cloud,*", "ALLOWED_HOSTS must not contain '*'"),
         ("PORTAL_BASE_URL", "http://portal.k-12.cloud", "PORTAL_BASE_URL must be an https://"),
@@ -132,6 +139,7 @@ DEVELOPMENT_AUDIT_KEY_PEM = (
         "audit-key-pem",
         "stripe-webhook-secret",
         "stripe-secret-key",
+        "trust-receipt-key",
         "any-host",
         "any-host-among-others",
         "portal-http",

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "billing",
     "sources",
     "vendors",
+    "trust",
     "audit",
     "k12cloud.admin_site.OpsAdminConfig",
     "django.contrib.auth",
@@ -97,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "accounts.context_processors.organization_switcher",
+                "trust.context_processors.trust_banners",
             ],
         },
     },
@@ -440,5 +442,22 @@ SIS_REST_MAX_RETRY_AFTER_SECONDS = env_int("SIS_REST_MAX_RETRY_AFTER_SECONDS", 1
 # --- dashboard ---
 # panels each app adds to the organization dashboard (k12cloud/dashboard.py), one dotted path
 # per line so that apps' additions merge cleanly
-DASHBOARD_PANEL_PROVIDERS: list[str] = []
+DASHBOARD_PANEL_PROVIDERS: list[str] = [
+    "trust.dashboard.dpa_panel",
+]
 # --- end of dashboard ---
+
+# --- trust ---
+# The trust center (trust/, docs/trust-center.md): documents, notices, DPA acceptance, planned
+# maintenance and the status page.
+from k12cloud.settings.development_values import DEVELOPMENT_TRUST_RECEIPT_PRIVATE_KEY  # noqa: E402
+
+# Ed25519 key (base64 of the raw 32 bytes, or PEM) that signs DPA acceptance receipts; its
+# public key is published at /trust/receipt-key/. Production refuses the development key.
+TRUST_RECEIPT_PRIVATE_KEY = env_str(
+    "TRUST_RECEIPT_PRIVATE_KEY", DEVELOPMENT_TRUST_RECEIPT_PRIVATE_KEY
+)
+# the address the minute health check requests to see that a web process answers
+# (empty: PORTAL_BASE_URL + /healthz/)
+TRUST_WEB_CHECK_URL = env_str("TRUST_WEB_CHECK_URL", "")
+# --- end of trust ---
