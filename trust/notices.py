@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organization, User
 from k12cloud.notifications.services import notify
+from k12cloud.tenancy import tenant_context
 from trust.banners import NOTICE_ROLES
 from trust.models import DocumentVersion, MaintenanceWindow
 from trust.rules import DOCUMENT_REMINDER_DAYS, MAINTENANCE_REMINDER, utc_today
@@ -67,6 +68,20 @@ def trust_notices_send(*, organization: Organization, now: datetime | None = Non
         _document_notices(organization, now, counts)
         _maintenance_notices(organization, now, counts)
     return counts
+
+
+def trust_notices_send_everywhere(*, now: datetime | None = None) -> NoticeCounts:
+    """Every active organization, one after the other, in this process (the in-process
+    delivery of tests and development; production fans out one task per organization)."""
+    total = NoticeCounts()
+    for organization in Organization.objects.filter(status=Organization.Status.ACTIVE).order_by(
+        "pk"
+    ):
+        with tenant_context(organization):
+            counts = trust_notices_send(organization=organization, now=now)
+        total.notices += counts.notices
+        total.reminders += counts.reminders
+    return total
 
 
 def _document_notices(organization: Organization, now: datetime, counts: NoticeCounts) -> None:

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -58,6 +59,11 @@ def _after_commit_notify() -> None:
 
     def run() -> None:
         platform_banners_refresh()
+        if settings.NOTIFICATIONS_DELIVERY == "in_process":  # tests: no worker, send here
+            from trust.notices import trust_notices_send_everywhere
+
+            trust_notices_send_everywhere()
+            return
         try:
             from trust.tasks import send_notices
 
@@ -346,6 +352,7 @@ def dpa_accept(
     except IntegrityError:  # a colleague accepted at the same moment
         existing = DpaAcceptance.objects.for_organization(organization).get(version=version)
         return AcceptanceResult(existing, False)
+    organization_banners_forget(organization.pk)  # now, and again after commit
     transaction.on_commit(lambda: organization_banners_forget(organization.pk))
     return AcceptanceResult(acceptance, True)
 
@@ -391,5 +398,7 @@ def banner_dismiss(*, organization: Organization, user: User, key: str) -> bool:
     _dismissal, created = BannerDismissal.objects.get_or_create(
         organization=organization, user=user, key=key
     )
+    # now (this member's next page) and again after commit (a page read in between)
+    member_banners_forget(organization.pk, user.pk)
     transaction.on_commit(lambda: member_banners_forget(organization.pk, user.pk))
     return created
