@@ -47,6 +47,13 @@ PLATFORM_MODELS = {
         "the deadline rules table ops staff edit; the law is the same for every tenant"
     ),
     "billing.Plan": "k-12.cloud's price list (Stripe prices), the same for every tenant",
+    # --- trust center (trust/) ---
+    "trust.DocumentVersion": (
+        "k-12.cloud's own DPA, policies and subprocessor list: the same text for every tenant"
+    ),
+    "trust.MaintenanceWindow": "k-12.cloud's maintenance of the shared platform, for every tenant",
+    "trust.HealthCheck": "the platform's minute-by-minute health (status page); no tenant data",
+    # --- end of trust center ---
 }
 # Foreign keys of tenant-owned models that may carry their own single-column index.
 CROSS_TENANT_INDEXES = {("accounts.Membership", "user"): "the switcher lists a user's orgs"}

@@ -23,6 +23,7 @@ from k12cloud.tenancy import tenant_context
 from privacy_requests.tests.factories import stored_evidence, stored_request
 from sources.tests import factories as sources_factories
 from tests.test_url_sweep import url_patterns
+from trust.tests import factories as trust_factories
 from vendors.tests import factories as vendor_factories
 
 R = Role
@@ -173,6 +174,13 @@ ALLOWED: dict[str, set[Role]] = {
     "accounts_api:vendor_receipt": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts_api:vendor_receipt_answer": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     # --- end of vendors ---
+    # --- trust center (trust/) ---
+    "accounts:trust_dpa": {R.ORG_ADMIN},
+    "accounts:trust_dpa_accept": {R.ORG_ADMIN},
+    "accounts:trust_dpa_receipt": {R.ORG_ADMIN},
+    "accounts:trust_objection": {R.ORG_ADMIN},
+    "accounts:trust_banner_dismiss": set(Role),
+    # --- end of trust center ---
 }
 
 
@@ -230,6 +238,8 @@ KWARGS: dict[str, Callable[[Organization], object]] = {
     "task_id": lambda org: vendor_factories.a_task(org).pk,
     "file_id": lambda org: vendor_factories.a_file(org).pk,
     "receipt_id": lambda org: vendor_factories.a_receipt(org).pk,
+    # trust center: an acceptance of the DPA by the organization
+    "acceptance_id": lambda org: trust_factories.a_dpa_acceptance(org).pk,
 }
 
 

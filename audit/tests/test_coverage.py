@@ -938,6 +938,20 @@ def vendor_file_downloaded(s: Scene) -> Act:
 
 
 # --- end of vendors ---
+# --- trust center (trust/) ---
+
+
+def dpa_accepted(s: Scene) -> Act:
+    from trust.tests.factories import published
+
+    version = published(effective_on=NOW.date())
+    return lambda: s.admin_client.post(
+        reverse("accounts:trust_dpa_accept", kwargs={"org_slug": s.org.slug}),
+        {"version": version.pk, "version_hash": version.content_hash, "confirm": "on"},
+    )
+
+
+# --- end of trust center ---
 
 
 COVERAGE: list[tuple[str, Callable[[Scene], Act], Action]] = [
@@ -1074,6 +1088,9 @@ COVERAGE: list[tuple[str, Callable[[Scene], Act], Action]] = [
     ),
     ("vendor file downloaded by staff", vendor_file_downloaded, Action.VENDOR_FILE_DOWNLOADED),
     # --- end of vendors ---
+    # --- trust center (trust/) ---
+    ("DPA accepted by an organization admin", dpa_accepted, Action.TRUST_DPA_ACCEPTED),
+    # --- end of trust center ---
     # --- retention runs: add rows when retention exists ---
     # --- billing changes: add rows when billing exists ---
 ]
@@ -1136,6 +1153,14 @@ NOT_COVERED_HERE: dict[Action, str] = {
     "vendors/tests/test_reminders.py",
     Action.REQUEST_CLOSED_WITH_OPEN_VENDOR_TASKS: "tested in vendors/tests/test_services.py",
     # --- end of vendors ---
+    # --- trust center (trust/) ---
+    Action.TRUST_DOCUMENT_PUBLISHED: "ops staff in the admin; a platform event, once even when "
+    "publishing is retried: trust/tests/test_documents.py",
+    Action.TRUST_OBJECTION_RECORDED: "tested in trust/tests/test_dpa.py",
+    Action.TRUST_MAINTENANCE_SCHEDULED: "ops staff in the admin; a platform event, tested in "
+    "trust/tests/test_maintenance.py",
+    Action.TRUST_MAINTENANCE_CHANGED: "moved or cancelled by ops; trust/tests/test_maintenance.py",
+    # --- end of trust center ---
 }
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.conftest import scoping, tenant_a, tenant_b  # noqa: F401 (the isolation fixtures)
 from trust.tests.factories import forget_trust_cache
 
 

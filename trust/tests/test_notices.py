@@ -79,9 +79,9 @@ def test_a_reminder_goes_out_seven_days_before_the_effective_date() -> None:
         version = draft(material=True, effective_on=date(2027, 3, 31), summary="Change")
         document_version_publish(version_id=version.pk)
     for day, expected in ((date(2027, 3, 23), 0), (date(2027, 3, 24), 1), (date(2027, 3, 25), 1)):
-        with time_machine.travel(datetime(day.year, day.month, day.day, 9, tzinfo=UTC), tick=False):
-            with tenant_context(org):
-                trust_notices_send(organization=org)
+        at = datetime(day.year, day.month, day.day, 9, tzinfo=UTC)
+        with time_machine.travel(at, tick=False), tenant_context(org):
+            trust_notices_send(organization=org)
         assert sum(notices(org, "trust_document_reminder").values()) == expected, day
     # nothing after it takes effect
     with time_machine.travel(datetime(2027, 4, 1, tzinfo=UTC), tick=False), tenant_context(org):
@@ -133,8 +133,10 @@ def test_maintenance_notices_everyone_again_when_moved_and_when_cancelled() -> N
                 summary="Patch",
             )
         )
-    with time_machine.travel(second.starts_at - timedelta(hours=23), tick=False):
-        with tenant_context(org):
-            trust_notices_send(organization=org)
-            trust_notices_send(organization=org)
+    with (
+        time_machine.travel(second.starts_at - timedelta(hours=23), tick=False),
+        tenant_context(org),
+    ):
+        trust_notices_send(organization=org)
+        trust_notices_send(organization=org)
     assert sum(notices(org, "trust_maintenance_reminder").values()) == 2
