@@ -59,7 +59,7 @@ class DocumentVersionForm(forms.ModelForm):
         fields = ("document", "body", "summary", "material", "effective_on")
 
     def clean(self) -> dict[str, Any]:
-        cleaned: dict[str, Any] = super().clean()
+        cleaned: dict[str, Any] = super().clean() or {}
         if self.instance.pk is not None:
             stored = DocumentVersion.objects.filter(pk=self.instance.pk).first()
             if stored is not None:
@@ -153,7 +153,7 @@ class MaintenanceWindowForm(forms.ModelForm):
         fields = ("kind", "starts_at", "ends_at", "services", "summary", "reason")
 
     def clean(self) -> dict[str, Any]:
-        cleaned: dict[str, Any] = super().clean()
+        cleaned: dict[str, Any] = super().clean() or {}
         if self.errors:
             return cleaned
         candidate = MaintenanceWindow(pk=self.instance.pk, **cleaned)

@@ -97,7 +97,8 @@ def _document_notices(organization: Organization, now: datetime, counts: NoticeC
     if not people:
         return
     for version in versions:
-        context = {"version": version, "url": _version_url(version)}
+        url = _version_url(version)
+        context = {"version": version, "url": url}
         label = version.get_document_display()
         created = notify(
             organization=organization,
@@ -105,7 +106,7 @@ def _document_notices(organization: Organization, now: datetime, counts: NoticeC
             kind="trust_document_notice",
             title=_("%(document)s version %(number)s takes effect on %(date)s")
             % {"document": label, "number": version.number, "date": version.effective_on},
-            url=context["url"],
+            url=url,
             target=version,
             email_template="trust/email/document_notice",
             email_context=context,
@@ -120,7 +121,7 @@ def _document_notices(organization: Organization, now: datetime, counts: NoticeC
                 kind="trust_document_reminder",
                 title=_("Reminder: %(document)s version %(number)s takes effect on %(date)s")
                 % {"document": label, "number": version.number, "date": version.effective_on},
-                url=context["url"],
+                url=url,
                 target=version,
                 email_template="trust/email/document_notice",
                 email_context={**context, "reminder": True},

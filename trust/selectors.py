@@ -41,7 +41,7 @@ def document_state(document: str, *, now: datetime) -> DocumentState:
     """The version in effect today (UTC), the versions to come, the superseded ones (1 query)."""
     today = utc_today(now)
     versions = list(published_versions(document))
-    upcoming = sorted((v for v in versions if v.effective_on > today), key=lambda v: v.number)
+    upcoming = sorted((v for v in versions if v.effective_on > today), key=lambda v: v.number or 0)
     in_effect = [v for v in versions if v.effective_on <= today]
     current = max(in_effect, key=lambda v: (v.effective_on, v.number), default=None)
     past = [v for v in in_effect if v is not current]

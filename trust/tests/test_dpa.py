@@ -206,9 +206,9 @@ def test_the_banner_asks_admins_until_accepted_without_adding_queries(
             version_hash=version.content_hash,
             ip_address=None,
         )
-    page = client.get(dashboard).content.decode()
-    assert "Please review the Data Processing Addendum." not in page
-    assert "Your organization accepted DPA version 1." in page
+    text = client.get(dashboard).content.decode()
+    assert "Please review the Data Processing Addendum." not in text
+    assert "Your organization accepted DPA version 1." in text
 
 
 def test_no_banner_and_no_extra_query_when_nothing_is_published(

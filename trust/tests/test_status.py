@@ -17,7 +17,9 @@ NOW = datetime(2027, 3, 31, 0, 0, tzinfo=UTC)
 START = NOW - timedelta(days=30)
 
 
-def record_minutes(start: datetime, minutes: int, *, failed: set[int] = frozenset()) -> None:
+def record_minutes(
+    start: datetime, minutes: int, *, failed: frozenset[int] | set[int] = frozenset()
+) -> None:
     HealthCheck.objects.bulk_create(
         HealthCheck(
             minute=start + timedelta(minutes=n),
