@@ -25,8 +25,13 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organization
 from accounts.permissions import Role
-from trust.models import BannerDismissal, DpaAcceptance
-from trust.selectors import dpa_target, maintenance_banner_windows, notice_versions
+from trust.models import BannerDismissal, DocumentKind, DpaAcceptance
+from trust.selectors import (
+    document_state,
+    dpa_target,
+    maintenance_banner_windows,
+    notice_versions,
+)
 
 PLATFORM_KEY = "trust:banners"
 PLATFORM_TTL = 60 * 60 * 24  # the minute task rewrites it; a day covers a stopped beat
@@ -53,9 +58,14 @@ def maintenance_banner_key(window_id: int, revision: int) -> str:
 
 
 def platform_banners_refresh(*, now: datetime | None = None) -> dict[str, Any]:
-    """Recompute the platform's part from the database and cache it (3 queries)."""
+    """Recompute the platform's part from the database and cache it (4 queries)."""
     now = now or timezone.now()
     dpa = dpa_target(now=now)
+    later = [
+        v.pk
+        for v in document_state(DocumentKind.DPA, now=now).upcoming
+        if dpa is not None and v.pk != dpa.pk
+    ]
     value = {
         "notices": [
             {
@@ -80,7 +90,8 @@ def platform_banners_refresh(*, now: datetime | None = None) -> dict[str, Any]:
             }
             for w in maintenance_banner_windows(now=now)
         ],
-        "dpa": {"id": dpa.pk, "number": dpa.number} if dpa else None,
+        # accepting the version to accept, or one announced after it, settles the request
+        "dpa": {"id": dpa.pk, "number": dpa.number, "later": later} if dpa else None,
     }
     cache.set(PLATFORM_KEY, value, PLATFORM_TTL)
     return value
@@ -139,7 +150,7 @@ def banners_for(*, membership: Membership) -> Banners:
                 )
             )
             cache.set(keys[1], accepted, MEMBER_TTL)
-        if dpa["id"] not in accepted:
+        if not {dpa["id"], *dpa.get("later", [])} & set(accepted):
             dpa_request = dpa
     return Banners(
         notices=[n for n in notices if n["key"] not in dismissed],

@@ -37,7 +37,8 @@ def dpa_panel(*, organization: Organization, membership: Membership) -> Dashboar
         context={
             "target_number": dpa["number"],
             "latest": latest,
-            "current": latest is not None and latest.version_id == dpa["id"],
+            "current": latest is not None
+            and latest.version_id in {dpa["id"], *dpa.get("later", [])},
         },
         order=25,
     )

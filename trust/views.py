@@ -68,10 +68,21 @@ class DpaView(OrganizationView, TemplateView):
         upcoming = [
             version for kind in DocumentKind for version in document_state(kind, now=now).upcoming
         ]
+        dpa_all_upcoming = document_state(DocumentKind.DPA, now=now).upcoming
+        dpa_upcoming = [
+            v
+            for v in dpa_all_upcoming
+            if v.pk not in accepted_ids and (target is None or v.pk != target.pk)
+        ]
         context.update(
             target=target,
+            # an admin may accept an announced DPA version before it takes effect
+            dpa_upcoming=dpa_upcoming,
             target_html=render_markdown(target.body) if target else "",
             target_accepted=target is not None and target.pk in accepted_ids,
+            # the organization accepted the version in effect or one announced after it
+            dpa_settled=target is not None
+            and bool(accepted_ids & {target.pk, *(v.pk for v in dpa_all_upcoming)}),
             acceptances=acceptances,
             accept_form=kwargs.get("accept_form")
             or (

@@ -92,16 +92,15 @@ def test_ops_publish_a_material_dpa_change_and_a_district_admin_accepts_it(
     expect(
         admin_page.get_by_text("Your organization has not accepted the DPA yet.")
     ).to_be_visible()
-    admin_page.get_by_role("button", name="Accept DPA version 1").click()  # box not ticked
-    page_checked(admin_page)
-    admin_page.get_by_label(
-        "I have read this DPA and accept it on behalf of the organization."
-    ).check()
-    admin_page.get_by_role("button", name="Accept DPA version 1").click()
+    # the admin accepts the announced version 2 (the one whose diff they read)
+    version_2 = admin_page.get_by_role("region", name=re.compile("DPA version 2, effective"))
+    version_2.get_by_role("checkbox").check()
+    version_2.get_by_role("button", name="Accept DPA version 2").click()
     page_checked(admin_page)
     expect(
-        admin_page.get_by_text("Accepted: DPA version 1. Your receipt is below.")
+        admin_page.get_by_text("Accepted: DPA version 2. Your receipt is below.")
     ).to_be_visible()
+    expect(admin_page.get_by_text("Your organization accepted DPA version 2.")).to_be_visible()
     expect(
         admin_page.get_by_role("link", name=re.compile(r"Signed receipt DPA-\d+-\d+ \(PDF\)"))
     ).to_be_visible()
@@ -110,6 +109,7 @@ def test_ops_publish_a_material_dpa_change_and_a_district_admin_accepts_it(
     with tenant_context(district):
         acceptance = DpaAcceptance.objects.get()
         assert acceptance.user_id == admin.pk and acceptance.ip_address == "127.0.0.1"
+        assert acceptance.version.number == 2
 
 
 def test_a_billing_contact_sees_the_maintenance_banner_and_the_status_page_shows_it(

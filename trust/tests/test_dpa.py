@@ -247,3 +247,32 @@ def test_notice_banner_for_admins_and_billing_contacts_until_dismissed(org: Orga
             {"key": "nonsense"},
         )
         assert bad.status_code == 400
+
+
+def test_accepting_the_announced_version_settles_the_request(org: Organization) -> None:
+    admin = member(org, Role.ORG_ADMIN)
+    with time_machine.travel(NOW, tick=False):
+        published(effective_on=date(2027, 3, 1))
+        upcoming = published(
+            body=DPA_V2, material=True, effective_on=date(2027, 3, 31), summary="Deletion"
+        )
+        platform_banners_refresh()
+        client = sign_in(Client(), admin)
+        page = client.get(dpa_url(org)).content.decode()
+        assert "Accept DPA version 1" in page and "Accept DPA version 2" in page
+        client.post(
+            dpa_url(org, "trust_dpa_accept"),
+            {"version": upcoming.pk, "version_hash": upcoming.content_hash, "confirm": "on"},
+        )
+        page = client.get(dpa_url(org)).content.decode()
+        assert "Your organization accepted DPA version 2." in page
+        assert "Accept DPA version" not in page
+        dashboard = client.get(reverse("accounts:dashboard", kwargs={"org_slug": org.slug}))
+        assert "Please review the Data Processing Addendum." not in dashboard.content.decode()
+    # once version 2 is in effect it is the version to accept, and it is accepted
+    with time_machine.travel(datetime(2027, 4, 1, tzinfo=UTC), tick=False):
+        platform_banners_refresh()
+        client = sign_in(Client(), admin)
+        text = client.get(reverse("accounts:dashboard", kwargs={"org_slug": org.slug}))
+        assert "Please review the Data Processing Addendum." not in text.content.decode()
+        assert "Your organization accepted DPA version 2." in text.content.decode()
