@@ -276,3 +276,34 @@ def test_accepting_the_announced_version_settles_the_request(org: Organization) 
         text = client.get(reverse("accounts:dashboard", kwargs={"org_slug": org.slug}))
         assert "Please review the Data Processing Addendum." not in text.content.decode()
         assert "Your organization accepted DPA version 2." in text.content.decode()
+
+
+# the organization page's 12 (see DASHBOARD_QUERIES) and the page's own: the DPA versions
+# (the one to accept, and those to come), the organization's acceptances, the upcoming
+# versions of each of the four documents
+DPA_PAGE_QUERIES = 12 + 7
+
+
+@pytest.mark.parametrize("versions", [1, 4])
+def test_the_dpa_page_costs_the_same_whatever_the_history(
+    versions: int, org: Organization, django_assert_num_queries
+) -> None:
+    admin = member(org, Role.ORG_ADMIN)
+    with time_machine.travel(NOW, tick=False):
+        for n in range(versions):
+            version = published(effective_on=date(2027, 3, 1), body=f"{DPA_V2}\n{n}")
+            with tenant_context(org):
+                dpa_accept(
+                    organization=org,
+                    actor=admin,
+                    version_id=version.pk,
+                    version_hash=version.content_hash,
+                    ip_address=None,
+                )
+        published(body=DPA_V2, material=True, effective_on=date(2027, 4, 1), summary="Next")
+        platform_banners_refresh()
+        client = sign_in(Client(), admin)
+        client.get(dpa_url(org))  # the banners' member entries are cached by the first visit
+        with django_assert_num_queries(DPA_PAGE_QUERIES):
+            page = client.get(dpa_url(org))
+    assert page.status_code == 200
