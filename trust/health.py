@@ -237,3 +237,42 @@ def daily_availability(*, last_day: date, days: int) -> list[Day]:
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A run of consecutive minutes in which the portal failed its check."""
+
+    start: datetime  # the first failed minute
+    end: datetime  # the minute after the last failed one
+    minutes: int
+    during_planned_maintenance: bool = False
+
+
+_INCIDENTS = """
+SELECT min(minute), max(minute), count(*)
+FROM (
+    SELECT minute, minute - (row_number() OVER (ORDER BY minute)) * interval '1 minute' AS run
+    FROM trust_healthcheck
+    WHERE minute >= %s AND minute < %s AND NOT (web AND database AND redis)
+) failed
+GROUP BY run
+ORDER BY min(minute) DESC
+LIMIT %s
+"""
+
+
+def incidents(*, start: datetime, end: datetime, limit: int = 20) -> list[Incident]:
+    """The latest outages, newest first: runs of failed minutes (one query, at most `limit`)."""
+    from django.db import connection as db
+
+    with db.cursor() as cursor:
+        cursor.execute(_INCIDENTS, [start, end, limit])
+        rows = cursor.fetchall()
+    windows = planned_windows_in(start, end)
+    found = []
+    for first, last, count in rows:
+        stop = last + timedelta(minutes=1)
+        planned = any(w.starts_at <= first and stop <= w.ends_at for w in windows)
+        found.append(Incident(first, stop, count, planned))
+    return found

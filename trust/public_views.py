@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from trust.documents import diff_lines, render_markdown
-from trust.health import availability, daily_availability
+from trust.health import availability, daily_availability, incidents
 from trust.models import DocumentKind, HealthCheck, Service
 from trust.receipts import receipt_public_key_base64, receipt_public_key_pem
 from trust.selectors import (
@@ -173,6 +173,7 @@ def _status_data(now: datetime) -> dict[str, Any]:
         "days30": availability(start=now - timedelta(days=30), end=now),
         "days90": availability(start=now - timedelta(days=90), end=now),
         "daily": daily_availability(last_day=today, days=BAR_DAYS),
+        "incidents": incidents(start=now - timedelta(days=BAR_DAYS), end=now),
     }
 
 
@@ -211,6 +212,15 @@ def status_json(request: HttpRequest) -> JsonResponse:
         "components": data["states"],
         "maintenance_ahead": [window(w) for w in data["ahead"]],
         "maintenance_past": [window(w) for w in data["past"]],
+        "incidents": [
+            {
+                "start": i.start.isoformat(),
+                "end": i.end.isoformat(),
+                "minutes": i.minutes,
+                "during_planned_maintenance": i.during_planned_maintenance,
+            }
+            for i in data["incidents"]
+        ],
         "availability": {
             "commitment_percent": "99.9",
             "last_30_days_percent": data["days30"].percent,

@@ -9,7 +9,7 @@ import time_machine
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from trust.health import availability, daily_availability, health_check_record
+from trust.health import availability, daily_availability, health_check_record, incidents
 from trust.models import HealthCheck, MaintenanceKind, MaintenanceWindow
 
 pytestmark = pytest.mark.django_db
@@ -141,8 +141,8 @@ def test_status_page_and_json_show_components_window_and_bars(django_assert_num_
     with time_machine.travel(NOW + timedelta(seconds=30), tick=False):
         client = Client()
         # the request's 4, latest check, windows ahead (2: list and in progress), past,
-        # 30 and 90 days (2 each), the daily bars (2)
-        with django_assert_num_queries(4 + 10):
+        # 30 and 90 days (2 each), the daily bars (2), the outages (2)
+        with django_assert_num_queries(4 + 12):
             page = client.get(reverse("trust:status"))
         text = page.content.decode()
         assert page.status_code == 200
@@ -159,6 +159,14 @@ def test_status_page_and_json_show_components_window_and_bars(django_assert_num_
     }
     assert data["maintenance_ahead"][0]["summary"] == "Database upgrade"
     assert data["availability"]["last_30_days_failed_minutes"] == 3
+    assert data["incidents"] == [
+        {
+            "start": (NOW - timedelta(days=2, minutes=-5)).isoformat(),
+            "end": (NOW - timedelta(days=2, minutes=-8)).isoformat(),
+            "minutes": 3,
+            "during_planned_maintenance": False,
+        }
+    ]
     assert len(data["daily"]) == 90
     assert data["daily"][-3] == {"date": "2027-03-29", "percent": "99.79", "failed_minutes": 3}
 
@@ -166,3 +174,13 @@ def test_status_page_and_json_show_components_window_and_bars(django_assert_num_
 def test_without_recent_checks_the_state_is_unknown() -> None:
     data = Client().get(reverse("trust:status_json")).json()
     assert set(data["components"].values()) == {"unknown"}
+
+
+def test_outages_are_runs_of_failed_minutes_newest_first() -> None:
+    record_minutes(START, 600, failed={10, 11, 12, 300, 301})
+    found = incidents(start=START, end=NOW)
+    assert [(i.start - START, i.minutes) for i in found] == [
+        (timedelta(minutes=300), 2),
+        (timedelta(minutes=10), 3),
+    ]
+    assert found[1].end == START + timedelta(minutes=13)
