@@ -3,7 +3,8 @@
 For each organization (`trust_notices_send`, run by the task `trust.send_notices_for`):
 
 - every published document version not yet in effect: a notice to the organization admins
-  and billing contacts (bell + email, in English), and a reminder 7 days before it takes effect;
+  and billing contacts (bell + email, in English; the billing contacts on record in billing/
+  who are not members get the email alone), and a reminder 7 days before it takes effect;
 - every scheduled maintenance window ahead: a notice to every active member (bell + email,
   digest-respecting), again when it moves (a new revision), a reminder 24 hours ahead, and a
   notice when it is cancelled.
@@ -24,7 +25,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organization, User
-from k12cloud.notifications.services import notify
+from k12cloud.notifications.services import email_enqueue, notify
 from k12cloud.tenancy import tenant_context
 from trust.banners import NOTICE_ROLES
 from trust.models import DocumentVersion, MaintenanceWindow
@@ -94,8 +95,6 @@ def _document_notices(organization: Organization, now: datetime, counts: NoticeC
     if not versions:
         return
     people = _members(organization, NOTICE_ROLES)
-    if not people:
-        return
     for version in versions:
         url = _version_url(version)
         context = {"version": version, "url": url}
@@ -114,6 +113,7 @@ def _document_notices(organization: Organization, now: datetime, counts: NoticeC
             urgent=version.material,  # a material change is emailed to everyone, digest or not
         )
         counts.notices += len(created)
+        counts.notices += _email_billing_contacts(organization, version, context, people)
         if version.effective_on - timedelta(days=DOCUMENT_REMINDER_DAYS) <= today:
             created = notify(
                 organization=organization,
@@ -128,6 +128,45 @@ def _document_notices(organization: Organization, now: datetime, counts: NoticeC
                 dedupe_key=f"trust:version:{version.pk}:reminder",
             )
             counts.reminders += len(created)
+
+
+def _email_billing_contacts(
+    organization: Organization,
+    version: DocumentVersion,
+    context: dict[str, object],
+    members: list[User],
+) -> int:
+    """The billing contacts on record (billing/, often not members): the notice by email.
+
+    An address that is also a member's already had it through notify(); each contact gets it
+    once (dedupe key per contact).
+    """
+    from billing.selectors import billing_contact_list
+
+    told = {user.email.lower() for user in members}
+    sent = 0
+    for contact in billing_contact_list(organization=organization):
+        address = contact.email.strip()
+        if not address or address.lower() in told:
+            continue
+        told.add(address.lower())
+        email = email_enqueue(
+            organization=organization,
+            to=address,
+            template="trust/email/document_notice",
+            subject=_("%(document)s version %(number)s takes effect on %(date)s")
+            % {
+                "document": version.get_document_display(),
+                "number": version.number,
+                "date": version.effective_on,
+            },
+            context=context,
+            target=version,
+            dedupe_key=f"trust:version:{version.pk}:notice:billing-contact:{contact.pk}",
+            language="en",
+        )
+        sent += email is not None
+    return sent
 
 
 def _maintenance_notices(organization: Organization, now: datetime, counts: NoticeCounts) -> None:

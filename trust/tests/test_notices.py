@@ -11,6 +11,7 @@ from django.core import mail
 
 from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member
+from billing.tests.factories import billing_contact
 from k12cloud.notifications.models import Notification, OutboundEmail
 from k12cloud.tenancy import tenant_context
 from trust.models import MaintenanceWindow
@@ -42,6 +43,9 @@ def test_publishing_notifies_admins_and_billing_contacts_once_even_when_retried(
     member(org, Role.BILLING_CONTACT, email="billing@lincoln.example")
     member(org, Role.VIEWER, email="viewer@lincoln.example")
     member(other, Role.ORG_ADMIN, email="admin@hudson.example")
+    # billing contacts on record: one who is not a member, one who is (told once)
+    billing_contact(org, email="ap@lincoln.example")
+    billing_contact(org, email="billing@lincoln.example")
     with time_machine.travel(NOW, tick=False):
         version = draft(
             body=DPA_V2, material=True, effective_on=date(2027, 3, 31), summary="Deletion"
@@ -62,6 +66,7 @@ def test_publishing_notifies_admins_and_billing_contacts_once_even_when_retried(
     assert to == {
         "admin@lincoln.example": 1,
         "billing@lincoln.example": 1,
+        "ap@lincoln.example": 1,
         "admin@hudson.example": 1,
     }
     message = next(m for m in mail.outbox if m.to == ["admin@lincoln.example"])
@@ -69,7 +74,7 @@ def test_publishing_notifies_admins_and_billing_contacts_once_even_when_retried(
     assert "This is a material change." in message.body
     assert "/trust/dpa/v1/" in message.body
     with tenant_context(org):
-        assert OutboundEmail.objects.count() == 2
+        assert OutboundEmail.objects.count() == 3
 
 
 def test_a_reminder_goes_out_seven_days_before_the_effective_date() -> None:
