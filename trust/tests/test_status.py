@@ -123,10 +123,12 @@ def test_a_check_is_recorded_once_per_minute(live_server) -> None:
     assert first.worker is False and first.beat is False  # none runs in tests
 
 
-def test_an_unreachable_web_check_is_a_failed_minute() -> None:
+def test_an_unreachable_web_check_is_a_failed_minute_and_old_checks_go() -> None:
+    record_minutes(datetime.now(UTC) - timedelta(days=401), 2)
     with override_settings(TRUST_WEB_CHECK_URL="http://127.0.0.1:9/healthz/"):
         check = health_check_record()
     assert check.web is False and not check.portal_up
+    assert list(HealthCheck.objects.all()) == [check]  # 400 days and more ago: deleted
 
 
 def test_status_page_and_json_show_components_window_and_bars(django_assert_num_queries) -> None:
