@@ -138,3 +138,28 @@ def test_ops_schedule_maintenance_in_the_admin_and_see_the_budget() -> None:
         assert "2027: 8 h 00 min" in page.content.decode()  # itself excluded
         add = ops.get(reverse("admin:trust_maintenancewindow_add"))
         assert "2027: 6 h 00 min" in add.content.decode()
+
+
+def test_ops_read_objections_and_acceptances_in_the_admin(ops: Client) -> None:
+    from accounts.permissions import Role
+    from accounts.tests.factories import OrganizationFactory, member
+    from k12cloud.tenancy import tenant_context
+    from trust.services import objection_record
+    from trust.tests.factories import a_dpa_acceptance
+
+    org = OrganizationFactory(slug="lincoln-usd", name="Lincoln USD")
+    acceptance = a_dpa_acceptance(org)
+    upcoming = published(effective_on=date(2099, 1, 1), summary="Later")
+    with tenant_context(org):
+        objection = objection_record(
+            organization=org,
+            actor=member(org, Role.ORG_ADMIN),
+            version_id=upcoming.pk,
+            text="We need 60 days to review.",
+        )
+    listing = ops.get(reverse("admin:trust_documentobjection_changelist"))
+    assert listing.status_code == 200 and "Lincoln USD" in listing.content.decode()
+    page = ops.get(reverse("admin:trust_documentobjection_change", args=[objection.pk]))
+    assert "We need 60 days to review." in page.content.decode()
+    accepted = ops.get(reverse("admin:trust_dpaacceptance_changelist"))
+    assert acceptance.receipt_number in accepted.content.decode()
