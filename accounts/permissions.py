@@ -81,6 +81,10 @@ class Permission(StrEnum):
     # a full export of every row and file of the organization, and downloading it
     ORGANIZATION_EXPORT = "organization.export"
     # --- end of exports ---
+    # --- trust center (trust/) ---
+    # accept k-12.cloud's DPA for the organization, download receipts, object to a new version
+    TRUST_MANAGE = "trust.manage"
+    # --- end of trust center ---
 
 
 EVERY_ROLE = frozenset(Role)
@@ -145,6 +149,10 @@ PERMISSION_MATRIX: dict[Permission, frozenset[Role]] = {
     # everything the organization holds, in one file: its admins only
     Permission.ORGANIZATION_EXPORT: frozenset({Role.ORG_ADMIN}),
     # --- end of exports ---
+    # --- trust center (trust/) ---
+    # the agreement with k-12.cloud is the organization admins' business
+    Permission.TRUST_MANAGE: frozenset({Role.ORG_ADMIN}),
+    # --- end of trust center ---
 }
 
 # Roles that handle personal data or administer the organization: the default MFA policy

@@ -41,4 +41,7 @@ urlpatterns = [
     # --- exports (exports/) ---
     path("exports/", include("exports.urls")),
     # --- end of exports ---
+    # --- trust center (trust/) ---
+    path("trust/", include("trust.urls")),
+    # --- end of trust center ---
 ]

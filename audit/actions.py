@@ -177,3 +177,10 @@ class Action(StrEnum):
     ORGANIZATION_EXPORT_DOWNLOADED = "exports.downloaded"
     ORGANIZATION_EXPORT_EXPIRED = "exports.expired"  # the file deleted when its link expired
     # --- end of exports ---
+    # --- trust center (trust/; docs/trust-center.md) ---
+    TRUST_DOCUMENT_PUBLISHED = "trust.document_published"  # platform event
+    TRUST_DPA_ACCEPTED = "trust.dpa_accepted"  # the organization's chain
+    TRUST_OBJECTION_RECORDED = "trust.objection_recorded"  # the organization's chain
+    TRUST_MAINTENANCE_SCHEDULED = "trust.maintenance_scheduled"  # platform event
+    TRUST_MAINTENANCE_CHANGED = "trust.maintenance_changed"  # moved or cancelled; platform
+    # --- end of trust center ---

@@ -96,4 +96,15 @@ app.conf.beat_schedule = {
     # expired export files deleted, exports whose worker died started again
     "exports-sweep": {"task": "exports.sweep", "schedule": crontab(minute="*/10")},
     # --- end of exports ---
+    # --- trust center: the status page's health check, notices and reminders (trust.tasks) ---
+    "trust-record-health": {
+        "task": "trust.record_health",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "trust-send-notices": {
+        "task": "trust.send_notices",
+        "schedule": crontab(minute="*/10"),
+    },
+    # --- end of trust center ---
 }

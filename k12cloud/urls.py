@@ -47,5 +47,8 @@ urlpatterns = [
     # --- vendors: the off-portal vendor's link pages (vendors.public_views) ---
     path("vendor-tasks/", include("vendors.public_urls")),
     # --- end of vendors ---
+    # --- trust center: /trust/ (documents), /status/ and /status.json (trust.public_urls) ---
+    path("", include("trust.public_urls")),
+    # --- end of trust center ---
     path("admin/", admin.site.urls),
 ]

@@ -359,6 +359,16 @@ DECLARATIONS: tuple[Declaration, ...] = (
         engine_skips=True,
     ),
     # --- end of exports ---
+    # --- trust center (trust/): the organization's acceptance of k-12.cloud's DPA is a
+    # contractual record (which version, its hash); the acceptor's address is personal ---
+    Declaration(
+        "trust.DpaAcceptance",
+        Category.ACCOUNT_RECORDS,
+        remove=("ip_address",),
+        keep=("version_hash",),
+    ),
+    Declaration("trust.DocumentObjection", Category.ACCOUNT_RECORDS, remove=("text",)),
+    Declaration("trust.BannerDismissal", Category.ACCOUNT_RECORDS, keep=("key",)),
 )
 
 # Billing declares its financial records (kept 7 years from their own date, whatever the

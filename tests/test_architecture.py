@@ -49,6 +49,13 @@ PLATFORM_MODELS = {
     "billing.Plan": "k-12.cloud's price list (Stripe prices), the same for every tenant",
     "backups.Backup": "a backup of the whole database (every tenant); ops-only, no personal data",
     "backups.RestoreDrill": "a restore drill of a whole-database backup; ops-only, no tenant data",
+    # --- trust center (trust/) ---
+    "trust.DocumentVersion": (
+        "k-12.cloud's own DPA, policies and subprocessor list: the same text for every tenant"
+    ),
+    "trust.MaintenanceWindow": "k-12.cloud's maintenance of the shared platform, for every tenant",
+    "trust.HealthCheck": "the platform's minute-by-minute health (status page); no tenant data",
+    # --- end of trust center ---
 }
 # Foreign keys of tenant-owned models that may carry their own single-column index.
 CROSS_TENANT_INDEXES = {("accounts.Membership", "user"): "the switcher lists a user's orgs"}

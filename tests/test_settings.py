@@ -29,6 +29,7 @@ PRODUCTION_ENV = {
     "BILLING_REMITTANCE_PAYEE": "k-12.cloud, Inc.",
     "BILLING_REMITTANCE_ADDRESS": "Accounts Receivable|1 Market St|San Francisco, CA 94105",
     "BILLING_REMITTANCE_BANK": "Bank: First Bank|Routing (ABA): 121000000|Account: 123456789",
+    "TRUST_RECEIPT_PRIVATE_KEY": "cHJvZHVjdGlvbi1saWtlLXJlY2VpcHQta2V5LTMyYnk=",
 }
 
 
@@ -75,6 +76,7 @@ def test_production_check_deploy_is_clean() -> None:
         "BILLING_REMITTANCE_PAYEE",
         "BILLING_REMITTANCE_ADDRESS",
         "BILLING_REMITTANCE_BANK",
+        "TRUST_RECEIPT_PRIVATE_KEY",
     ],
 )
 def test_production_refuses_to_start_without_a_secret(missing: str) -> None:
@@ -128,6 +130,11 @@ DEVELOPMENT_AUDIT_KEY_PEM = (
             "sk_test_k12cloud_development_placeholder",
             "STRIPE_SECRET_KEY must not be the development placeholder",
         ),
+        (
+            "TRUST_RECEIPT_PRIVATE_KEY",
+            "tnfXyUev4vFH9+FL3XmShbsBCupaXIrN225m6bAHX6k=",
+            "TRUST_RECEIPT_PRIVATE_KEY must not be the development key",
+        ),
         ("ALLOWED_HOSTS", "*", "ALLOWED_HOSTS must not contain '*'"),
         ("ALLOWED_HOSTS", "portal.k-12.cloud,*", "ALLOWED_HOSTS must not contain '*'"),
         ("PORTAL_BASE_URL", "http://portal.k-12.cloud", "PORTAL_BASE_URL must be an https://"),
@@ -147,6 +154,7 @@ DEVELOPMENT_AUDIT_KEY_PEM = (
         "audit-key-pem",
         "stripe-webhook-secret",
         "stripe-secret-key",
+        "trust-receipt-key",
         "any-host",
         "any-host-among-others",
         "portal-http",

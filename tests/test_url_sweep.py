@@ -229,6 +229,20 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "accounts_api:vendor_receipt": (403, 404, 404, 404),
     "accounts_api:vendor_receipt_answer": (403, 403, 403, 403),  # POST only
     # --- end of vendors ---
+    # --- trust center (trust/) ---
+    "accounts:trust_dpa": (302, 200, 404, 404),
+    "accounts:trust_dpa_accept": (302, 405, 404, 404),  # POST only
+    "accounts:trust_dpa_receipt": (302, 404, 404, 404),  # the sweep's id names no acceptance
+    "accounts:trust_objection": (302, 405, 404, 404),  # POST only
+    "accounts:trust_banner_dismiss": (302, 405, 404, 404),  # POST only
+    "trust:index": (200, 200, 200, 200),  # public
+    "trust:receipt_key": (200, 200, 200, 200),
+    "trust:document": (404, 404, 404, 404),  # the sweep's "document" names none
+    "trust:version": (404, 404, 404, 404),
+    "trust:diff": (404, 404, 404, 404),
+    "trust:status": (200, 200, 200, 200),
+    "trust:status_json": (200, 200, 200, 200),
+    # --- end of trust center ---
     # --- privacy requests: the public intake at /privacy/<org-slug>/ (intake engineer) ---
     "privacy_intake:form": (200, 200, 200, 200),  # public: no sign-in, any visitor
     "privacy_intake:submitted": (200, 200, 200, 200),
@@ -285,6 +299,14 @@ ADMIN_SPECIAL: dict[str, dict[str, set[int]]] = {
     "admin:billing_subscription_delete": {**ADMIN_EXPECTED, "ops": {403}},
     "admin:billing_stripeevent_add": {**ADMIN_EXPECTED, "ops": {403}},
     "admin:billing_stripeevent_delete": {**ADMIN_EXPECTED, "ops": {403}},
+    # --- trust center: acceptances, objections and health checks are read-only for ops;
+    # maintenance windows are cancelled, never deleted ---
+    **{
+        f"admin:trust_{model}_{view}": {**ADMIN_EXPECTED, "ops": {403}}
+        for model in ("dpaacceptance", "documentobjection", "healthcheck")
+        for view in ("add", "delete")
+    },
+    "admin:trust_maintenancewindow_delete": {**ADMIN_EXPECTED, "ops": {403}},
     # --- retention: changes go through the services' admin actions (retention.admin) ---
     **{
         f"admin:retention_{model}_{view}": {**ADMIN_EXPECTED, "ops": {403}}
@@ -355,6 +377,10 @@ def build_url(name: str, route: str, tenant: Tenant, device_pk: int) -> str:
         "file_id": 999_999,
         "receipt_id": 999_999,
         "export_id": 999_999,  # exports: names no export
+        # trust center: names no document, version or acceptance
+        "document": "no-such-document",
+        "number": 999_999,
+        "acceptance_id": 999_999,
     }
     if name == "admin:unnamed admin/(?P<url>.*)$":
         return "/admin/no-such-page/"

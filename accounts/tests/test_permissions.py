@@ -24,6 +24,7 @@ from k12cloud.tenancy import tenant_context
 from privacy_requests.tests.factories import stored_evidence, stored_request
 from sources.tests import factories as sources_factories
 from tests.test_url_sweep import url_patterns
+from trust.tests import factories as trust_factories
 from vendors.tests import factories as vendor_factories
 
 R = Role
@@ -184,6 +185,13 @@ ALLOWED: dict[str, set[Role]] = {
     "accounts_api:export_detail": {R.ORG_ADMIN},
     "accounts_api:export_download": {R.ORG_ADMIN},
     # --- end of exports ---
+    # --- trust center (trust/) ---
+    "accounts:trust_dpa": {R.ORG_ADMIN},
+    "accounts:trust_dpa_accept": {R.ORG_ADMIN},
+    "accounts:trust_dpa_receipt": {R.ORG_ADMIN},
+    "accounts:trust_objection": {R.ORG_ADMIN},
+    "accounts:trust_banner_dismiss": set(Role),
+    # --- end of trust center ---
 }
 
 
@@ -243,6 +251,8 @@ KWARGS: dict[str, Callable[[Organization], object]] = {
     "receipt_id": lambda org: vendor_factories.a_receipt(org).pk,
     # exports: a finished export of `org` (its file expired: download answers 410)
     "export_id": lambda org: export_factories.an_export(org).pk,
+    # trust center: an acceptance of the DPA by the organization
+    "acceptance_id": lambda org: trust_factories.a_dpa_acceptance(org).pk,
 }
 
 

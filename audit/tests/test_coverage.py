@@ -970,6 +970,20 @@ def export_downloaded(s: Scene) -> Act:
 
 
 # --- end of exports ---
+# --- trust center (trust/) ---
+
+
+def dpa_accepted(s: Scene) -> Act:
+    from trust.tests.factories import published
+
+    version = published(effective_on=NOW.date())
+    return lambda: s.admin_client.post(
+        reverse("accounts:trust_dpa_accept", kwargs={"org_slug": s.org.slug}),
+        {"version": version.pk, "version_hash": version.content_hash, "confirm": "on"},
+    )
+
+
+# --- end of trust center ---
 
 
 COVERAGE: list[tuple[str, Callable[[Scene], Act], Action]] = [
@@ -1128,6 +1142,9 @@ COVERAGE: list[tuple[str, Callable[[Scene], Act], Action]] = [
     ("full export completed by the worker", export_completed, Action.ORGANIZATION_EXPORT_COMPLETED),
     ("full export downloaded", export_downloaded, Action.ORGANIZATION_EXPORT_DOWNLOADED),
     # --- end of exports ---
+    # --- trust center (trust/) ---
+    ("DPA accepted by an organization admin", dpa_accepted, Action.TRUST_DPA_ACCEPTED),
+    # --- end of trust center ---
     # --- retention runs: add rows when retention exists ---
     # --- billing changes: add rows when billing exists ---
 ]
@@ -1209,6 +1226,14 @@ NOT_COVERED_HERE: dict[Action, str] = {
     Action.ORGANIZATION_EXPORT_EXPIRED: "a system sweep; once per expired file is tested in "
     "exports/tests/test_services.py",
     # --- end of exports ---
+    # --- trust center (trust/) ---
+    Action.TRUST_DOCUMENT_PUBLISHED: "ops staff in the admin; a platform event, once even when "
+    "publishing is retried: trust/tests/test_documents.py",
+    Action.TRUST_OBJECTION_RECORDED: "tested in trust/tests/test_dpa.py",
+    Action.TRUST_MAINTENANCE_SCHEDULED: "ops staff in the admin; a platform event, tested in "
+    "trust/tests/test_maintenance.py",
+    Action.TRUST_MAINTENANCE_CHANGED: "moved or cancelled by ops; trust/tests/test_maintenance.py",
+    # --- end of trust center ---
 }
 
 

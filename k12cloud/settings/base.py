@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "billing",
     "sources",
     "vendors",
+    "trust",
     "audit",
     "k12cloud.admin_site.OpsAdminConfig",
     "django.contrib.auth",
@@ -100,6 +101,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "accounts.context_processors.organization_switcher",
+                "trust.context_processors.trust_banners",
             ],
         },
     },
@@ -448,6 +450,7 @@ DASHBOARD_PANEL_PROVIDERS: list[str] = [
     "accounts.dashboard.posture_panel",
     "retention.dashboard.retention_panel",
     "billing.dashboard.billing_panel",
+    "trust.dashboard.dpa_panel",
 ]
 # --- end of dashboard ---
 
@@ -548,3 +551,18 @@ BILLING_REMITTANCE = {
     for key, default in DEVELOPMENT_BILLING_REMITTANCE.items()
 }
 # --- end of billing remittance ---
+
+# --- trust ---
+# The trust center (trust/, docs/trust-center.md): documents, notices, DPA acceptance, planned
+# maintenance and the status page.
+from k12cloud.settings.development_values import DEVELOPMENT_TRUST_RECEIPT_PRIVATE_KEY  # noqa: E402
+
+# Ed25519 key (base64 of the raw 32 bytes, or PEM) that signs DPA acceptance receipts; its
+# public key is published at /trust/receipt-key/. Production refuses the development key.
+TRUST_RECEIPT_PRIVATE_KEY = env_str(
+    "TRUST_RECEIPT_PRIVATE_KEY", DEVELOPMENT_TRUST_RECEIPT_PRIVATE_KEY
+)
+# the address the minute health check requests to see that a web process answers
+# (empty: PORTAL_BASE_URL + /healthz/)
+TRUST_WEB_CHECK_URL = env_str("TRUST_WEB_CHECK_URL", "")
+# --- end of trust ---

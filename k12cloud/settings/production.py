@@ -19,6 +19,7 @@ from k12cloud.settings.development_values import (
     DEVELOPMENT_STRIPE_SECRET_KEY,
     DEVELOPMENT_STRIPE_WEBHOOK_SECRET,
     is_development_audit_key,
+    is_development_receipt_key,
 )
 from k12cloud.settings.environment import env_bool, env_int, env_list, env_str
 
@@ -51,6 +52,14 @@ if is_development_audit_key(AUDIT_CHECKPOINT_PRIVATE_KEY):
     raise ImproperlyConfigured(
         "AUDIT_CHECKPOINT_PRIVATE_KEY must not be the development key (it is public): "
         "generate a key of your own (README: configuration)."
+    )
+
+# trust center: signs DPA acceptance receipts (docs/trust-center.md)
+TRUST_RECEIPT_PRIVATE_KEY = env_str("TRUST_RECEIPT_PRIVATE_KEY")
+if is_development_receipt_key(TRUST_RECEIPT_PRIVATE_KEY):
+    raise ImproperlyConfigured(
+        "TRUST_RECEIPT_PRIVATE_KEY must not be the development key (it is public): "
+        "generate an Ed25519 key of your own (docs/trust-center.md)."
     )
 
 # links in emails that tasks send (no web request to build them from): the public address
