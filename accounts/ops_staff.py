@@ -41,6 +41,20 @@ OPS_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
     # backups and restore drills: records, read-only (backups.admin)
     "backups": ("view_backup", "view_restoredrill"),
+    # the trust center: documents and maintenance are drafted, published and scheduled here
+    # (published versions refuse edits, trust.admin and a trigger); the organizations'
+    # acceptances and objections, and the health checks, are records: read-only
+    "trust": (
+        "view_documentversion",
+        "add_documentversion",
+        "change_documentversion",
+        "view_maintenancewindow",
+        "add_maintenancewindow",
+        "change_maintenancewindow",
+        "view_dpaacceptance",
+        "view_documentobjection",
+        "view_healthcheck",
+    ),
     # people's sign-in records, read-only (a change here would bypass the audited services)
     "auth": ("view_group",),
     "account": ("view_emailaddress",),

@@ -113,6 +113,12 @@ REGISTRY: dict[str, Decision] = {
     "vendors.VendorTask": Export(omit={"link_token_hash": SECRET_HASH, "code_hash": SECRET_HASH}),
     "vendors.VendorTaskReceipt": Export(),
     "vendors.VendorFile": Export(files={"content": File(name_field="name")}),
+    # --- trust center ---
+    "trust.DpaAcceptance": Export(related={"user": ("email", "full_name")}),
+    "trust.DocumentObjection": Export(related={"user": ("email", "full_name")}),
+    "trust.BannerDismissal": Excluded(
+        "which portal banners a member closed: interface state, not the organization's records"
+    ),
     # --- exports: the history of exports itself ---
     "exports.OrganizationExport": Export(),
 }
