@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
-from privacy_requests.deadlines import RequestType
+from privacy_requests.labels import REQUEST_TYPE_LABELS
 from privacy_requests.models import PrivacyRequest, RequestMessage
 from privacy_requests.received_time import received_at_problem
 from privacy_requests.routing import DeadlineDecision
@@ -28,19 +28,6 @@ STAFF_METHOD_CHOICES = [
     (m.value, m.label)
     for m in (V.IN_PERSON_ID, V.RECORDS_MATCH, V.SIGNED_DECLARATION, V.AGENT_PROOF)
 ]
-REQUEST_TYPE_LABELS = {
-    RequestType.ACCESS: _("Access (a copy of the data)"),
-    RequestType.DELETE: _("Deletion"),
-    RequestType.CORRECT: _("Correction"),
-    RequestType.PORTABILITY: _("Portability"),
-    RequestType.OPT_OUT: _("Opt out of sale or sharing"),
-    RequestType.LIMIT_SENSITIVE: _("Limit use of sensitive data"),
-    RequestType.RESTRICT: _("Restrict processing"),
-    RequestType.OBJECT: _("Object to processing"),
-    RequestType.WITHDRAW_CONSENT: _("Withdraw consent"),
-    RequestType.FERPA_INSPECT: _("Inspect education records (FERPA)"),
-    RequestType.FERPA_AMEND: _("Amend education records (FERPA)"),
-}
 STAFF_CHANNELS = [
     (c.value, c.label)
     for c in (

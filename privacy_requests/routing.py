@@ -42,6 +42,7 @@ from k12cloud.tasks import tenant_task
 from k12cloud.tenancy import tenant_context
 from privacy_requests.deadlines import DeadlineError, DeadlineSnapshot
 from privacy_requests.models import PrivacyRequest, RequestMessage
+from privacy_requests.rules.names import rule_name
 from privacy_requests.rules.selectors import (
     RuleBook,
     deadline_snapshot_is_stale,
@@ -389,7 +390,11 @@ class DeadlineReview:
                 self.old.respond_by_extended,
                 now("respond_by_extended"),
             ),
-            (_("Binding rule"), self.old.binding_rule, now("binding_rule")),
+            (
+                _("Binding rule"),
+                rule_name(self.old.binding_rule),
+                None if self.new is None else rule_name(self.new.binding_rule),
+            ),
         ]
 
 

@@ -29,6 +29,7 @@ from k12cloud.notifications.services import email_enqueue
 from privacy_requests.extension_notice import extension_notice_text
 from privacy_requests.models import PrivacyRequest, RequestEvent, RequestMessage
 from privacy_requests.received_time import received_at_problem
+from privacy_requests.rules.names import rule_name
 from privacy_requests.rules.selectors import organization_deadlines
 from privacy_requests.selectors import (
     request_duplicate_candidates,
@@ -146,7 +147,7 @@ def _check_move(request: PrivacyRequest, to_status: Status) -> None:
                 "The rule that binds this request (%(rule)s) does not allow stopping the "
                 "clock: it cannot be put on hold."
             )
-            % {"rule": request.deadlines.get("binding_rule", "?")},
+            % {"rule": rule_name(request.deadlines.get("binding_rule", "?"))},
             code="pausing_not_allowed",
         )
 
@@ -499,7 +500,7 @@ def request_extend(*, request: PrivacyRequest, actor: User | None, reason: str) 
         if not extended_to:
             raise RequestActionRefused(
                 _("The rule that binds this request (%(rule)s) does not allow an extension.")
-                % {"rule": request.deadlines.get("binding_rule", "?")},
+                % {"rule": rule_name(request.deadlines.get("binding_rule", "?"))},
                 code="extension_not_allowed",
             )
         today = request_today(organization=request.organization)

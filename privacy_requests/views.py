@@ -28,6 +28,7 @@ from k12cloud.portal import OrganizationView
 from privacy_requests import forms as request_forms
 from privacy_requests.deadlines import DeadlineError
 from privacy_requests.extension_notice import extension_notice_text
+from privacy_requests.labels import event_label, status_label
 from privacy_requests.models import PrivacyRequest, RequestEvent
 from privacy_requests.routing import (
     request_deadline_review,
@@ -54,7 +55,6 @@ from privacy_requests.services import (
     request_transition,
     request_verify,
 )
-from privacy_requests.status import Status
 from privacy_requests.visibility import (
     RedactedEvent,
     request_access,
@@ -74,37 +74,12 @@ ACTION_FORMS: dict[str, type[forms.Form]] = {
     "duplicate_form": request_forms.DuplicateForm,
     "message_form": request_forms.MessageForm,
 }
-EVENT_LABELS = {
-    "received": gettext_lazy("Request received"),
-    "email_confirmed": gettext_lazy("Email address confirmed"),
-    "status_changed": gettext_lazy("Status changed"),
-    "acknowledged": gettext_lazy("Receipt acknowledged"),
-    "verified": gettext_lazy("Identity verified"),
-    "assigned": gettext_lazy("Assigned"),
-    "extended": gettext_lazy("Deadline extended"),
-    "closed": gettext_lazy("Closed"),
-    "withdrawn": gettext_lazy("Withdrawn"),
-    "duplicate": gettext_lazy("Closed as a duplicate"),
-    "message_added": gettext_lazy("Message added"),
-    # routing (privacy_requests.routing)
-    "routed_out": gettext_lazy("Routed to another organization"),
-    "routed_in": gettext_lazy("Routed here from another organization"),
-    "deadlines_reviewed": gettext_lazy("Deadlines reviewed after a rule change"),
-    # fulfilment (privacy_requests.fulfilment)
-    "evidence_added": gettext_lazy("Evidence file added to the package"),
-    "evidence_removed": gettext_lazy("Evidence file removed"),
-    "package_prepared": gettext_lazy("Package prepared"),
-}
 
 
 def _acting_user(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)  # OrganizationView requires sign-in
     return user
-
-
-def _status_label(value: str) -> str:
-    return str(Status(value).label) if value in Status.values else value
 
 
 class RequestDetailView(OrganizationView, TemplateView):
@@ -192,17 +167,17 @@ class RequestDetailView(OrganizationView, TemplateView):
 
     @staticmethod
     def describe(event: RequestEvent | RedactedEvent) -> str:
-        label = str(EVENT_LABELS.get(event.kind, event.kind))
+        label = event_label(event.kind)
         if event.from_status and event.to_status and event.from_status != event.to_status:
             return _("%(label)s: %(from)s → %(to)s") % {
                 "label": label,
-                "from": _status_label(event.from_status),
-                "to": _status_label(event.to_status),
+                "from": status_label(event.from_status),
+                "to": status_label(event.to_status),
             }
         if event.to_status and not event.from_status:
             return _("%(label)s (%(status)s)") % {
                 "label": label,
-                "status": _status_label(event.to_status),
+                "status": status_label(event.to_status),
             }
         return label
 

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import migrations
+import django.contrib.postgres.fields
+from django.db import migrations, models
 from django.utils import timezone
 
 POLICY = "k12cloud-policy"
@@ -38,6 +39,20 @@ SERVICE_LEVEL = "k12cloud-service-level"
 ACTOR_LABEL = "migration privacy_requests 0010"
 CAUSE = "k12cloud-policy binds the platform organization only (issue 16)"
 REVIEWED_VERSIONS_KEY = "reviewed_rule_versions"  # privacy_requests.routing, as of this migration
+
+REQUEST_TYPE_CHOICES = [
+    ("access", "Access (a copy of the data)"),
+    ("delete", "Deletion"),
+    ("correct", "Correction"),
+    ("portability", "Portability"),
+    ("opt_out", "Opt out of sale or sharing"),
+    ("limit_sensitive", "Limit use of sensitive data"),
+    ("restrict", "Restrict processing"),
+    ("object", "Object to processing"),
+    ("withdraw_consent", "Withdraw consent"),
+    ("ferpa_inspect", "Inspect education records (FERPA)"),
+    ("ferpa_amend", "Amend education records (FERPA)"),
+]
 
 SERVICE_LEVEL_ROW = {
     "rule_id": SERVICE_LEVEL,
@@ -274,7 +289,9 @@ def restore_policy(apps: Any, schema_editor: Any) -> None:
     for row in Selection.objects.filter(rule_id=SERVICE_LEVEL).exclude(
         organization__kind="platform"
     ):
-        if not Selection.objects.filter(organization_id=row.organization_id, rule_id=POLICY).exists():
+        if not Selection.objects.filter(
+            organization_id=row.organization_id, rule_id=POLICY
+        ).exists():
             Selection.objects.create(organization_id=row.organization_id, rule_id=POLICY)
         row.delete()
 
@@ -286,4 +303,27 @@ class Migration(migrations.Migration):
         ("privacy_requests", "0009_rule_periods_bounded"),
     ]
 
-    operations = [migrations.RunPython(move_to_service_level, restore_policy)]
+    operations = [
+        # request types read as words in pages and exports (privacy_requests.labels): the
+        # choices' labels only, no change to the database
+        migrations.AlterField(
+            model_name="contractrule",
+            name="request_types",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.CharField(choices=REQUEST_TYPE_CHOICES, max_length=32), size=None
+            ),
+        ),
+        migrations.AlterField(
+            model_name="jurisdictionrule",
+            name="request_types",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.CharField(choices=REQUEST_TYPE_CHOICES, max_length=32), size=None
+            ),
+        ),
+        migrations.AlterField(
+            model_name="privacyrequest",
+            name="request_type",
+            field=models.CharField(choices=REQUEST_TYPE_CHOICES, max_length=32),
+        ),
+        migrations.RunPython(move_to_service_level, restore_policy),
+    ]

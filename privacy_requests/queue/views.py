@@ -80,15 +80,17 @@ class QueueFormMixin(OrganizationView):
         return cached
 
     def filter_form(self, data: QueryDict | None) -> QueueFilterForm:
+        contracts = organization_contract_rules(organization=self.organization)
         rule_ids = [
             *organization_rule_ids(organization=self.organization),
-            *(c.engine_id for c in organization_contract_rules(organization=self.organization)),
+            *(c.engine_id for c in contracts),
         ]
         return QueueFilterForm(
             data,
             workers=self.workers(),
             rule_ids=rule_ids,
             email_search=self.access().email_search,
+            rule_names={c.engine_id: c.name for c in contracts},
         )
 
     def access(self) -> RequestAccess:

@@ -172,19 +172,20 @@ def test_a_new_california_district_extends_an_access_request_once_by_45_days_wit
         request = received_request(district, actor=staff)
     assert request.deadlines["respond_by"] == "2026-04-16"
     assert request.deadlines["respond_by_extended"] == "2026-05-31"
-    with time_machine.travel(datetime(2026, 4, 1, 9, 0, tzinfo=LA), tick=False):
-        with tenant_context(district):
-            request = request_verify(request=request, actor=staff, method="records_match")
-            request = request_acknowledge(request=request, actor=staff)
-            request = request_transition(request=request, to_status=Status.IN_PROGRESS, actor=staff)
-            request = request_extend(request=request, actor=staff, reason="Records are archived.")
-            assert request.extended_respond_by.isoformat() == "2026-05-31"
-            notice = RequestMessage.objects.filter(
-                request=request, direction=RequestMessage.Direction.TO_REQUESTER
-            ).last()
-            assert notice is not None and "Records are archived." in notice.body
-            with pytest.raises(RequestActionRefused) as refused:
-                request_extend(request=request, actor=staff, reason="Again.")
+    before_deadline = datetime(2026, 4, 1, 9, 0, tzinfo=LA)
+    with time_machine.travel(before_deadline, tick=False), tenant_context(district):
+        request = request_verify(request=request, actor=staff, method="records_match")
+        request = request_acknowledge(request=request, actor=staff)
+        request = request_transition(request=request, to_status=Status.IN_PROGRESS, actor=staff)
+        request = request_extend(request=request, actor=staff, reason="Records are archived.")
+        assert request.extended_respond_by is not None
+        assert request.extended_respond_by.isoformat() == "2026-05-31"
+        notice = RequestMessage.objects.filter(
+            request=request, direction=RequestMessage.Direction.TO_REQUESTER
+        ).last()
+        assert notice is not None and "Records are archived." in notice.body
+        with pytest.raises(RequestActionRefused) as refused:
+            request_extend(request=request, actor=staff, reason="Again.")
     assert refused.value.code == "already_extended"
 
 

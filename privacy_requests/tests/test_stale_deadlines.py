@@ -40,7 +40,7 @@ def org() -> Organization:
     with tenant_context(organization):
         OrganizationRuleSelection.objects.bulk_create(
             OrganizationRuleSelection(organization=organization, rule_id=r)
-            for r in ("k12cloud-policy", "ccpa")
+            for r in ("k12cloud-service-level", "ccpa")
         )
     return organization
 
@@ -123,7 +123,7 @@ def test_rule_selection_changes_flag_and_closures_do_not(org: Organization) -> N
     assert flagged(org) == set()  # closures never move a statutory date
     with tenant_context(org):
         services.organization_rule_selection_set(
-            organization=org, actor=None, rule_ids=["k12cloud-policy", "ccpa", "gdpr"]
+            organization=org, actor=None, rule_ids=["k12cloud-service-level", "ccpa", "gdpr"]
         )
     assert flagged(org) == {request.pk}
     assert events("requests.deadlines_flagged")[-1].changes["cause"] == "rule_selection"
