@@ -36,7 +36,7 @@ from privacy_requests.selectors import (
     request_pausing_allowed,
     request_today,
 )
-from privacy_requests.status import CLOSED_STATUSES, Status, can_move
+from privacy_requests.status import CLOSED_STATUSES, UNVERIFIED_STATUSES, Status, can_move
 
 if TYPE_CHECKING:
     from accounts.models import Organization, User
@@ -140,6 +140,12 @@ def _check_move(request: PrivacyRequest, to_status: Status) -> None:
             _("Verify the requester's identity before the request is “%(target)s”.")
             % {"target": _label(to_status)},
             code="not_verified",
+        )
+    if to_status in UNVERIFIED_STATUSES and request.verified_at is not None:
+        raise RequestActionRefused(
+            _("The requester's identity is verified: the request cannot be “%(target)s”.")
+            % {"target": _label(to_status)},
+            code="already_verified",
         )
     if to_status == Status.ON_HOLD and not request_pausing_allowed(request=request):
         raise RequestActionRefused(

@@ -28,6 +28,7 @@ from k12cloud.portal import OrganizationView
 from privacy_requests import forms as request_forms
 from privacy_requests.deadlines import DeadlineError
 from privacy_requests.extension_notice import extension_notice_text
+from privacy_requests.labels import EVENT_LABELS as EVENT_LABELS  # re-exported
 from privacy_requests.labels import event_label, status_label
 from privacy_requests.models import PrivacyRequest, RequestEvent
 from privacy_requests.routing import (
@@ -123,23 +124,31 @@ class RequestDetailView(OrganizationView, TemplateView):
         org = self.organization
         allowed = context["allowed"]
         access = request_access(self.membership.role)  # which values the role may read
+        summary = request_deadline_summary(organization=org, request=pr)
         for name, form_class in ACTION_FORMS.items():
             if name not in context and Permission.REQUESTS_WORK.value in allowed:
                 initial = {}
                 if name == "acknowledge_form":
                     initial = {"message": self.acknowledgement_text(pr)}
+                if name == "transition_form":
+                    # the menu offers only the moves legal from the request's status now
+                    context[name] = request_forms.TransitionForm(
+                        choices=request_forms.transition_choices(
+                            pr, pausing_allowed=summary.pausing_allowed
+                        )
+                    )
+                    continue
                 context[name] = form_class(initial=initial)
         if Permission.REQUESTS_ASSIGN.value in allowed and "assign_form" not in context:
             context["assign_form"] = self.assign_form()
         events = request_timeline(organization=org, request=pr)
         context.update(
-            deadlines=request_deadline_summary(organization=org, request=pr),
+            deadlines=summary,
             timeline=[(event, self.describe(event)) for event in visible_timeline(events, access)],
             thread=visible_messages(organization=org, request=pr, access=access),
             can_work=Permission.REQUESTS_WORK.value in allowed and pr.is_open,
             access=access,
         )
-        summary = context["deadlines"]
         if "extend_form" in context and not pr.extended_at and summary.respond_by_extended:
             # the written notice the extension sends, as it will read (reason: a placeholder)
             context["extension_notice_preview"] = extension_notice_text(

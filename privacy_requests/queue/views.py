@@ -17,7 +17,7 @@ from django.http import (
 )
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.generic import TemplateView
@@ -369,6 +369,7 @@ class RequestRegisterExportView(QueueFormMixin):
             filters,
             personal=personal,
             today=organization_today(self.organization),
+            language=translation.get_language(),
         )
         response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
