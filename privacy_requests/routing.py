@@ -378,6 +378,11 @@ class DeadlineReview:
     error: str = ""
 
     @property
+    def changed_rule_names(self) -> list[str]:
+        """The changed rules by name, for people (`changed_rules` holds the ids)."""
+        return [rule_name(rule_id) for rule_id in self.changed_rules]
+
+    @property
     def rows(self) -> list[tuple[str, object, object]]:
         def now(name: str) -> object:
             return None if self.new is None else getattr(self.new, name)
