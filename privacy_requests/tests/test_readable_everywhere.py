@@ -54,7 +54,9 @@ def pinned_time() -> Any:
 
 @pytest.fixture
 def org() -> Organization:
-    organization = OrganizationFactory(slug="lincoln-usd", name="Lincoln USD", subdivision="CA")
+    organization = OrganizationFactory.create(
+        slug="lincoln-usd", name="Lincoln USD", subdivision="CA"
+    )
     with tenant_context(organization):
         OrganizationRuleSelection.objects.bulk_create(
             OrganizationRuleSelection(organization=organization, rule_id=r)
