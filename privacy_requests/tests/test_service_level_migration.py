@@ -199,3 +199,14 @@ def test_the_platform_organization_still_binds_to_its_privacy_policy() -> None:
         request = received_request(platform)
     assert request.deadlines["binding_rule"] == "k12cloud-policy"
     assert request.deadlines["respond_by_extended"] is None  # the policy allows no extension
+
+
+def test_reversing_restores_the_policy_in_stored_selections() -> None:
+    vendor = OrganizationFactory(subdivision="NY", kind="vendor")
+    select(vendor, "k12cloud-policy", "ccpa")
+    run_migration()
+    assert stored(vendor) == ["ccpa", "k12cloud-service-level"]
+    apps = MigrationExecutor(connection).loader.project_state(("privacy_requests", MIGRATION)).apps
+    with unscoped_all_tenants(reason="test: the reverse migration runs as the owner"):
+        migration.restore_policy(apps, SimpleNamespace(connection=connection))
+    assert stored(vendor) == ["ccpa", "k12cloud-policy"]
