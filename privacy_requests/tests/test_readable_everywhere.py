@@ -242,3 +242,27 @@ def test_the_public_form_renders_the_date_of_birth_as_text(db: None) -> None:
     [tag] = re.findall(r'<input[^>]*name="subject_birth_date"[^>]*>', page)
     assert 'type="text"' in tag
     assert "For example 2012-09-30 (year-month-day)." in page
+
+
+def test_the_rule_settings_name_each_rule_and_keep_the_platform_policy_to_the_platform(
+    org: Organization, officer: User
+) -> None:
+    response = sign_in(Client(), officer).get(org_url(org, "deadline_rules"))
+    choices = dict(response.context["rules_form"].fields["rule_ids"].choices)
+    assert choices["ccpa"] == CCPA
+    assert choices["k12cloud-service-level"] == (
+        "k-12.cloud service level — 45 days, one 45-day extension"
+    )
+    assert choices["gdpr"] == (
+        "General Data Protection Regulation (EU/UK) — 1 month, one 2-month extension"
+    )
+    assert "k12cloud-policy" not in choices  # k-12.cloud's own policy: the platform's only
+    text = visible_text(response.content.decode())
+    assert CCPA in text and "ccpa:" not in text
+    platform = OrganizationFactory.create(kind="platform", slug="k12cloud-platform")
+    admin = member(platform, Role.PRIVACY_OFFICER)
+    platform_page = sign_in(Client(), admin).get(org_url(platform, "deadline_rules"))
+    platform_choices = dict(platform_page.context["rules_form"].fields["rule_ids"].choices)
+    assert (
+        platform_choices["k12cloud-policy"] == "k-12.cloud privacy policy — 45 days, no extension"
+    )
