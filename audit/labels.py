@@ -6,7 +6,11 @@ change in this file to appear, only to read well.
 
 from __future__ import annotations
 
+from collections import Counter
+from functools import lru_cache
+
 from django.utils.functional import Promise
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from audit.actions import Action
@@ -82,12 +86,28 @@ TARGET_TYPE_LABELS: dict[str, Promise] = {
 }
 
 
-def action_label(value: str) -> str:
-    """The label of an action value; unknown or unlabelled values read as their name."""
+def _plain_label(value: str) -> str:
     try:
         return str(ACTION_LABELS[Action(value)])
     except (ValueError, KeyError):
         return value.rsplit(".", 1)[-1].replace("_", " ").capitalize()
+
+
+@lru_cache(maxsize=8)
+def _shared_labels(language: str | None) -> frozenset[str]:
+    """Labels that two catalogued actions share in this language (billing's and retention's
+    "Organization terminated"): those actions are named with their area too."""
+    counts = Counter(_plain_label(action.value) for action in Action)
+    return frozenset(label for label, count in counts.items() if count > 1)
+
+
+def action_label(value: str) -> str:
+    """The label of an action value; unknown or unlabelled values read as their name. Two
+    actions never read the same: a label two share gets the area ("… (Billing)")."""
+    label = _plain_label(value)
+    if label in _shared_labels(get_language()):
+        return f"{label} ({area_label(value.split('.', 1)[0])})"
+    return label
 
 
 def area_label(area: str) -> str:

@@ -17,30 +17,18 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
-from privacy_requests.deadlines import RequestType
+from privacy_requests.labels import REQUEST_TYPE_CHOICES
+from privacy_requests.labels import REQUEST_TYPE_LABELS as REQUEST_TYPE_LABELS  # re-exported
 from privacy_requests.models import PrivacyRequest, RequestMessage
 from privacy_requests.received_time import received_at_problem
 from privacy_requests.routing import DeadlineDecision
-from privacy_requests.status import Status
+from privacy_requests.status import UNVERIFIED_STATUSES, Status, can_move
 
 V = PrivacyRequest.VerificationMethod
 STAFF_METHOD_CHOICES = [
     (m.value, m.label)
     for m in (V.IN_PERSON_ID, V.RECORDS_MATCH, V.SIGNED_DECLARATION, V.AGENT_PROOF)
 ]
-REQUEST_TYPE_LABELS = {
-    RequestType.ACCESS: _("Access (a copy of the data)"),
-    RequestType.DELETE: _("Deletion"),
-    RequestType.CORRECT: _("Correction"),
-    RequestType.PORTABILITY: _("Portability"),
-    RequestType.OPT_OUT: _("Opt out of sale or sharing"),
-    RequestType.LIMIT_SENSITIVE: _("Limit use of sensitive data"),
-    RequestType.RESTRICT: _("Restrict processing"),
-    RequestType.OBJECT: _("Object to processing"),
-    RequestType.WITHDRAW_CONSENT: _("Withdraw consent"),
-    RequestType.FERPA_INSPECT: _("Inspect education records (FERPA)"),
-    RequestType.FERPA_AMEND: _("Amend education records (FERPA)"),
-}
 STAFF_CHANNELS = [
     (c.value, c.label)
     for c in (
@@ -69,7 +57,7 @@ class IntakeForm(forms.Form):
     channel = forms.ChoiceField(label=_("How did the request arrive?"), choices=STAFF_CHANNELS)
     request_type = forms.ChoiceField(
         label=_("What is asked for?"),
-        choices=[(t.value, label) for t, label in REQUEST_TYPE_LABELS.items()],
+        choices=REQUEST_TYPE_CHOICES,
     )
     received_at = forms.DateTimeField(
         label=_("Received at"),
@@ -201,10 +189,41 @@ TRANSITION_CHOICES = [
 ]
 
 
+def transition_choices(request: PrivacyRequest, *, pausing_allowed: bool) -> list[tuple[str, Any]]:
+    """The status menu's moves that are legal for this request now: allowed from its status
+    (privacy_requests.status) and passing the guards the services apply (verified before work
+    starts; nothing "unverified" once identity is verified; on hold only where the binding rule
+    allows pausing)."""
+    verified = request.verified_at is not None
+    choices = []
+    for value, label in TRANSITION_CHOICES:
+        target = Status(value)
+        if not can_move(request.status, target):
+            continue
+        if target == Status.IN_PROGRESS and not verified:
+            continue
+        if target in UNVERIFIED_STATUSES and verified:
+            continue
+        if target == Status.ON_HOLD and not pausing_allowed:
+            continue
+        choices.append((value, label))
+    return choices
+
+
 class TransitionForm(forms.Form):
+    """The status menu. Rendered with `choices=transition_choices(...)`; a POST is checked
+    against every menu entry and the service refuses an illegal move with a clear message."""
+
     prefix = "status"
     to_status = forms.ChoiceField(label=_("New status"), choices=TRANSITION_CHOICES)
     reason = _text(_("Reason"), rows=2)
+
+    def __init__(
+        self, *args: Any, choices: Sequence[tuple[str, Any]] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if choices is not None:
+            self.fields["to_status"].choices = list(choices)  # type: ignore[attr-defined]
 
 
 class DuplicateForm(forms.Form):

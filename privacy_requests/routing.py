@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -44,10 +44,13 @@ from privacy_requests.alerts import alert_request_routed_in
 from privacy_requests.contact import requester_reply_to
 from privacy_requests.deadlines import DeadlineError, DeadlineSnapshot
 from privacy_requests.models import PrivacyRequest, RequestMessage
+from privacy_requests.rules.models import CONTRACT_RULE_PREFIX
+from privacy_requests.rules.names import rule_name
 from privacy_requests.rules.selectors import (
     RuleBook,
     deadline_snapshot_is_stale,
     jurisdiction_rule_book,
+    organization_contract_rules,
     organization_deadlines,
 )
 from privacy_requests.selectors import request_duplicate_candidates
@@ -383,6 +386,13 @@ class DeadlineReview:
     old: DeadlineSnapshot
     new: DeadlineSnapshot | None  # None: the rules now set no deadline for the type
     error: str = ""
+    # contract rule engine id -> its name, for the contract rules named here
+    contract_names: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def changed_rule_names(self) -> list[str]:
+        """The changed rules by name, for people (`changed_rules` holds the ids)."""
+        return [rule_name(rule_id, self.contract_names) for rule_id in self.changed_rules]
 
     @property
     def rows(self) -> list[tuple[str, object, object]]:
@@ -397,7 +407,11 @@ class DeadlineReview:
                 self.old.respond_by_extended,
                 now("respond_by_extended"),
             ),
-            (_("Binding rule"), self.old.binding_rule, now("binding_rule")),
+            (
+                _("Binding rule"),
+                rule_name(self.old.binding_rule, self.contract_names),
+                None if self.new is None else rule_name(self.new.binding_rule, self.contract_names),
+            ),
         ]
 
 
@@ -421,8 +435,22 @@ def request_deadline_review(
             book=book,
         )
     except DeadlineError as exc:
-        return DeadlineReview(request.deadline_snapshot_stale_since, changed, old, None, str(exc))
-    return DeadlineReview(request.deadline_snapshot_stale_since, changed, old, new)
+        new, error = None, str(exc)
+    else:
+        error = ""
+    named = {*changed, old.binding_rule, *([new.binding_rule] if new else [])}
+    contract_names = (
+        {
+            c.engine_id: c.name
+            for c in organization_contract_rules(organization=organization)
+            if c.engine_id in named
+        }
+        if any(r.startswith(CONTRACT_RULE_PREFIX) for r in named)
+        else {}
+    )
+    return DeadlineReview(
+        request.deadline_snapshot_stale_since, changed, old, new, error, contract_names
+    )
 
 
 class DeadlineDecision:

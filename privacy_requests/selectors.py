@@ -16,8 +16,9 @@ from django.utils import timezone
 from privacy_requests.deadlines import DeadlineSnapshot
 from privacy_requests.deadlines.calendars import business_days_between
 from privacy_requests.models import PrivacyRequest, RequestEvent, RequestMessage
-from privacy_requests.rules.models import CONTRACT_RULE_PREFIX, JurisdictionRule
-from privacy_requests.rules.selectors import organization_calendar
+from privacy_requests.rules.models import CONTRACT_RULE_PREFIX, ContractRule, JurisdictionRule
+from privacy_requests.rules.names import rule_name, rule_summary
+from privacy_requests.rules.selectors import deadline_rule_from_rows, organization_calendar
 from privacy_requests.status import OPEN_STATUSES
 
 if TYPE_CHECKING:
@@ -109,6 +110,9 @@ def request_pausing_allowed(*, request: PrivacyRequest) -> bool:
 @dataclass(frozen=True)
 class DeadlineSummary:
     binding_rule: str
+    # its plain name and period ("California Consumer Privacy Act — 45 days, one 45-day
+    # extension"), for people; `binding_rule` is the code
+    binding_rule_label: str
     jurisdiction: str
     source: str
     pausing_allowed: bool
@@ -127,6 +131,28 @@ class DeadlineSummary:
         return -left if left is not None and left < 0 else 0
 
 
+def _binding_rule_label(
+    organization: Organization,
+    request: PrivacyRequest,
+    rule_id: str,
+    rows: list[JurisdictionRule],
+) -> str:
+    if not rule_id:
+        return ""
+    if rows:
+        return rule_summary(deadline_rule_from_rows(rows), request.request_type)
+    if rule_id.startswith(CONTRACT_RULE_PREFIX):
+        slug = rule_id.removeprefix(CONTRACT_RULE_PREFIX)
+        name = (
+            ContractRule.objects.for_organization(organization)
+            .filter(slug=slug)
+            .values_list("name", flat=True)
+            .first()
+        )
+        return rule_name(rule_id, {rule_id: name} if name else None)
+    return rule_name(rule_id)
+
+
 def request_deadline_summary(
     *, organization: Organization, request: PrivacyRequest
 ) -> DeadlineSummary:
@@ -139,8 +165,10 @@ def request_deadline_summary(
     left = None
     if due_on is not None and request.closed_at is None:
         left = business_days_between(today, due_on, organization_calendar(organization))
+    binding_rule = snapshot.binding_rule if snapshot else ""
     return DeadlineSummary(
-        binding_rule=snapshot.binding_rule if snapshot else "",
+        binding_rule=binding_rule,
+        binding_rule_label=_binding_rule_label(organization, request, binding_rule, rows),
         jurisdiction=row.jurisdiction if row else "",
         source=row.source if row else "",
         pausing_allowed=any(r.pausing_allowed for r in rows),

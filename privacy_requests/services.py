@@ -35,13 +35,14 @@ from privacy_requests.contact import requester_reply_to, requester_status_link
 from privacy_requests.extension_notice import extension_notice_text
 from privacy_requests.models import PrivacyRequest, RequestEvent, RequestMessage
 from privacy_requests.received_time import received_at_problem
+from privacy_requests.rules.names import rule_name
 from privacy_requests.rules.selectors import organization_deadlines
 from privacy_requests.selectors import (
     request_duplicate_candidates,
     request_pausing_allowed,
     request_today,
 )
-from privacy_requests.status import CLOSED_STATUSES, Status, can_move
+from privacy_requests.status import CLOSED_STATUSES, UNVERIFIED_STATUSES, Status, can_move
 
 if TYPE_CHECKING:
     from accounts.models import Organization, User
@@ -146,13 +147,19 @@ def _check_move(request: PrivacyRequest, to_status: Status) -> None:
             % {"target": _label(to_status)},
             code="not_verified",
         )
+    if to_status in UNVERIFIED_STATUSES and request.verified_at is not None:
+        raise RequestActionRefused(
+            _("The requester's identity is verified: the request cannot be “%(target)s”.")
+            % {"target": _label(to_status)},
+            code="already_verified",
+        )
     if to_status == Status.ON_HOLD and not request_pausing_allowed(request=request):
         raise RequestActionRefused(
             _(
                 "The rule that binds this request (%(rule)s) does not allow stopping the "
                 "clock: it cannot be put on hold."
             )
-            % {"rule": request.deadlines.get("binding_rule", "?")},
+            % {"rule": rule_name(request.deadlines.get("binding_rule", "?"))},
             code="pausing_not_allowed",
         )
 
@@ -539,7 +546,7 @@ def request_extend(*, request: PrivacyRequest, actor: User | None, reason: str) 
         if not extended_to:
             raise RequestActionRefused(
                 _("The rule that binds this request (%(rule)s) does not allow an extension.")
-                % {"rule": request.deadlines.get("binding_rule", "?")},
+                % {"rule": rule_name(request.deadlines.get("binding_rule", "?"))},
                 code="extension_not_allowed",
             )
         today = request_today(organization=request.organization)

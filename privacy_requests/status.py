@@ -38,6 +38,8 @@ CLOSED_STATUSES = frozenset(
 )
 OPEN_STATUSES = frozenset(Status) - CLOSED_STATUSES
 _ENDINGS = {S.WITHDRAWN, S.DUPLICATE, S.ROUTED}
+# statuses that say identity is not (yet) verified: refused once it is (services guard)
+UNVERIFIED_STATUSES = frozenset({S.AWAITING_VERIFICATION, S.CLOSED_UNVERIFIED})
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.RECEIVED: frozenset(

@@ -28,6 +28,8 @@ from k12cloud.portal import OrganizationView
 from privacy_requests import forms as request_forms
 from privacy_requests.deadlines import DeadlineError
 from privacy_requests.extension_notice import extension_notice_text
+from privacy_requests.labels import EVENT_LABELS as EVENT_LABELS  # re-exported
+from privacy_requests.labels import event_label, status_label
 from privacy_requests.models import PrivacyRequest, RequestEvent
 from privacy_requests.routing import (
     request_deadline_review,
@@ -54,7 +56,6 @@ from privacy_requests.services import (
     request_transition,
     request_verify,
 )
-from privacy_requests.status import Status
 from privacy_requests.visibility import (
     RedactedEvent,
     request_access,
@@ -74,37 +75,12 @@ ACTION_FORMS: dict[str, type[forms.Form]] = {
     "duplicate_form": request_forms.DuplicateForm,
     "message_form": request_forms.MessageForm,
 }
-EVENT_LABELS = {
-    "received": gettext_lazy("Request received"),
-    "email_confirmed": gettext_lazy("Email address confirmed"),
-    "status_changed": gettext_lazy("Status changed"),
-    "acknowledged": gettext_lazy("Receipt acknowledged"),
-    "verified": gettext_lazy("Identity verified"),
-    "assigned": gettext_lazy("Assigned"),
-    "extended": gettext_lazy("Deadline extended"),
-    "closed": gettext_lazy("Closed"),
-    "withdrawn": gettext_lazy("Withdrawn"),
-    "duplicate": gettext_lazy("Closed as a duplicate"),
-    "message_added": gettext_lazy("Message added"),
-    # routing (privacy_requests.routing)
-    "routed_out": gettext_lazy("Routed to another organization"),
-    "routed_in": gettext_lazy("Routed here from another organization"),
-    "deadlines_reviewed": gettext_lazy("Deadlines reviewed after a rule change"),
-    # fulfilment (privacy_requests.fulfilment)
-    "evidence_added": gettext_lazy("Evidence file added to the package"),
-    "evidence_removed": gettext_lazy("Evidence file removed"),
-    "package_prepared": gettext_lazy("Package prepared"),
-}
 
 
 def _acting_user(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)  # OrganizationView requires sign-in
     return user
-
-
-def _status_label(value: str) -> str:
-    return str(Status(value).label) if value in Status.values else value
 
 
 class RequestDetailView(OrganizationView, TemplateView):
@@ -148,23 +124,31 @@ class RequestDetailView(OrganizationView, TemplateView):
         org = self.organization
         allowed = context["allowed"]
         access = request_access(self.membership.role)  # which values the role may read
+        summary = request_deadline_summary(organization=org, request=pr)
         for name, form_class in ACTION_FORMS.items():
             if name not in context and Permission.REQUESTS_WORK.value in allowed:
                 initial = {}
                 if name == "acknowledge_form":
                     initial = {"message": self.acknowledgement_text(pr)}
+                if name == "transition_form":
+                    # the menu offers only the moves legal from the request's status now
+                    context[name] = request_forms.TransitionForm(
+                        choices=request_forms.transition_choices(
+                            pr, pausing_allowed=summary.pausing_allowed
+                        )
+                    )
+                    continue
                 context[name] = form_class(initial=initial)
         if "assign_form" not in context and self.may_change_assignment(allowed):
             context["assign_form"] = self.assign_form()
         events = request_timeline(organization=org, request=pr)
         context.update(
-            deadlines=request_deadline_summary(organization=org, request=pr),
+            deadlines=summary,
             timeline=[(event, self.describe(event)) for event in visible_timeline(events, access)],
             thread=visible_messages(organization=org, request=pr, access=access),
             can_work=Permission.REQUESTS_WORK.value in allowed and pr.is_open,
             access=access,
         )
-        summary = context["deadlines"]
         if "extend_form" in context and not pr.extended_at and summary.respond_by_extended:
             # the written notice the extension sends, as it will read (reason: a placeholder)
             context["extension_notice_preview"] = extension_notice_text(
@@ -207,17 +191,17 @@ class RequestDetailView(OrganizationView, TemplateView):
 
     @staticmethod
     def describe(event: RequestEvent | RedactedEvent) -> str:
-        label = str(EVENT_LABELS.get(event.kind, event.kind))
+        label = event_label(event.kind)
         if event.from_status and event.to_status and event.from_status != event.to_status:
             return _("%(label)s: %(from)s → %(to)s") % {
                 "label": label,
-                "from": _status_label(event.from_status),
-                "to": _status_label(event.to_status),
+                "from": status_label(event.from_status),
+                "to": status_label(event.to_status),
             }
         if event.to_status and not event.from_status:
             return _("%(label)s (%(status)s)") % {
                 "label": label,
-                "status": _status_label(event.to_status),
+                "status": status_label(event.to_status),
             }
         return label
 

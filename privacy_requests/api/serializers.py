@@ -150,6 +150,12 @@ class RequestRegisterSerializer(serializers.ModelSerializer):
 
 class DeadlineSummarySerializer(serializers.Serializer):
     binding_rule = serializers.CharField()
+    binding_rule_label = serializers.CharField(
+        help_text=_(
+            "The binding rule's plain name and period, to show people, e.g. “California "
+            "Consumer Privacy Act — 45 days, one 45-day extension”"
+        )
+    )
     jurisdiction = serializers.CharField()
     source = serializers.CharField()  # type: ignore[assignment]  # a declared field
     pausing_allowed = serializers.BooleanField()

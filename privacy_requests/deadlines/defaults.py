@@ -6,7 +6,8 @@ only make a deadline earlier (the earliest binds), so the table errs on includin
 
 | kind            | country | subdivision | rules                          |
 |-----------------|---------|-------------|--------------------------------|
-| any             | any     | any         | k12cloud-policy                |
+| platform        | any     | any         | k12cloud-policy                |
+| district/vendor | any     | any         | k12cloud-service-level         |
 | any             | US      | CA          | ccpa                           |
 | district        | US      | CA          | ca-edcode-49069                |
 | district        | US      | any         | ferpa                          |
@@ -15,6 +16,12 @@ only make a deadline earlier (the earliest binds), so the table errs on includin
 | district        | CA      | QC          | quebec-public                  |
 | vendor/platform | CA      | QC          | quebec-private                 |
 | district        | CA      | ON          | ontario-mfippa                 |
+
+`k12cloud-policy` is k-12.cloud's own privacy policy: it binds the platform organization only.
+Districts and vendors get the portal's service level instead (`k12cloud-service-level`: the
+same 10 business days and 45 days, with one 45-day extension on notice), which an admin may
+turn off; their statutes apply beside it and the earliest deadline binds. Migration
+privacy_requests 0010 moved existing organizations to this table.
 
 Quebec: school service centres are public bodies (CQLR c. A-2.1), vendors are private
 enterprises (CQLR c. P-39.1), so each kind gets its own Quebec act.
@@ -38,7 +45,8 @@ class DefaultRow(NamedTuple):
 
 
 DEFAULT_RULES: tuple[DefaultRow, ...] = (
-    DefaultRow(ANY, ANY, ANY, ("k12cloud-policy",)),
+    DefaultRow(frozenset({PLATFORM}), ANY, ANY, ("k12cloud-policy",)),
+    DefaultRow(frozenset({DISTRICT, VENDOR}), ANY, ANY, ("k12cloud-service-level",)),
     DefaultRow(ANY, "US", "CA", ("ccpa",)),
     DefaultRow(frozenset({DISTRICT}), "US", "CA", ("ca-edcode-49069",)),
     DefaultRow(frozenset({DISTRICT}), "US", ANY, ("ferpa",)),

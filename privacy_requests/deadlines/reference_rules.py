@@ -6,9 +6,17 @@ obvious:
 - `ccpa` "know / delete / correct": the right to know covers access and, through
   Civ. Code 1798.130(a)(2)(B), delivery in a portable format, so "know" maps to both
   `access` and `portability`.
-- `k12cloud-policy` governs the rights its privacy policy lists (access, correct, delete,
-  portability, object, restrict, withdraw consent, and the California limit / opt-out rights),
-  not the FERPA types: those are the school's obligations, not k-12.cloud's promise.
+- `k12cloud-policy` is k-12.cloud's own privacy policy, for the personal data k-12.cloud
+  controls: it binds the platform organization only (deadlines/defaults.py). It governs the
+  rights the policy lists (access, correct, delete, portability, object, restrict, withdraw
+  consent, and the California limit / opt-out rights), not the FERPA types: those are the
+  school's obligations, not k-12.cloud's promise.
+- `k12cloud-service-level` is the portal's service level for requests a district or vendor
+  handles as controller (a product decision of 2026-12-03, modelled on 11 CCR §7021): the same
+  10 business days and 45 calendar days, but with one 45-day extension on written notice
+  before the first 45 days end, so that it never forbids an extension the law allows. It
+  governs the same request types as `k12cloud-policy`; the FERPA types stay with the
+  statutes (FERPA, the Education Code, Part 121).
 - `gdpr`: Art. 12(3) sets the period for requests under Arts. 15 to 22 (access, rectification,
   erasure, restriction, portability, objection). Withdrawing consent (Art. 7(3)) has no period
   of its own; opting out of sale and limiting sensitive data are CCPA notions.
@@ -52,6 +60,21 @@ def months(n: int) -> Period:
     return Period(n, Unit.MONTHS)
 
 
+# the rights k-12.cloud's privacy policy lists; its service level covers the same ones
+K12CLOUD_REQUEST_TYPES = frozenset(
+    {
+        RT.ACCESS,
+        RT.DELETE,
+        RT.CORRECT,
+        RT.PORTABILITY,
+        RT.OPT_OUT,
+        RT.LIMIT_SENSITIVE,
+        RT.RESTRICT,
+        RT.OBJECT,
+        RT.WITHDRAW_CONSENT,
+    }
+)
+
 _RULES = (
     DeadlineRule(
         id="k12cloud-policy",
@@ -59,23 +82,28 @@ _RULES = (
         calendar=US_FEDERAL,
         parts=(
             RulePart(
-                request_types=frozenset(
-                    {
-                        RT.ACCESS,
-                        RT.DELETE,
-                        RT.CORRECT,
-                        RT.PORTABILITY,
-                        RT.OPT_OUT,
-                        RT.LIMIT_SENSITIVE,
-                        RT.RESTRICT,
-                        RT.OBJECT,
-                        RT.WITHDRAW_CONSENT,
-                    }
-                ),
+                request_types=K12CLOUD_REQUEST_TYPES,
                 acknowledge=business_days(10),
                 respond=calendar_days(45),
                 source="k-12.cloud privacy policy §11",
                 confidence=Confidence.HIGH,
+            ),
+        ),
+    ),
+    DeadlineRule(
+        id="k12cloud-service-level",
+        jurisdiction="k-12.cloud service level",
+        calendar=US_FEDERAL,
+        parts=(
+            RulePart(
+                request_types=K12CLOUD_REQUEST_TYPES,
+                acknowledge=business_days(10),
+                respond=calendar_days(45),
+                extension=calendar_days(45),
+                extension_notice=WITHIN_RESPONSE_PERIOD,
+                source="k-12.cloud service level (modelled on 11 CCR §7021)",
+                confidence=Confidence.HIGH,
+                notes="one extension, with written notice and reasons before the first 45 days end",
             ),
         ),
     ),

@@ -30,15 +30,21 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
+from django.db import models
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, User
+from audit.context import ActorKind
+from audit.labels import action_label
 from audit.models import AuditEvent
 from k12cloud.encryption.envelope import NO_MATCH, blind_index, normalize_email
 from privacy_requests.fulfilment.sections import PackageFile, Section, extra_sections
+from privacy_requests.labels import REQUEST_TYPE_LABELS
 from privacy_requests.models import PrivacyRequest, RequestMessage
+from privacy_requests.status import Status
 
 if TYPE_CHECKING:
     from accounts.models import Organization
@@ -194,8 +200,8 @@ def package_sections(*, organization: Organization, request: PrivacyRequest) -> 
             audit_events.rows.append(
                 {
                     "occurred_at": event.occurred_at,
-                    "action": event.action,
-                    "actor_kind": event.actor_kind,
+                    "action": _action_label(event.action),
+                    "actor_kind": _choice_label(ActorKind, event.actor_kind),
                     "changes": event.changes,
                 }
             )
@@ -224,9 +230,9 @@ def package_sections(*, organization: Organization, request: PrivacyRequest) -> 
         ),
     )
     for pr in by_email:
-        requests.rows.append({c: getattr(pr, c) for c in requests.columns})
+        requests.rows.append(_request_row(pr, requests.columns))
     for pr in by_subject:  # someone else asked about the same person: the subject's part only
-        row = {c: getattr(pr, c) for c in requests.columns}
+        row = _request_row(pr, requests.columns)
         for c in ("relationship", "requester_name", "requester_email"):
             row[c] = ""
         row["requester_phone"] = row["requester_address"] = row["details"] = ""
@@ -249,7 +255,7 @@ def package_sections(*, organization: Organization, request: PrivacyRequest) -> 
         messages.rows.append(
             {
                 "request_reference": references[message.request_id],
-                "direction": message.direction,
+                "direction": _choice_label(RequestMessage.Direction, message.direction),
                 "created_at": message.created_at,
                 "body": message.body,
             }
@@ -267,10 +273,29 @@ def package_sections(*, organization: Organization, request: PrivacyRequest) -> 
     return [account, memberships, requests, messages, audit_events, billing, *extra]
 
 
+_action_label = lazy(action_label, str)
+
+
+def _choice_label(choices: type[models.TextChoices], value: str) -> Any:
+    """The (lazy) label of a stored choice, read in the package's language; '' stays ''."""
+    return choices(value).label if value in choices.values else value
+
+
+def _request_row(pr: PrivacyRequest, columns: Sequence[str]) -> dict[str, Any]:
+    """A request as the requester reads it: types, statuses and channels by their labels."""
+    row = {c: getattr(pr, c) for c in columns}
+    row["request_type"] = REQUEST_TYPE_LABELS.get(pr.request_type, pr.request_type)
+    row["status"] = _choice_label(Status, pr.status)
+    row["channel"] = _choice_label(PrivacyRequest.Channel, pr.channel)
+    row["outcome"] = _choice_label(PrivacyRequest.Outcome, pr.outcome)
+    row["relationship"] = _choice_label(PrivacyRequest.Relationship, pr.relationship)
+    return row
+
+
 def _csv(section: Section) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(section.columns)
+    writer.writerow(section.columns)  # the keys of data.json: the summary names them
     for row in section.rows:
         # a value starting with = + - @ would run as a formula in a spreadsheet
         values = [_text(row.get(c)) for c in section.columns]
@@ -289,6 +314,20 @@ def package_zip(
     """The ZIP bytes and its contents list (file names, row counts, sizes and SHA-256; no
     personal values but the names staff gave the attached files)."""
     generated_at = generated_at or timezone.now()
+    language = request.language or "en"
+    # every file in the request's language: labels (types, statuses, column names) resolve here
+    with translation.override(language):
+        return _package_zip(organization, request, sections, attachments, generated_at, language)
+
+
+def _package_zip(
+    organization: Organization,
+    request: PrivacyRequest,
+    sections: list[Section],
+    attachments: Sequence[PackageFile],
+    generated_at: datetime,
+    language: str,
+) -> tuple[bytes, list[dict[str, Any]]]:
     data = {
         "organization": organization.name,
         "request_reference": request.reference,
@@ -323,23 +362,26 @@ def package_zip(
         {"name": name, "bytes": len(content), "sha256": hashlib.sha256(content).hexdigest()}
         for name, content, _rows in files
     ]
-    language = request.language or "en"
-    with translation.override(language):
-        for s in sections:  # resolve the lazy texts in the request's language
-            s.title, s.note = str(s.title), str(s.note)
-        summary = render_to_string(
-            "privacy_requests/fulfilment/summary.html",
-            {
-                "organization": organization,
-                "privacy_request": request,
-                "generated_at": generated_at,
-                "sections": [
-                    (s, [[_text(r.get(c)) for c in s.columns] for r in s.rows]) for s in sections
-                ],
-                "files": [*listed, *attached],
-                "LANGUAGE_CODE": language,
-            },
-        )
+    for s in sections:  # resolve the lazy texts in the request's language
+        s.title, s.note = str(s.title), str(s.note)
+    summary = render_to_string(
+        "privacy_requests/fulfilment/summary.html",
+        {
+            "organization": organization,
+            "privacy_request": request,
+            "generated_at": generated_at,
+            "sections": [
+                (
+                    s,
+                    [s.column_label(c) for c in s.columns],
+                    [[_text(r.get(c)) for c in s.columns] for r in s.rows],
+                )
+                for s in sections
+            ],
+            "files": [*listed, *attached],
+            "LANGUAGE_CODE": language,
+        },
+    )
     files.append(("summary.html", summary.encode(), None))
     files.extend(
         (name, a.content, None) for name, a in zip(attached_names, attachments, strict=True)

@@ -77,7 +77,11 @@ class IntakeForm(forms.Form):
         label=_("Their date of birth"),
         required=False,
         help_text=_("For example 2012-09-30 (year-month-day)."),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        # typed as the hint says: a browser date picker shows its own order (mm/dd/yyyy in
+        # US English), which contradicted the year-month-day hint
+        widget=forms.DateInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "size": "10"}, format="%Y-%m-%d"
+        ),
         input_formats=["%Y-%m-%d"],
         error_messages={"invalid": _("Enter the date as year-month-day, for example 2012-09-30.")},
     )

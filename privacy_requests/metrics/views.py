@@ -50,7 +50,7 @@ class BarGroup:
 
 
 def type_label(request_type: str) -> str:
-    return str(REQUEST_TYPE_LABELS.get(request_type, request_type))  # type: ignore[call-overload]
+    return str(REQUEST_TYPE_LABELS.get(request_type, request_type))
 
 
 def chart_groups(metrics: PrivacyMetrics) -> tuple[list[BarGroup], int]:

@@ -3,6 +3,10 @@
 The rows are written out here, not imported, so that this migration loads the same data
 whatever later happens to reference_rules.py; `test_reference_rules_migration` checks that
 the two agree. Rows of "unverified" confidence ship disabled.
+
+The `k12cloud-service-level` row came later (issue 16): it is listed here so that a new database,
+and tests that reload this table after a flush, have the whole reference table; migration 0010
+inserts it into databases that ran this migration before it existed.
 """
 
 from django.db import migrations
@@ -29,6 +33,33 @@ ROWS = (
         "calendar_country": "US",
         "source": "k-12.cloud privacy policy §11",
         "confidence": "high",
+        "enabled": True,
+    },
+    {
+        "rule_id": "k12cloud-service-level",
+        "jurisdiction": "k-12.cloud service level",
+        "request_types": [
+            "access",
+            "correct",
+            "delete",
+            "limit_sensitive",
+            "object",
+            "opt_out",
+            "portability",
+            "restrict",
+            "withdraw_consent",
+        ],
+        "acknowledge_amount": 10,
+        "acknowledge_unit": "business_days",
+        "respond_amount": 45,
+        "respond_unit": "calendar_days",
+        "extension_amount": 45,
+        "extension_unit": "calendar_days",
+        "extension_notice": "within_response_period",
+        "calendar_country": "US",
+        "source": "k-12.cloud service level (modelled on 11 CCR §7021)",
+        "confidence": "high",
+        "notes": "one extension, with written notice and reasons before the first 45 days end",
         "enabled": True,
     },
     {

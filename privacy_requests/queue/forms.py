@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django import forms
@@ -19,6 +19,7 @@ from privacy_requests.queue.selectors import (
     UNASSIGNED,
     QueueFilter,
 )
+from privacy_requests.rules.names import rule_name
 from privacy_requests.status import Status
 from privacy_requests.visibility import EMAIL_SEARCH_REFUSED
 
@@ -86,6 +87,7 @@ class QueueFilterForm(forms.Form):
         workers: Sequence[tuple[str, str]],
         rule_ids: Sequence[str],
         email_search: bool = True,
+        rule_names: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -102,7 +104,10 @@ class QueueFilterForm(forms.Form):
             (UNASSIGNED, _("Unassigned")),
             *workers,
         ]
-        fields["rule"].choices = [("", _("Any rule")), *((r, r) for r in rule_ids)]  # type: ignore[attr-defined]
+        fields["rule"].choices = [  # type: ignore[attr-defined]
+            ("", _("Any rule")),
+            *((r, rule_name(r, rule_names)) for r in rule_ids),  # by name, never a bare code
+        ]
         for name, field in fields.items():
             described = [f"id_{name}_hint"] if field.help_text else []
             if self.is_bound and name in self.errors:

@@ -16,7 +16,7 @@ import binascii
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -24,15 +24,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import F, Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Membership, Organization
 from k12cloud.encryption.envelope import blind_index
 from k12cloud.encryption.keys import data_keys_preloaded
 from k12cloud.tenancy import tenant_context
 from privacy_requests.deadlines.calendars import CalendarSpec, business_days_between
+from privacy_requests.labels import request_type_label, status_label
 from privacy_requests.models import PrivacyRequest
-from privacy_requests.rules.selectors import organization_calendar
+from privacy_requests.rules.names import rule_label
+from privacy_requests.rules.selectors import (
+    jurisdiction_rule_book,
+    organization_calendar,
+    organization_contract_rules,
+)
 from privacy_requests.visibility import (
     PRIVACY_REQUEST_FIELDS,
     RedactedRequest,
@@ -311,36 +317,53 @@ def csv_cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def register_record(request: PrivacyRequest, *, personal: bool) -> dict[str, Any]:
+def register_record(
+    request: PrivacyRequest,
+    *,
+    personal: bool,
+    rule_label: Callable[[str, str], str] | None = None,
+) -> dict[str, Any]:
+    """One row of the register, as people read it: request types, statuses, channels and
+    outcomes by their labels, and the binding rule by its name and period (`rule_label(rule
+    id, request type)`; the bare id without one)."""
+    binding_rule = (request.deadlines or {}).get("binding_rule", "")
     record: dict[str, Any] = {
         "reference": request.reference,
-        "request_type": request.request_type,
-        "channel": request.channel,
+        "request_type": request_type_label(request.request_type),
+        "channel": request.get_channel_display(),
         "received_at": request.received_at,
         "acknowledge_by": request.acknowledge_by,
         "respond_by": request.respond_by,
         "extended_respond_by": request.extended_respond_by,
         "next_due_on": request.next_due_on,
-        "binding_rule": (request.deadlines or {}).get("binding_rule", ""),
-        "status": request.status,
+        "binding_rule": (
+            rule_label(binding_rule, request.request_type) if rule_label else binding_rule
+        ),
+        "status": status_label(request.status),
         "acknowledged_at": request.acknowledged_at,
         "verified_at": request.verified_at,
-        "verification_method": request.verification_method,
+        "verification_method": request.get_verification_method_display(),
         "assignee_email": request.assignee.email if request.assignee else "",
-        "outcome": request.outcome,
+        "outcome": request.get_outcome_display(),
         "closed_at": request.closed_at,
     }
     if personal:
         record["requester_name"] = request.requester_name
         record["requester_email"] = request.requester_email
-        record["relationship"] = request.relationship
+        record["relationship"] = request.get_relationship_display()
     return record
 
 
 def register_csv_body(
-    organization: Organization, filters: QueueFilter, *, personal: bool, today: date
+    organization: Organization,
+    filters: QueueFilter,
+    *,
+    personal: bool,
+    today: date,
+    language: str | None = None,
 ) -> Iterator[str]:
-    """The register as CSV, one chunk of the body per EXPORT_CHUNK_SIZE requests.
+    """The register as CSV, one chunk of the body per EXPORT_CHUNK_SIZE requests, its labels
+    in `language` (the page's: the body is produced after the view has returned).
 
     The view's transaction and tenant context have ended when the body is produced, so the
     generator opens its own (one transaction: the server-side cursor needs it, and the export
@@ -351,7 +374,21 @@ def register_csv_body(
     writer = csv.writer(buffer)
     writer.writerow(columns)
     yield buffer.getvalue()
-    with tenant_context(organization), data_keys_preloaded(organization.pk):
+    with (
+        translation.override(language),
+        tenant_context(organization),
+        data_keys_preloaded(organization.pk),
+    ):
+        book = jurisdiction_rule_book()
+        contract_names = {
+            c.engine_id: c.name for c in organization_contract_rules(organization=organization)
+        }
+
+        def label(rule_id: str, request_type: str) -> str:
+            return rule_label(
+                rule_id, book=book, request_type=request_type, contract_names=contract_names
+            )
+
         rows = request_queue(organization=organization, filters=filters, today=today)
         if not personal:
             rows = rows.defer(*(f for f in PERSONAL_COLUMNS if f != "relationship"))
@@ -359,7 +396,7 @@ def register_csv_body(
         buffer.seek(0)
         buffer.truncate()
         for request in rows.iterator(chunk_size=EXPORT_CHUNK_SIZE):
-            record = register_record(request, personal=personal)
+            record = register_record(request, personal=personal, rule_label=label)
             writer.writerow([csv_cell(record[column]) for column in columns])
             pending += 1
             if pending >= EXPORT_CHUNK_SIZE:

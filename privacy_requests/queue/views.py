@@ -17,7 +17,7 @@ from django.http import (
 )
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.generic import TemplateView
@@ -80,15 +80,17 @@ class QueueFormMixin(OrganizationView):
         return cached
 
     def filter_form(self, data: QueryDict | None) -> QueueFilterForm:
+        contracts = organization_contract_rules(organization=self.organization)
         rule_ids = [
             *organization_rule_ids(organization=self.organization),
-            *(c.engine_id for c in organization_contract_rules(organization=self.organization)),
+            *(c.engine_id for c in contracts),
         ]
         return QueueFilterForm(
             data,
             workers=self.workers(),
             rule_ids=rule_ids,
             email_search=self.access().email_search,
+            rule_names={c.engine_id: c.name for c in contracts},
         )
 
     def access(self) -> RequestAccess:
@@ -367,6 +369,7 @@ class RequestRegisterExportView(QueueFormMixin):
             filters,
             personal=personal,
             today=organization_today(self.organization),
+            language=translation.get_language(),
         )
         response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from privacy_requests.forms import REQUEST_TYPE_LABELS, DescribedForm
 from privacy_requests.rules.models import UNIT_CHOICES
 
-REQUEST_TYPE_CHOICES = [(t.value, label) for t, label in REQUEST_TYPE_LABELS.items()]
+REQUEST_TYPE_CHOICES = [(str(t), label) for t, label in REQUEST_TYPE_LABELS.items()]
 
 
 class RuleSelectionForm(DescribedForm):

@@ -26,10 +26,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from k12cloud.models import TenantOwnedModel
-from privacy_requests.deadlines import Confidence, RequestType, Unit
+from privacy_requests.deadlines import Confidence, Unit
+from privacy_requests.labels import REQUEST_TYPE_CHOICES as LABELLED_REQUEST_TYPE_CHOICES
 from privacy_requests.rules.periods import period_bound_errors, period_within_bounds
 
-REQUEST_TYPE_CHOICES = [(t.value, t.value) for t in RequestType]
+# labelled (privacy_requests.labels): `get_request_type_display()` reads as words
+REQUEST_TYPE_CHOICES = LABELLED_REQUEST_TYPE_CHOICES
 UNIT_CHOICES = [(u.value, u.value.replace("_", " ")) for u in Unit]
 CONFIDENCE_CHOICES = [(c.value, c.value) for c in Confidence]
 

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.actions import Action
 from audit.context import Actor, actor_for_user
@@ -150,6 +151,15 @@ def jurisdiction_rule_current_version(rule_id: str) -> int:
 # --- per organization -----------------------------------------------------------------------
 
 
+# k-12.cloud's own privacy policy: it binds the platform organization and no other
+PLATFORM_ONLY_RULES = frozenset({"k12cloud-policy"})
+
+
+def rule_selectable(organization: Organization, rule_id: str) -> bool:
+    """May the organization choose this rule? Every rule but the platform's own policy."""
+    return rule_id not in PLATFORM_ONLY_RULES or organization.kind == "platform"
+
+
 def deadline_rules_default_for(organization: Organization) -> tuple[str, ...]:
     """The rule ids that apply to `organization` until it chooses (deadlines/defaults.py)."""
     return default_rule_ids(organization.kind, organization.country, organization.subdivision)
@@ -159,14 +169,26 @@ def deadline_rules_default_for(organization: Organization) -> tuple[str, ...]:
 def organization_rule_selection_set(
     *, organization: Organization, actor: User | None, rule_ids: Iterable[str]
 ) -> tuple[str, ...]:
-    """Replace the organization's rule selection. Every id must be in the rules table.
+    """Replace the organization's rule selection. Every id must be in the rules table, and
+    `k12cloud-policy` (k-12.cloud's own privacy policy) is for the platform organization only.
 
-    Requests already open keep their deadlines; `deadline_snapshot_is_stale(..., organization=)`
-    flags them for review.
+    The audit event names what was added and removed relative to the rules that applied
+    before, the defaults included when the organization had not chosen yet. Requests already
+    open keep their deadlines; `deadline_snapshot_is_stale(..., organization=)` flags them for
+    review.
     """
     wanted = tuple(dict.fromkeys(rule_ids))
     if not wanted:
         raise ValidationError("choose at least one rule")
+    refused = [r for r in wanted if not rule_selectable(organization, r)]
+    if refused:
+        raise ValidationError(
+            _(
+                "%(rules)s is k-12.cloud's own privacy policy and applies to the k-12.cloud "
+                "platform organization only."
+            )
+            % {"rules": ", ".join(refused)}
+        )
     known = set(
         JurisdictionRule.objects.filter(rule_id__in=wanted).values_list("rule_id", flat=True)
     )
@@ -174,22 +196,27 @@ def organization_rule_selection_set(
     if unknown:
         raise ValidationError(f"unknown rule(s): {', '.join(unknown)}")
     current = OrganizationRuleSelection.objects.for_organization(organization)
-    before = set(current.values_list("rule_id", flat=True))
+    stored = set(current.values_list("rule_id", flat=True))
+    # what applied before: the stored choice, or the defaults when there was none
+    before = stored or set(deadline_rules_default_for(organization))
     current.exclude(rule_id__in=wanted).delete()
-    existing = before & set(wanted)
+    existing = stored & set(wanted)
     OrganizationRuleSelection.objects.bulk_create(
         OrganizationRuleSelection(organization=organization, rule_id=r)
         for r in wanted
         if r not in existing
     )
-    if before != set(wanted):
+    if before != set(wanted) or not stored:
+        changes: dict[str, object] = {
+            "added": sorted(set(wanted) - before),
+            "removed": sorted(before - set(wanted)),
+        }
+        if not stored:
+            changes["replaced_defaults"] = True
         record(
             Action.RULE_SELECTION_CHANGED,
             organization=organization,
-            changes={
-                "added": sorted(set(wanted) - before),
-                "removed": sorted(before - set(wanted)),
-            },
+            changes=changes,
             actor=_audit_actor(actor),
         )
         _flag_stale(organization, cause="rule_selection")

@@ -18,7 +18,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
-from accounts.models import User
+from accounts.models import Organization, User
 from accounts.permissions import Permission
 from k12cloud.portal import OrganizationView
 from privacy_requests.rules.forms import (
@@ -29,28 +29,32 @@ from privacy_requests.rules.forms import (
 )
 from privacy_requests.rules.models import (
     ContractRule,
-    JurisdictionRule,
     OrganizationClosure,
     OrganizationRuleSelection,
 )
-from privacy_requests.rules.selectors import organization_contract_rules
+from privacy_requests.rules.names import rule_choices
+from privacy_requests.rules.selectors import jurisdiction_rule_book, organization_contract_rules
 from privacy_requests.rules.services import (
     contract_rule_save,
     deadline_rules_default_for,
     organization_closure_add,
     organization_closure_remove,
     organization_rule_selection_set,
+    rule_selectable,
 )
 
 
-def _rule_choices() -> list[tuple[str, str]]:
-    """Every rule id of the rules table with its jurisdiction (one query)."""
-    seen: dict[str, str] = {}
-    for rule_id, jurisdiction in JurisdictionRule.objects.order_by("rule_id", "pk").values_list(
-        "rule_id", "jurisdiction"
-    ):
-        seen.setdefault(rule_id, f"{rule_id}: {jurisdiction}")
-    return list(seen.items())
+def _rule_choices(organization: Organization) -> list[tuple[str, str]]:
+    """The rules the organization may choose, each by its plain name and period (one query).
+
+    k-12.cloud's own privacy policy binds the platform organization only: it is not offered
+    to districts and vendors (the service refuses it too)."""
+    book = jurisdiction_rule_book()
+    return [
+        (rule_id, label)
+        for rule_id, label in rule_choices(book)
+        if rule_selectable(organization, rule_id)
+    ]
 
 
 class DeadlineRulesView(OrganizationView, TemplateView):
@@ -74,7 +78,7 @@ class DeadlineRulesView(OrganizationView, TemplateView):
         contracts = organization_contract_rules(organization=org)
         if "rules_form" not in context:
             context["rules_form"] = RuleSelectionForm(
-                rules=_rule_choices(), initial={"rule_ids": selected}
+                rules=_rule_choices(org), initial={"rule_ids": selected}
             )
         if "contract_form" not in context:
             editing = next((c for c in contracts if c.slug == self.request.GET.get("edit")), None)
@@ -154,7 +158,7 @@ class RuleSelectionView(_SettingsAction):
     anchor = "rules_form"
 
     def make_form(self) -> forms.Form:
-        return RuleSelectionForm(self.request.POST, rules=_rule_choices())
+        return RuleSelectionForm(self.request.POST, rules=_rule_choices(self.organization))
 
     def perform(self, form: forms.Form, actor: User) -> str:
         try:

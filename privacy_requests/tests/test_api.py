@@ -461,8 +461,8 @@ def test_verify_transition_and_close(org: Organization, staff: User) -> None:
 
 def test_extend_once(org: Organization, staff: User) -> None:
     client = sign_in(Client(), staff)
-    # the default rules bind this request to a policy that allows no extension
-    barred = receive(org)
+    # FERPA (and the Education Code) bind an inspection request: no extension
+    barred = receive(org, request_type="ferpa_inspect")
     refused = post(client, detail_url(org, barred.pk, "extend"), {"reason": "Many records"})
     assert (refused.status_code, refused.json()["code"]) == (409, "extension_not_allowed")
     # CCPA alone allows one (+45 days)

@@ -349,6 +349,7 @@ def test_to_json_dict_shape() -> None:
 def test_reference_table_has_every_row() -> None:
     assert set(REFERENCE_RULES) == {
         "k12cloud-policy",
+        "k12cloud-service-level",
         "ccpa",
         "gdpr",
         "ferpa",

@@ -37,7 +37,7 @@ def organization(**fields: object) -> Organization:
 def test_the_migrated_table_is_the_reference_table() -> None:
     book = selectors.jurisdiction_rule_book()
     assert dict(book.rules) == REFERENCE_RULES
-    assert JurisdictionRule.objects.count() == 13
+    assert JurisdictionRule.objects.count() == 14
 
 
 def test_unverified_rows_ship_disabled() -> None:
@@ -128,16 +128,17 @@ def test_the_database_refuses_a_zero_period() -> None:
 @pytest.mark.parametrize(
     ("kind", "country", "subdivision", "expected"),
     [
-        ("district", "US", "CA", ("k12cloud-policy", "ccpa", "ca-edcode-49069", "ferpa")),
-        ("vendor", "US", "CA", ("k12cloud-policy", "ccpa")),
-        ("district", "US", "NY", ("k12cloud-policy", "ferpa", "ny-part121")),
-        ("district", "US", "TX", ("k12cloud-policy", "ferpa")),
-        ("vendor", "US", "IL", ("k12cloud-policy",)),
+        ("district", "US", "CA", ("k12cloud-service-level", "ccpa", "ca-edcode-49069", "ferpa")),
+        ("vendor", "US", "CA", ("k12cloud-service-level", "ccpa")),
+        ("district", "US", "NY", ("k12cloud-service-level", "ferpa", "ny-part121")),
+        ("district", "US", "TX", ("k12cloud-service-level", "ferpa")),
+        ("vendor", "US", "IL", ("k12cloud-service-level",)),
+        # k-12.cloud's own privacy policy binds the platform organization only
         ("platform", "US", "CA", ("k12cloud-policy", "ccpa")),
-        ("district", "CA", "QC", ("k12cloud-policy", "pipeda", "quebec-public")),
-        ("vendor", "CA", "QC", ("k12cloud-policy", "pipeda", "quebec-private")),
-        ("district", "CA", "ON", ("k12cloud-policy", "pipeda", "ontario-mfippa")),
-        ("vendor", "CA", "ON", ("k12cloud-policy", "pipeda")),
+        ("district", "CA", "QC", ("k12cloud-service-level", "pipeda", "quebec-public")),
+        ("vendor", "CA", "QC", ("k12cloud-service-level", "pipeda", "quebec-private")),
+        ("district", "CA", "ON", ("k12cloud-service-level", "pipeda", "ontario-mfippa")),
+        ("vendor", "CA", "ON", ("k12cloud-service-level", "pipeda")),
     ],
 )
 def test_default_rules(
@@ -152,20 +153,41 @@ def test_selection_defaults_until_chosen_then_the_choice() -> None:
     org = organization(country="US", subdivision="NY")
     with tenant_context(org):
         assert selectors.organization_rule_ids(organization=org) == (
-            "k12cloud-policy",
+            "k12cloud-service-level",
             "ferpa",
             "ny-part121",
         )
         services.organization_rule_selection_initialize(organization=org, actor=None)
         assert OrganizationRuleSelection.objects.count() == 3
         services.organization_rule_selection_set(
-            organization=org, actor=None, rule_ids=["k12cloud-policy", "gdpr"]
+            organization=org, actor=None, rule_ids=["k12cloud-service-level", "gdpr"]
         )
-        assert selectors.organization_rule_ids(organization=org) == ("gdpr", "k12cloud-policy")
+        assert selectors.organization_rule_ids(organization=org) == (
+            "gdpr",
+            "k12cloud-service-level",
+        )
         with pytest.raises(ValidationError, match="unknown rule"):
             services.organization_rule_selection_set(
                 organization=org, actor=None, rule_ids=["nope"]
             )
+        # k-12.cloud's own privacy policy is the platform organization's alone
+        with pytest.raises(ValidationError, match="platform organization only"):
+            services.organization_rule_selection_set(
+                organization=org, actor=None, rule_ids=["k12cloud-policy", "ferpa"]
+            )
+        assert selectors.organization_rule_ids(organization=org) == (
+            "gdpr",
+            "k12cloud-service-level",
+        )
+    platform = organization(kind="platform", slug="k12cloud-platform")
+    with tenant_context(platform):
+        services.organization_rule_selection_set(
+            organization=platform, actor=None, rule_ids=["k12cloud-policy", "gdpr"]
+        )
+        assert selectors.organization_rule_ids(organization=platform) == (
+            "gdpr",
+            "k12cloud-policy",
+        )
 
 
 def test_tenant_rows_need_a_context_and_stay_in_their_organization() -> None:
@@ -217,7 +239,7 @@ def test_a_contract_rule_makes_a_deadline_earlier() -> None:
     assert after.binding_rule == "contract:dpa-deletion"
     assert after.acknowledge_by == before.acknowledge_by
     assert snapshot.rule_versions == {
-        "k12cloud-policy": 1,
+        "k12cloud-service-level": 1,
         "ccpa": 1,
         "ca-edcode-49069": 0,  # considered, governs no deletion
         "ferpa": 0,
@@ -332,7 +354,7 @@ def test_organization_changes_make_a_snapshot_stale() -> None:
             "contract:dpa-deletion"
         ]
         services.organization_rule_selection_set(
-            organization=org, actor=None, rule_ids=["k12cloud-policy"]
+            organization=org, actor=None, rule_ids=["k12cloud-service-level"]
         )
         assert selectors.deadline_snapshot_is_stale(snapshot, organization=org) == [
             "ccpa",
@@ -344,7 +366,7 @@ def test_organization_changes_make_a_snapshot_stale() -> None:
 
 def test_a_disabled_rule_sets_no_deadline() -> None:
     org = organization(country="US", subdivision="NY", kind="vendor", time_zone="America/New_York")
-    row = JurisdictionRule.objects.get(rule_id="k12cloud-policy")
+    row = JurisdictionRule.objects.get(rule_id="k12cloud-service-level")
     row.enabled = False
     services.jurisdiction_rule_save(actor=None, rule=row)
     with tenant_context(org), pytest.raises(RuleDoesNotApply):

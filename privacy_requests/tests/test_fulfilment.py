@@ -189,9 +189,11 @@ def test_the_package_holds_what_the_portal_has_about_the_person_and_nothing_else
     assert "third@example.org" not in files["data.json"].decode()
     assert [m["body"] for m in csv_rows(files["messages.csv"])] == ["Hi Rosa"]
     assert "Staff only" not in files["data.json"].decode()
-    assert [e["action"] for e in csv_rows(files["audit_events.csv"])] == [
-        Action.MEMBER_DEACTIVATED.value
-    ]
+    # actions, request types and statuses by their labels, never the bare code
+    assert [e["action"] for e in csv_rows(files["audit_events.csv"])] == ["Member deactivated"]
+    assert "Access (a copy of the data)" in {r["request_type"] for r in requests}
+    assert not {r["request_type"] for r in requests} & {"access", "delete", "correct"}
+    assert "Member deactivated" in files["data.json"].decode()
     assert data["billing_contacts"]["rows"] == []
     assert data["billing_contacts"]["note"].startswith("None held")
     summary = files["summary.html"].decode()

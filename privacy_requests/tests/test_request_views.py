@@ -74,7 +74,9 @@ def test_the_request_page_shows_deadlines_binding_rule_and_timeline(
     assert response.status_code == 200
     html = response.content.decode()
     assert request.reference in html
-    assert "ccpa" in html
+    # the binding rule by its plain name and period, never the bare code
+    assert "California Consumer Privacy Act — 45 days, one 45-day extension" in html
+    assert ">ccpa<" not in html and "ccpa (" not in html
     assert "Rosa Parent" in html  # decrypted for staff
     assert "Request received" in html
     # respond by 16 April: business days after Wed 4 March up to Thu 16 April = 31

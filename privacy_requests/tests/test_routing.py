@@ -49,7 +49,7 @@ def district() -> Organization:
     with tenant_context(org):
         OrganizationRuleSelection.objects.bulk_create(
             OrganizationRuleSelection(organization=org, rule_id=r)
-            for r in ("k12cloud-policy", "ccpa", "ca-edcode-49069", "ferpa")
+            for r in ("k12cloud-service-level", "ccpa", "ca-edcode-49069", "ferpa")
         )
     return org
 

@@ -33,7 +33,7 @@ def test_rules_table_edit_is_a_platform_event_with_the_actor() -> None:
 
 
 def test_selection_change_is_recorded_once_and_not_when_unchanged() -> None:
-    org = OrganizationFactory.create()
+    org = OrganizationFactory.create(kind="district", country="US", subdivision="TX")
     with tenant_context(org):
         services.organization_rule_selection_set(organization=org, actor=None, rule_ids=["ferpa"])
         services.organization_rule_selection_set(organization=org, actor=None, rule_ids=["ferpa"])
@@ -41,8 +41,10 @@ def test_selection_change_is_recorded_once_and_not_when_unchanged() -> None:
             organization=org, actor=None, rule_ids=["ferpa", "ccpa"]
         )
     recorded = events("deadlines.rule_selection_changed")
+    # the first change is measured against the defaults that applied (service level + FERPA):
+    # what was removed is named, not "removed: -"
     assert [e.changes for e in recorded] == [
-        {"added": ["ferpa"], "removed": []},
+        {"added": [], "removed": ["k12cloud-service-level"], "replaced_defaults": True},
         {"added": ["ccpa"], "removed": []},
     ]
     assert {e.organization_id for e in recorded} == {org.pk}

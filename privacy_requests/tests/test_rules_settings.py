@@ -68,9 +68,9 @@ def test_the_page_shows_the_defaults_and_the_nav_link(org: Organization, client:
     assert response.status_code == 200
     html = response.content.decode()
     assert "uses the default rules" in html
-    # a California district: k12cloud-policy, ccpa, ca-edcode-49069, ferpa are ticked
+    # a California district: k12cloud-service-level, ccpa, ca-edcode-49069, ferpa are ticked
     assert set(response.context["rules_form"].initial["rule_ids"]) == {
-        "k12cloud-policy",
+        "k12cloud-service-level",
         "ccpa",
         "ca-edcode-49069",
         "ferpa",
@@ -86,10 +86,10 @@ def test_choosing_rules_is_saved_audited_and_flags_open_requests(
     )
     # received under the defaults (ccpa among them); dropping ccpa changes its dates
     response = client.post(
-        url(org, "deadline_rules_selection"), {"rules-rule_ids": ["k12cloud-policy"]}
+        url(org, "deadline_rules_selection"), {"rules-rule_ids": ["k12cloud-service-level"]}
     )
     assert response.status_code == 302 and response["Location"] == url(org)
-    assert selection(org) == ["k12cloud-policy"]
+    assert selection(org) == ["k12cloud-service-level"]
     assert "deadlines.rule_selection_changed" in audit_actions(org)
     with tenant_context(org):
         assert PrivacyRequest.objects.get(pk=request.pk).deadline_snapshot_stale_since is not None

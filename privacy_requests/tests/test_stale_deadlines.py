@@ -40,7 +40,7 @@ def org() -> Organization:
     with tenant_context(organization):
         OrganizationRuleSelection.objects.bulk_create(
             OrganizationRuleSelection(organization=organization, rule_id=r)
-            for r in ("k12cloud-policy", "ccpa")
+            for r in ("k12cloud-service-level", "ccpa")
         )
     return organization
 
@@ -123,7 +123,7 @@ def test_rule_selection_changes_flag_and_closures_do_not(org: Organization) -> N
     assert flagged(org) == set()  # closures never move a statutory date
     with tenant_context(org):
         services.organization_rule_selection_set(
-            organization=org, actor=None, rule_ids=["k12cloud-policy", "ccpa", "gdpr"]
+            organization=org, actor=None, rule_ids=["k12cloud-service-level", "ccpa", "gdpr"]
         )
     assert flagged(org) == {request.pk}
     assert events("requests.deadlines_flagged")[-1].changes["cause"] == "rule_selection"
@@ -212,7 +212,8 @@ def test_the_request_page_and_queue_show_flagged_dates(org: Organization) -> Non
     officer = sign_in(Client(), member(org, Role.PRIVACY_OFFICER))
     staff = sign_in(Client(), member(org, Role.PRIVACY_STAFF))
     html = officer.get(detail(org, request)).content.decode()
-    assert "Deadlines to review" in html and "contract:dpa-deletion" in html
+    assert "Deadlines to review" in html and "DPA deletion" in html  # by name, not its id
+    assert "contract:dpa-deletion" not in html
     assert "April 16, 2026" in html and "March 9, 2026" in html  # stored and recomputed
     assert "Apply the recomputed dates" in html
     staff_html = staff.get(detail(org, request)).content.decode()
@@ -246,8 +247,9 @@ def test_a_flagged_request_page_has_an_exact_query_count(org: Organization) -> N
     dpa(org)
     staff = sign_in(Client(), member(org, Role.PRIVACY_STAFF))
     # the review: the rules table, the selection and contract rules (twice: the staleness
-    # check and the recomputation)
-    assert _page_queries(staff, detail(org, request)) == EXPECTED_DETAIL_QUERIES + 5
+    # check and the recomputation), and the contract rules' names once (a contract rule is
+    # among the changed rules: named, never shown as its id)
+    assert _page_queries(staff, detail(org, request)) == EXPECTED_DETAIL_QUERIES + 6
     with tenant_context(org):
         PrivacyRequest.objects.filter(pk=request.pk).update(
             closed_at=timezone.now(), status=Status.WITHDRAWN

@@ -51,7 +51,7 @@ def test_officer_sets_deadline_rules_and_reviews_a_flagged_request(
     page_checked(page)
 
     # the rules that apply: add GDPR to the defaults
-    page.get_by_label("gdpr:", exact=False).check()
+    page.get_by_label("General Data Protection Regulation (EU/UK)", exact=False).check()
     page.get_by_role("button", name="Save the rules").click()
     expect(page.get_by_text("The rules that apply were saved.")).to_be_visible()
     page_checked(page)
