@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "billing",
     "sources",
     "vendors",
+    "incidents",
     "audit",
     "k12cloud.admin_site.OpsAdminConfig",
     "django.contrib.auth",
