@@ -72,6 +72,12 @@ class Permission(StrEnum):
     # tasks other organizations forwarded to this one (a vendor's queue): read and answer them
     VENDOR_TASKS_ANSWER = "vendor_tasks.answer"
     # --- end of vendors ---
+    # --- incidents (incidents/) ---
+    # the incident register, its legs and deadlines, notices and letters sent (read)
+    INCIDENTS_VIEW = "incidents.view"
+    # record incidents, confirm breaches and regimes, notify districts, send notices
+    INCIDENTS_MANAGE = "incidents.manage"
+    # --- end of incidents ---
 
 
 EVERY_ROLE = frozenset(Role)
@@ -127,6 +133,12 @@ PERMISSION_MATRIX: dict[Permission, frozenset[Role]] = {
         {Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF}
     ),
     # --- end of vendors ---
+    # --- incidents (incidents/) ---
+    # an incident's facts and notices are confidential: privacy roles only; deciding (a breach,
+    # the regimes, who is notified) is the admins' and the privacy officer's
+    Permission.INCIDENTS_VIEW: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF}),
+    Permission.INCIDENTS_MANAGE: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER}),
+    # --- end of incidents ---
 }
 
 # Roles that handle personal data or administer the organization: the default MFA policy

@@ -38,4 +38,7 @@ urlpatterns = [
     # --- vendors (vendors/) ---
     path("vendors/", include("vendors.urls")),
     # --- end of vendors ---
+    # --- incidents (incidents/) ---
+    path("incidents/", include("incidents.urls")),
+    # --- end of incidents ---
 ]

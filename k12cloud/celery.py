@@ -82,4 +82,10 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=35),
     },
     # --- end of vendors ---
+    # --- incidents: reminders before breach-notification legs fall due, escalation after ---
+    "incidents-sweep": {
+        "task": "incidents.sweep",
+        "schedule": crontab(minute="*/15"),
+    },
+    # --- end of incidents ---
 }

@@ -441,5 +441,12 @@ SIS_REST_MAX_RETRY_AFTER_SECONDS = env_int("SIS_REST_MAX_RETRY_AFTER_SECONDS", 1
 # --- dashboard ---
 # panels each app adds to the organization dashboard (k12cloud/dashboard.py), one dotted path
 # per line so that apps' additions merge cleanly
-DASHBOARD_PANEL_PROVIDERS: list[str] = []
+DASHBOARD_PANEL_PROVIDERS: list[str] = [
+    "incidents.dashboard.incidents_panel",
+]
 # --- end of dashboard ---
+
+# --- incidents ---
+# recipients queued per batch (one transaction each) when a breach notice is sent
+INCIDENT_NOTICE_BATCH_SIZE = env_int("INCIDENT_NOTICE_BATCH_SIZE", 500)
+# --- end of incidents ---
