@@ -136,7 +136,9 @@ PERMISSION_MATRIX: dict[Permission, frozenset[Role]] = {
     # --- incidents (incidents/) ---
     # an incident's facts and notices are confidential: privacy roles only; deciding (a breach,
     # the regimes, who is notified) is the admins' and the privacy officer's
-    Permission.INCIDENTS_VIEW: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF}),
+    Permission.INCIDENTS_VIEW: frozenset(
+        {Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF}
+    ),
     Permission.INCIDENTS_MANAGE: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER}),
     # --- end of incidents ---
 }

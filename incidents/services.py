@@ -819,10 +819,13 @@ def notice_prepare(
     return notice
 
 
-def notice_send(*, organization: Organization, actor: User, notice: Notice) -> Notice:
+def notice_send(
+    *, organization: Organization, actor: User, notice: Notice, queue: str | None = None
+) -> Notice:
     """Start sending: the batches run in tasks (incidents.tasks.send_notice_batches), which
     queue one outbox email per recipient, each recorded once. The leg is met when the last
-    batch is queued."""
+    batch is queued. `queue` names the Celery queue of the batches' task (tests' own workers);
+    by default it is the default queue, or in process under NOTIFICATIONS_DELIVERY=in_process."""
     from incidents.sending import notice_recipient_count
 
     with _named(actor), transaction.atomic():
@@ -840,14 +843,14 @@ def notice_send(*, organization: Organization, actor: User, notice: Notice) -> N
             changes={"notice": notice.pk, "recipients": notice.total},
         )
         organization_id, notice_id = organization.pk, notice.pk
-        transaction.on_commit(lambda: _start_sending(organization_id, notice_id))
+        transaction.on_commit(lambda: _start_sending(organization_id, notice_id, queue))
     return notice
 
 
-def _start_sending(organization_id: int, notice_id: int) -> None:
+def _start_sending(organization_id: int, notice_id: int, queue: str | None) -> None:
     from django.conf import settings
 
-    if getattr(settings, "NOTIFICATIONS_DELIVERY", "celery") == "in_process":
+    if queue is None and getattr(settings, "NOTIFICATIONS_DELIVERY", "celery") == "in_process":
         from incidents.sending import notice_send_batches
 
         notice_send_batches(organization_id=organization_id, notice_id=notice_id)
@@ -855,7 +858,7 @@ def _start_sending(organization_id: int, notice_id: int) -> None:
     from incidents.tasks import send_notice_batches
 
     try:
-        send_notice_batches.delay(organization_id, notice_id)
+        send_notice_batches.apply_async(args=[organization_id, notice_id], queue=queue)
     except Exception:  # the broker is down: the sweep resumes notices left sending
         logger.warning("notice %s: could not enqueue; the sweep will resume it", notice_id)
 

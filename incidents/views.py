@@ -161,10 +161,18 @@ class IncidentDetailView(_Page):
                 for d in services.districts_listing_vendor(vendor=organization)
                 if d.pk not in notified
             ]
+        delays = selectors.incident_delays(organization=organization, incident=incident)
+        with data_keys_preloaded(organization.pk):  # decrypt every field here, one key read
+            for name in ("title", "description", "systems", "not_breach_reasoning"):
+                getattr(incident, name)
+            for delay in delays:
+                delay.agency, delay.requested_by  # noqa: B018
+            for cascade in cascades:
+                cascade.acknowledged_by_name  # noqa: B018
         context.update(
             incident=incident,
             legs=legs,
-            delays=selectors.incident_delays(organization=organization, incident=incident),
+            delays=delays,
             cascades=cascades,
             recipient_lists=lists,
             notices=selectors.incident_notices(organization=organization, incident=incident),

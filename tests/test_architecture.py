@@ -47,6 +47,9 @@ PLATFORM_MODELS = {
         "the deadline rules table ops staff edit; the law is the same for every tenant"
     ),
     "billing.Plan": "k-12.cloud's price list (Stripe prices), the same for every tenant",
+    "incidents.BreachRule": (
+        "the breach-notification rules table ops staff edit; the law is the same for every tenant"
+    ),
 }
 # Foreign keys of tenant-owned models that may carry their own single-column index.
 CROSS_TENANT_INDEXES = {("accounts.Membership", "user"): "the switcher lists a user's orgs"}

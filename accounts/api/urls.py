@@ -29,4 +29,7 @@ urlpatterns = [
     # --- vendors (vendors/) ---
     path("orgs/<slug:org_slug>/vendors/", include("vendors.api.urls")),
     # --- end of vendors ---
+    # --- incidents (incidents/) ---
+    path("orgs/<slug:org_slug>/incidents/", include("incidents.api.urls")),
+    # --- end of incidents ---
 ]

@@ -19,6 +19,7 @@ from accounts.models import Invitation, Membership, Organization, User
 from accounts.permissions import PERMISSION_MATRIX, Permission, Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
 from billing.tests import factories as billing_factories
+from incidents.tests import factories as incident_factories
 from k12cloud.tenancy import tenant_context
 from privacy_requests.tests.factories import stored_evidence, stored_request
 from sources.tests import factories as sources_factories
@@ -173,6 +174,42 @@ ALLOWED: dict[str, set[Role]] = {
     "accounts_api:vendor_receipt": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     "accounts_api:vendor_receipt_answer": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF},
     # --- end of vendors ---
+    # --- incidents (incidents/) ---
+    **{
+        f"accounts:{name}": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF}
+        for name in ("incident_list", "incident_detail", "incident_notice", "incident_letter")
+    },
+    **{
+        f"accounts:{name}": {R.ORG_ADMIN, R.PRIVACY_OFFICER}
+        for name in (
+            "incident_create",
+            "incident_status",
+            "incident_regimes",
+            "incident_delay",
+            "incident_delay_end",
+            "incident_notify_districts",
+            "incident_acknowledge",
+            "incident_recipients",
+            "incident_notice_prepare",
+            "incident_notice_send",
+            "incident_submission",
+        )
+    },
+    **{
+        f"accounts_api:{name}": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF}
+        for name in ("incident_list", "incident_detail", "incident_districts")
+    },
+    **{
+        f"accounts_api:{name}": {R.ORG_ADMIN, R.PRIVACY_OFFICER}
+        for name in (
+            "incident_create",
+            "incident_status",
+            "incident_regimes",
+            "incident_notify",
+            "incident_acknowledge",
+        )
+    },
+    # --- end of incidents ---
 }
 
 
@@ -230,6 +267,11 @@ KWARGS: dict[str, Callable[[Organization], object]] = {
     "task_id": lambda org: vendor_factories.a_task(org).pk,
     "file_id": lambda org: vendor_factories.a_file(org).pk,
     "receipt_id": lambda org: vendor_factories.a_receipt(org).pk,
+    # incidents: an incident, then a leg, a delay and a notice of that same incident
+    "incident_id": lambda org: incident_factories.an_incident(org).pk,
+    "leg_id": lambda org: incident_factories.a_leg(org).pk,  # type: ignore[attr-defined]
+    "delay_id": lambda org: incident_factories.a_delay(org).pk,  # type: ignore[attr-defined]
+    "notice_id": lambda org: incident_factories.a_notice(org).pk,  # type: ignore[attr-defined]
 }
 
 

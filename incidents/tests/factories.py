@@ -77,3 +77,92 @@ def scene() -> Scene:
                 ),
             )
     return Scene(vendor, vendor_officer, lincoln, lincoln_officer, hudson, hudson_admin)
+
+
+# --- one incident of any organization, for the permission and URL tables ----------------------
+
+
+def _rules_loaded() -> None:
+    from django.apps import apps
+
+    from incidents.models import BreachRule
+    from incidents.tests.conftest import rules_migration
+
+    if not BreachRule.objects.exists():
+        rules_migration.load(apps, None)
+
+
+def an_incident(org: Organization) -> Incident:
+    """A confirmed breach of `org` under New York's Education Law §2-d."""
+    from django.utils import timezone
+
+    from incidents.services import incident_regimes_confirm
+
+    _rules_loaded()
+    actor = member(org, Role.PRIVACY_OFFICER)
+    with tenant_context(org):
+        incident = incident_record(
+            organization=org,
+            actor=actor,
+            values=IncidentValues(
+                title="Lost laptop",
+                description="A laptop with a roster export was stolen.",
+                discovered_at=timezone.now(),
+                data_categories=["student_information"],
+            ),
+        )
+        incident = incident_status_set(
+            organization=org, actor=actor, incident=incident, status="confirmed"
+        )
+        return incident_regimes_confirm(
+            organization=org, actor=actor, incident=incident, regimes=["ny-edlaw-2d"]
+        )
+
+
+def _latest(org: Organization) -> Incident:
+    with tenant_context(org):
+        return Incident.objects.for_organization(org).order_by("-pk").first() or an_incident(org)
+
+
+def a_leg(org: Organization, leg: str = "agency-to-cpo") -> object:
+    """A leg of the organization's latest incident (the route names the incident first)."""
+    from incidents.models import IncidentLeg
+
+    incident = _latest(org)
+    with tenant_context(org):
+        return IncidentLeg.objects.for_organization(org).get(incident=incident, leg=leg)
+
+
+def a_delay(org: Organization) -> object:
+    from incidents.services import incident_delay_record
+
+    incident = _latest(org)
+    from django.utils import timezone
+
+    with tenant_context(org):
+        return incident_delay_record(
+            organization=org,
+            actor=member(org, Role.PRIVACY_OFFICER),
+            incident=incident,
+            agency="State police",
+            requested_by="Det. Rivera",
+            requested_at=timezone.now(),
+        )
+
+
+def a_notice(org: Organization) -> object:
+    from incidents.services import notice_prepare
+
+    leg = a_leg(org, "agency-to-individuals")
+    with tenant_context(org):
+        return notice_prepare(
+            organization=org,
+            actor=member(org, Role.PRIVACY_OFFICER),
+            leg=leg,  # type: ignore[arg-type]
+            subject_en="Notice",
+            body_en="What happened",
+            subject_es="Aviso",
+            body_es="Qué sucedió",
+            recipient_lists=[],
+            include_members=True,
+        )
