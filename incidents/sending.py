@@ -1,12 +1,16 @@
 """Sending a notice in batches through the outbox, each recipient recorded once.
 
-Each batch is one transaction in the organization's tenant context: it picks the next
-recipients with no `NoticeDelivery` yet (in id order), writes their delivery rows and their
-outbox emails (`email_enqueue`, deduplicated per notice and recipient), and commits. A worker
-killed mid-batch loses the whole batch (nothing half-written); the task is delivered again
-(acks late, rejected on worker loss) and resumes at the first recipient without a delivery.
-The unique constraint on (notice, recipient) and the outbox's dedupe key make a repeat
-impossible. When no recipient is left, the notice is sent and its leg is met at that time.
+Each batch is one task and one transaction in the organization's tenant context: it picks the
+next recipients with no `NoticeDelivery` yet (in id order), writes their delivery rows and
+their outbox emails (`email_enqueue`, deduplicated per notice and recipient), commits, and
+then enqueues the task of the next batch. A worker killed mid-batch loses the whole batch
+(nothing half-written); the task is delivered again (acks late, rejected on worker loss) and
+resumes at the first recipient without a delivery. Killed after the commit, the task runs
+again too: it simply takes the next batch (two chains may then run for a while; the row lock
+on the notice serialises them and both end when nothing is left). The unique constraint on
+(notice, recipient) and the outbox's dedupe key make a repeat impossible. When no recipient
+is left, the notice is sent and its leg is met at that time. The alert sweep re-enqueues a
+notice left sending (a lost task).
 """
 
 from __future__ import annotations
@@ -158,13 +162,16 @@ def _finish(organization: Organization, notice: Notice) -> None:
             incident_legs_recompute(organization=organization, incident=incident)
 
 
-def notice_send_batches(*, organization_id: int, notice_id: int) -> int:
-    """Queue every batch, one transaction each; returns the number of recipients recorded."""
+def notice_send_one_batch(*, organization_id: int, notice_id: int) -> int:
+    """One batch in its own transaction; returns the recipients it recorded (0: done)."""
     organization = Organization.objects.get(pk=organization_id)
+    with tenant_context(organization):
+        return notice_send_batch(organization=organization, notice_id=notice_id)
+
+
+def notice_send_batches(*, organization_id: int, notice_id: int) -> int:
+    """Every batch in this process, one transaction each (NOTIFICATIONS_DELIVERY=in_process)."""
     total = 0
-    while True:
-        with tenant_context(organization):
-            recorded = notice_send_batch(organization=organization, notice_id=notice_id)
-        if not recorded:
-            return total
+    while recorded := notice_send_one_batch(organization_id=organization_id, notice_id=notice_id):
         total += recorded
+    return total

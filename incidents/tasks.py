@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from accounts.models import Organization
 from incidents.alerts import incident_legs_sweep
-from incidents.sending import notice_send_batches
+from incidents.sending import notice_send_one_batch
 from k12cloud.tasks import fan_out, periodic_task, tenant_task
 
 
 @shared_task(
+    bind=True,
     name="incidents.send_notice_batches",
     acks_late=True,
     reject_on_worker_lost=True,
@@ -19,9 +22,16 @@ from k12cloud.tasks import fan_out, periodic_task, tenant_task
     retry_backoff=5,
     max_retries=8,
 )
-def send_notice_batches(organization_id: int, notice_id: int) -> int:
-    # Not @tenant_task: each batch commits in its own tenant context (sending.py).
-    return notice_send_batches(organization_id=organization_id, notice_id=notice_id)
+def send_notice_batches(self: Any, organization_id: int, notice_id: int) -> int:
+    """One batch, then the next one's task (incidents.sending): short tasks, each resumable.
+
+    Not @tenant_task: the batch commits in its own tenant context before the next is queued."""
+    recorded = notice_send_one_batch(organization_id=organization_id, notice_id=notice_id)
+    if recorded:
+        # the same queue as this batch (a test's own worker queue, else the default)
+        queue = (self.request.delivery_info or {}).get("routing_key")
+        self.apply_async(args=[organization_id, notice_id], queue=queue)
+    return recorded
 
 
 @tenant_task(name="incidents.sweep_organization", acks_late=True, time_limit=600)

@@ -242,7 +242,7 @@ def test_family_list_notice_in_two_languages_and_the_letter(
 
 
 def test_the_dashboard_shows_the_panel_while_a_leg_is_open() -> None:
-    s, _vendor_incident, received = cascaded()
+    s, _vendor_incident, _received = cascaded()
     client = sign_in(Client(), s.hudson_admin)
     dashboard = reverse("accounts:dashboard", kwargs={"org_slug": "hudson-csd"})
     with time_machine.travel(LATER, tick=False):
