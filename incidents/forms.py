@@ -103,7 +103,7 @@ class RegimesForm(forms.Form):
 
     def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["regimes"].choices = choices
+        self.fields["regimes"].choices = choices  # type: ignore[attr-defined]
 
 
 class DelayForm(_ZonedForm):
@@ -128,7 +128,7 @@ class NotifyDistrictsForm(forms.Form):
 
     def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["districts"].choices = choices
+        self.fields["districts"].choices = choices  # type: ignore[attr-defined]
 
 
 class RecipientsForm(forms.Form):
@@ -156,7 +156,7 @@ class NoticeForm(forms.Form):
 
     def __init__(self, *args: Any, list_choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["recipient_lists"].choices = list_choices
+        self.fields["recipient_lists"].choices = list_choices  # type: ignore[attr-defined]
 
 
 class SubmissionForm(forms.Form):

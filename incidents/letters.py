@@ -6,6 +6,7 @@ does not submit them; the organization records the submission (`regulator_submis
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.template.loader import render_to_string
 
@@ -28,7 +29,7 @@ class Letter:
 def letter_for(organization: Organization, incident: Incident, leg: IncidentLeg) -> Letter:
     zone = zone_for(organization.time_zone)
 
-    def at(moment):  # type: ignore[no-untyped-def]
+    def at(moment: datetime | None) -> str:
         return "-" if moment is None else moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
     labels = dict(DATA_CATEGORIES)

@@ -16,7 +16,7 @@ notice left sending (a lost task).
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone, translation
 
 from accounts.models import Membership, Organization
@@ -39,11 +39,11 @@ def _batch_size() -> int:
     return int(getattr(settings, "INCIDENT_NOTICE_BATCH_SIZE", 500))
 
 
-def _recipients(notice: Notice):  # type: ignore[no-untyped-def]
+def _recipients(notice: Notice) -> QuerySet[Recipient]:
     return Recipient.objects.filter(recipient_list_id__in=notice.recipient_lists)
 
 
-def _members(organization: Organization, notice: Notice):  # type: ignore[no-untyped-def]
+def _members(organization: Organization, notice: Notice) -> QuerySet[Membership]:
     if not notice.include_members:
         return Membership.objects.none()
     return Membership.objects.for_organization(organization).filter(

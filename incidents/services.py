@@ -364,7 +364,7 @@ def incident_status_set(
 
 
 def incident_regimes_confirm(
-    *, organization: Organization, actor: User, incident: Incident, regimes: Sequence[str]
+    *, organization: Organization, actor: User | None, incident: Incident, regimes: Sequence[str]
 ) -> Incident:
     known = set(regime_jurisdictions())
     chosen = list(dict.fromkeys(regimes))
@@ -508,7 +508,7 @@ def _vendor_leg_for(
 def incident_notify_districts(
     *,
     organization: Organization,
-    actor: User,
+    actor: User | None,
     incident: Incident,
     districts: Sequence[Organization],
 ) -> list[IncidentCascade]:
@@ -654,7 +654,7 @@ def _hand_off(
 
 
 def incident_acknowledge(
-    *, organization: Organization, actor: User, incident: Incident
+    *, organization: Organization, actor: User | None, incident: Incident
 ) -> Incident:
     """The district acknowledges a vendor's notice; the vendor's row shows when and by whom."""
     with _named(actor), transaction.atomic():
@@ -683,7 +683,9 @@ def incident_acknowledge(
                 .get(district=organization, district_reference=incident.reference)
             )
             cascade.acknowledged_at = incident.acknowledged_at
-            cascade.acknowledged_by_name = actor.full_name or actor.email
+            cascade.acknowledged_by_name = (
+                (actor.full_name or actor.email) if actor is not None else _("an API key")
+            )
             cascade.save(update_fields=["acknowledged_at", "acknowledged_by_name"])
     return incident
 
@@ -858,7 +860,10 @@ def _start_sending(organization_id: int, notice_id: int, queue: str | None) -> N
     from incidents.tasks import send_notice_batches
 
     try:
-        send_notice_batches.apply_async(args=[organization_id, notice_id], queue=queue)
+        if queue:
+            send_notice_batches.apply_async(args=(organization_id, notice_id), queue=queue)
+        else:
+            send_notice_batches.delay(organization_id, notice_id)
     except Exception:  # the broker is down: the sweep resumes notices left sending
         logger.warning("notice %s: could not enqueue; the sweep will resume it", notice_id)
 

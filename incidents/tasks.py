@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from celery import shared_task
@@ -48,7 +49,7 @@ def sweep_organization(organization_id: int) -> dict[str, int]:
         .filter(status=Notice.Status.SENDING)
         .values_list("pk", flat=True)
     ):
-        transaction.on_commit(lambda n=notice_id: send_notice_batches.delay(organization_id, n))
+        transaction.on_commit(partial(send_notice_batches.delay, organization_id, notice_id))
     return {"reminded": result.reminded, "escalated": result.escalated}
 
 

@@ -88,7 +88,7 @@ class IncidentListView(_Page):
         with data_keys_preloaded(self.organization.pk):
             incidents = list(selectors.incident_register(organization=self.organization))
             for incident in incidents:
-                incident.title_text = incident.title  # decrypted once, under the loaded key
+                incident.title_text = incident.title  # type: ignore[attr-defined]  # decrypted once here
         context.update(
             incidents=incidents,
             can_manage=role_allows(self.membership.role, Permission.INCIDENTS_MANAGE),
@@ -147,9 +147,9 @@ class IncidentDetailView(_Page):
         incident = self.incident()
         legs = selectors.incident_legs(organization=organization, incident=incident)
         for leg in legs:
-            leg.countdown = selectors.leg_countdown(leg, organization)
-            leg.is_authority = leg.recipient in AUTHORITY_RECIPIENTS
-            leg.is_people = leg.recipient == "individuals"
+            leg.countdown = selectors.leg_countdown(leg, organization)  # type: ignore[attr-defined]
+            leg.is_authority = leg.recipient in AUTHORITY_RECIPIENTS  # type: ignore[attr-defined]
+            leg.is_people = leg.recipient == "individuals"  # type: ignore[attr-defined]
         lists = selectors.incident_recipient_lists(organization=organization, incident=incident)
         is_vendor = organization.kind != Organization.Kind.DISTRICT
         cascades = selectors.incident_cascades(organization=organization, incident=incident)

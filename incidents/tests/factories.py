@@ -158,7 +158,7 @@ def a_notice(org: Organization) -> object:
         return notice_prepare(
             organization=org,
             actor=member(org, Role.PRIVACY_OFFICER),
-            leg=leg,  # type: ignore[arg-type]
+            leg=leg,
             subject_en="Notice",
             body_en="What happened",
             subject_es="Aviso",

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from accounts.models import Organization
 from audit.actions import Action
 from audit.models import AuditEvent
 from incidents.models import Incident, IncidentCascade, IncidentLeg
@@ -28,7 +29,7 @@ DISCOVERED = datetime(2026, 10, 28, 14, 0, tzinfo=UTC)  # 09:00 CDT, Wed 28 Oct
 SENT = datetime(2026, 10, 30, 21, 0, tzinfo=UTC)  # 17:00 EDT Fri 30 Oct in New York
 
 
-def _legs(org, incident) -> dict[str, IncidentLeg]:  # type: ignore[no-untyped-def]
+def _legs(org: Organization, incident: Incident) -> dict[str, IncidentLeg]:
     with tenant_context(org):
         return {
             f"{leg.regime}/{leg.leg}": leg
@@ -45,6 +46,7 @@ def test_a_vendor_breach_reaches_both_districts_and_starts_their_legs() -> None:
     # proposed from its own state (IL) and where affected people live (NY, CA)
     assert incident.proposed_regimes == ["ca-1798-82", "il-soppa", "ny-edlaw-2d"]
     contractor = vendor_legs["ny-edlaw-2d/contractor-to-agency"]
+    assert contractor.due_at is not None
     assert (
         contractor.due_at.astimezone(CHICAGO).isoformat() == "2026-11-04T23:59:59-06:00"
     )  # Chicago, 28 Oct + 7
@@ -70,8 +72,10 @@ def test_a_vendor_breach_reaches_both_districts_and_starts_their_legs() -> None:
     assert set(hudson_legs) == {"ny-edlaw-2d/agency-to-cpo", "ny-edlaw-2d/agency-to-individuals"}
     cpo = hudson_legs["ny-edlaw-2d/agency-to-cpo"]
     assert cpo.start_event == "notice_received"
+    assert cpo.due_at is not None
     assert cpo.due_at.isoformat() == "2026-11-10T04:59:59+00:00"  # 9 Nov 23:59:59 EST
     families = hudson_legs["ny-edlaw-2d/agency-to-individuals"]
+    assert families.due_at is not None
     assert families.due_at.isoformat() == "2026-12-30T04:59:59+00:00"  # 29 Dec 23:59:59 EST
 
     # Lincoln (California): the state law's residents leg, counted from the vendor's discovery
@@ -99,8 +103,8 @@ def test_a_vendor_breach_reaches_both_districts_and_starts_their_legs() -> None:
     with unscoped_all_tenants(reason="test reads both chains"):
         sent = AuditEvent.objects.filter(action=Action.INCIDENT_NOTICE_SENT_TO_DISTRICT)
         got = AuditEvent.objects.filter(action=Action.INCIDENT_NOTICE_RECEIVED)
-        assert sorted(e.organization_id for e in sent) == [s.vendor.pk, s.vendor.pk]
-        assert sorted(e.organization_id for e in got) == sorted([s.lincoln.pk, s.hudson.pk])
+        assert sorted(e.organization_id or 0 for e in sent) == [s.vendor.pk, s.vendor.pk]
+        assert sorted(e.organization_id or 0 for e in got) == sorted([s.lincoln.pk, s.hudson.pk])
 
 
 @pytest.mark.django_db
@@ -133,7 +137,7 @@ def test_a_vendor_cannot_notify_a_district_that_does_not_list_it() -> None:
     from accounts.tests.factories import OrganizationFactory
 
     s = scene()
-    stranger = OrganizationFactory(slug="elsewhere-usd", subdivision="NY")
+    stranger = OrganizationFactory.create(slug="elsewhere-usd", subdivision="NY")
     with time_machine.travel(SENT, tick=False):
         incident = s.vendor_breach(DISCOVERED)
         with tenant_context(s.vendor), pytest.raises(IncidentActionRefused) as refused:

@@ -4,6 +4,7 @@ outbox with each recipient recorded once, and the leg met when sending completes
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import time_machine
@@ -57,7 +58,7 @@ def families_leg(s: Scene, incident: Incident) -> IncidentLeg:
 
 @pytest.mark.django_db
 def test_a_notice_goes_to_each_recipient_once_in_their_language_and_meets_the_leg(
-    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     s = scene()
     incident = hudson_incident(s)

@@ -16,7 +16,7 @@ from django.urls import reverse
 from accounts.tests.factories import sign_in
 from incidents.models import Incident, IncidentCascade, IncidentLeg, Notice
 from incidents.services import incident_notify_districts
-from incidents.tests.factories import scene
+from incidents.tests.factories import Scene, scene
 from k12cloud.tenancy import tenant_context
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("breach_rules")]
@@ -37,7 +37,7 @@ def queries(client: Client, page: str) -> int:
     return len(captured)
 
 
-def cascaded():  # type: ignore[no-untyped-def]
+def cascaded() -> tuple[Scene, Incident, Incident]:
     s = scene()
     with time_machine.travel(SENT, tick=False):
         incident = s.vendor_breach(DISCOVERED)
@@ -171,7 +171,7 @@ def test_vendor_page_lists_districts_and_acknowledgements_only() -> None:
 
 def test_family_list_notice_in_two_languages_and_the_letter(
     django_capture_on_commit_callbacks,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     s, _vendor_incident, received = cascaded()
     client = sign_in(Client(), s.hudson_admin)
     csv = SimpleUploadedFile(
