@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from rest_framework import serializers
@@ -76,8 +77,14 @@ class IncidentWriteSerializer(serializers.Serializer):
     )
 
     def validate_discovered_at(self, value: Any) -> Any:
-        if value.tzinfo is None:
-            raise serializers.ValidationError("Give the time with its UTC offset.")
+        # DRF would read a time without an offset in the server's zone: refuse it instead
+        raw = str(self.initial_data.get("discovered_at", ""))
+        try:
+            given = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            given = None
+        if given is None or given.tzinfo is None:
+            raise serializers.ValidationError("Give the time with its UTC offset (e.g. -05:00).")
         return value
 
 
