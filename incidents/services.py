@@ -167,7 +167,8 @@ def incident_legs_recompute(*, organization: Organization, incident: Incident) -
     Legs already met keep their time; legs of regimes no longer chosen and never met go.
     Call inside the organization's context and the caller's transaction.
     """
-    regimes = incident.regimes or incident.proposed_regimes
+    # a person's confirmation wins, even of no regime at all; until then, the proposal
+    regimes = incident.regimes if incident.regimes_confirmed_at else incident.proposed_regimes
     party = _party(organization)
     rules = [rule for rule in legs_for_regimes(regimes) if rule.party in (party, Party.ANY)]
     delays = list(

@@ -130,6 +130,12 @@ def test_confirming_regimes_recomputes_the_legs() -> None:
     legs = _legs(s.hudson, received)
     assert "ca-1798-82/owner-to-residents" in legs
     assert legs["ny-edlaw-2d/agency-to-cpo"].binding is True
+    # confirming that no regime applies is a decision too: the proposed legs go
+    with tenant_context(s.hudson):
+        incident_regimes_confirm(
+            organization=s.hudson, actor=s.hudson_admin, incident=received, regimes=[]
+        )
+    assert _legs(s.hudson, received) == {}
 
 
 @pytest.mark.django_db
