@@ -41,6 +41,8 @@ OPS_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
     # backups and restore drills: records, read-only (backups.admin)
     "backups": ("view_backup", "view_restoredrill"),
+    # the breach-notification rules table: edited here (versioned, audited), never deleted
+    "incidents": ("view_breachrule", "add_breachrule", "change_breachrule"),
     # the trust center: documents and maintenance are drafted, published and scheduled here
     # (published versions refuse edits, trust.admin and a trigger); the organizations'
     # acceptances and objections, and the health checks, are records: read-only

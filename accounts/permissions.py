@@ -85,6 +85,12 @@ class Permission(StrEnum):
     # accept k-12.cloud's DPA for the organization, download receipts, object to a new version
     TRUST_MANAGE = "trust.manage"
     # --- end of trust center ---
+    # --- incidents (incidents/) ---
+    # the incident register, its legs and deadlines, notices and letters sent (read)
+    INCIDENTS_VIEW = "incidents.view"
+    # record incidents, confirm breaches and regimes, notify districts, send notices
+    INCIDENTS_MANAGE = "incidents.manage"
+    # --- end of incidents ---
 
 
 EVERY_ROLE = frozenset(Role)
@@ -153,6 +159,14 @@ PERMISSION_MATRIX: dict[Permission, frozenset[Role]] = {
     # the agreement with k-12.cloud is the organization admins' business
     Permission.TRUST_MANAGE: frozenset({Role.ORG_ADMIN}),
     # --- end of trust center ---
+    # --- incidents (incidents/) ---
+    # an incident's facts and notices are confidential: privacy roles only; deciding (a breach,
+    # the regimes, who is notified) is the admins' and the privacy officer's
+    Permission.INCIDENTS_VIEW: frozenset(
+        {Role.ORG_ADMIN, Role.PRIVACY_OFFICER, Role.PRIVACY_STAFF}
+    ),
+    Permission.INCIDENTS_MANAGE: frozenset({Role.ORG_ADMIN, Role.PRIVACY_OFFICER}),
+    # --- end of incidents ---
 }
 
 # Roles that handle personal data or administer the organization: the default MFA policy

@@ -44,4 +44,7 @@ urlpatterns = [
     # --- trust center (trust/) ---
     path("trust/", include("trust.urls")),
     # --- end of trust center ---
+    # --- incidents (incidents/) ---
+    path("incidents/", include("incidents.urls")),
+    # --- end of incidents ---
 ]

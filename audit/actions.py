@@ -184,3 +184,19 @@ class Action(StrEnum):
     TRUST_MAINTENANCE_SCHEDULED = "trust.maintenance_scheduled"  # platform event
     TRUST_MAINTENANCE_CHANGED = "trust.maintenance_changed"  # moved or cancelled; platform
     # --- end of trust center ---
+    # --- incidents (incidents/; docs/incidents.md) ---
+    BREACH_RULE_SAVED = "incidents.breach_rule_saved"  # a platform event (ops staff)
+    INCIDENT_RECORDED = "incidents.recorded"
+    INCIDENT_STATUS_CHANGED = "incidents.status_changed"
+    INCIDENT_REGIMES_CONFIRMED = "incidents.regimes_confirmed"
+    INCIDENT_DELAY_RECORDED = "incidents.delay_recorded"
+    INCIDENT_NOTICE_SENT_TO_DISTRICT = "incidents.sent_to_district"  # the vendor's chain
+    INCIDENT_NOTICE_RECEIVED = "incidents.notice_received"  # the district's chain (hand-off)
+    INCIDENT_ACKNOWLEDGED = "incidents.acknowledged"
+    INCIDENT_RECIPIENTS_UPLOADED = "incidents.recipients_uploaded"
+    INCIDENT_NOTICE_PREPARED = "incidents.notice_prepared"
+    INCIDENT_NOTICE_SENDING = "incidents.notice_sending"
+    INCIDENT_LEG_MET = "incidents.leg_met"
+    INCIDENT_SUBMISSION_RECORDED = "incidents.submission_recorded"
+    INCIDENT_LEG_ESCALATED = "incidents.leg_escalated"
+    # --- end of incidents ---

@@ -113,6 +113,16 @@ REGISTRY: dict[str, Decision] = {
     "vendors.VendorTask": Export(omit={"link_token_hash": SECRET_HASH, "code_hash": SECRET_HASH}),
     "vendors.VendorTaskReceipt": Export(),
     "vendors.VendorFile": Export(files={"content": File(name_field="name")}),
+    # --- incidents (the register regulators ask for; lists of families and staff notified) ---
+    "incidents.Incident": Export(),
+    "incidents.IncidentLeg": Export(),
+    "incidents.LawEnforcementDelay": Export(),
+    "incidents.IncidentCascade": Export(),
+    "incidents.RecipientList": Export(),
+    "incidents.Recipient": Export(),
+    "incidents.Notice": Export(),
+    "incidents.NoticeDelivery": Export(),
+    "incidents.RegulatorSubmission": Export(),
     # --- trust center ---
     "trust.DpaAcceptance": Export(related={"user": ("email", "full_name")}),
     "trust.DocumentObjection": Export(related={"user": ("email", "full_name")}),

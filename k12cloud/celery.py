@@ -107,4 +107,10 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/10"),
     },
     # --- end of trust center ---
+    # --- incidents: reminders before breach-notification legs fall due, escalation after ---
+    "incidents-sweep": {
+        "task": "incidents.sweep",
+        "schedule": crontab(minute="*/15"),
+    },
+    # --- end of incidents ---
 }

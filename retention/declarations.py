@@ -369,6 +369,78 @@ DECLARATIONS: tuple[Declaration, ...] = (
     ),
     Declaration("trust.DocumentObjection", Category.ACCOUNT_RECORDS, remove=("text",)),
     Declaration("trust.BannerDismissal", Category.ACCOUNT_RECORDS, keep=("key",)),
+    # --- incidents (incidents/): the register's facts and who was told are removed; the
+    # structure (references, statuses, legs, due and met times) stays for the statistics and
+    # the records regulators ask for ---
+    Declaration(
+        "incidents.Incident",
+        Category.PRIVACY_REQUESTS,
+        remove=("title", "description", "systems", "not_breach_reasoning"),
+        keep=(
+            "reference",
+            "status",
+            "residents",  # counts per state or province
+            "source_organization_name",
+            "source_reference",
+            "source_leg_citation",
+        ),
+    ),
+    Declaration(
+        "incidents.IncidentLeg",
+        Category.PRIVACY_REQUESTS,
+        keep=(
+            "regime",
+            "leg",
+            "part",
+            "recipient",
+            "recipient_label",
+            "start_event",
+            "status",
+            "period",
+            "wording",
+            "reason",
+            "citation",
+            "confidence",
+            "unit",
+            "met_how",
+        ),
+    ),
+    Declaration(
+        "incidents.LawEnforcementDelay",
+        Category.PRIVACY_REQUESTS,
+        remove=("agency", "requested_by"),
+    ),
+    Declaration(
+        "incidents.IncidentCascade",
+        Category.PRIVACY_REQUESTS,
+        remove=("acknowledged_by_name",),
+        keep=("district_name", "district_reference"),
+    ),
+    Declaration(
+        "incidents.RecipientList",
+        Category.UPLOADED_FILES,
+        remove=("file_name",),
+        keep=("kind",),
+    ),
+    # families' and staff's names and addresses (uploaded CSV lists)
+    Declaration(
+        "incidents.Recipient",
+        Category.UPLOADED_FILES,
+        remove=("name", "email"),
+        keep=("language",),
+    ),
+    Declaration(
+        "incidents.Notice",
+        Category.PRIVACY_REQUESTS,
+        remove=("body_en", "body_es"),
+        keep=("subject_en", "subject_es", "status"),
+    ),
+    Declaration("incidents.NoticeDelivery", Category.NOTIFICATIONS, keep=("language",)),
+    Declaration(
+        "incidents.RegulatorSubmission",
+        Category.PRIVACY_REQUESTS,
+        remove=("confirmation",),
+    ),
 )
 
 # Billing declares its financial records (kept 7 years from their own date, whatever the

@@ -56,6 +56,9 @@ PLATFORM_MODELS = {
     "trust.MaintenanceWindow": "k-12.cloud's maintenance of the shared platform, for every tenant",
     "trust.HealthCheck": "the platform's minute-by-minute health (status page); no tenant data",
     # --- end of trust center ---
+    "incidents.BreachRule": (
+        "the breach-notification rules table ops staff edit; the law is the same for every tenant"
+    ),
 }
 # Foreign keys of tenant-owned models that may carry their own single-column index.
 CROSS_TENANT_INDEXES = {("accounts.Membership", "user"): "the switcher lists a user's orgs"}

@@ -243,6 +243,31 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "trust:status": (200, 200, 200, 200),
     "trust:status_json": (200, 200, 200, 200),
     # --- end of trust center ---
+    # --- incidents (incidents/): the sweep's ids name no incident; POST-only actions 405 ---
+    "accounts:incident_list": (302, 200, 404, 404),
+    "accounts:incident_create": (302, 200, 404, 404),
+    "accounts:incident_detail": (302, 404, 404, 404),
+    "accounts:incident_status": (302, 405, 404, 404),
+    "accounts:incident_regimes": (302, 405, 404, 404),
+    "accounts:incident_delay": (302, 405, 404, 404),
+    "accounts:incident_delay_end": (302, 405, 404, 404),
+    "accounts:incident_notify_districts": (302, 405, 404, 404),
+    "accounts:incident_acknowledge": (302, 405, 404, 404),
+    "accounts:incident_recipients": (302, 405, 404, 404),
+    "accounts:incident_notice_prepare": (302, 404, 404, 404),
+    "accounts:incident_notice": (302, 404, 404, 404),
+    "accounts:incident_notice_send": (302, 405, 404, 404),
+    "accounts:incident_letter": (302, 404, 404, 404),
+    "accounts:incident_submission": (302, 405, 404, 404),
+    "accounts_api:incident_list": (403, 200, 404, 404),
+    "accounts_api:incident_detail": (403, 404, 404, 404),
+    "accounts_api:incident_status": (403, 403, 403, 403),  # POST only: GET has no permission
+    "accounts_api:incident_regimes": (403, 403, 403, 403),
+    "accounts_api:incident_districts": (403, 404, 404, 404),
+    "accounts_api:incident_create": (403, 403, 403, 403),
+    "accounts_api:incident_notify": (403, 403, 403, 403),
+    "accounts_api:incident_acknowledge": (403, 403, 403, 403),
+    # --- end of incidents ---
     # --- privacy requests: the public intake at /privacy/<org-slug>/ (intake engineer) ---
     "privacy_intake:form": (200, 200, 200, 200),  # public: no sign-in, any visitor
     "privacy_intake:submitted": (200, 200, 200, 200),
@@ -277,6 +302,8 @@ ADMIN_SPECIAL: dict[str, dict[str, set[int]]] = {
     # rules are disabled, never deleted: a snapshot's rule versions must stay meaningful
     "admin:privacy_requests_jurisdictionrule_delete": {**ADMIN_EXPECTED, "ops": {403}},
     "admin:unnamed admin/(?P<url>.*)$": {**ADMIN_EXPECTED, "ops": {404}},  # unknown admin path
+    # breach rules too: disabled, never deleted (incidents.admin)
+    "admin:incidents_breachrule_delete": {**ADMIN_EXPECTED, "ops": {403}},
     # --- audit log: read-only for ops too ---
     "admin:audit_auditevent_add": {**ADMIN_EXPECTED, "ops": {403}},
     "admin:audit_auditevent_delete": {**ADMIN_EXPECTED, "ops": {403}},
@@ -381,6 +408,11 @@ def build_url(name: str, route: str, tenant: Tenant, device_pk: int) -> str:
         "document": "no-such-document",
         "number": 999_999,
         "acceptance_id": 999_999,
+        # incidents: ids that name no incident, leg, delay or notice
+        "incident_id": 999_999,
+        "leg_id": 999_999,
+        "delay_id": 999_999,
+        "notice_id": 999_999,
     }
     if name == "admin:unnamed admin/(?P<url>.*)$":
         return "/admin/no-such-page/"

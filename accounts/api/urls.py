@@ -32,4 +32,7 @@ urlpatterns = [
     # --- exports (exports/) ---
     path("orgs/<slug:org_slug>/exports/", include("exports.api.urls")),
     # --- end of exports ---
+    # --- incidents (incidents/) ---
+    path("orgs/<slug:org_slug>/incidents/", include("incidents.api.urls")),
+    # --- end of incidents ---
 ]

@@ -20,6 +20,7 @@ from accounts.permissions import PERMISSION_MATRIX, Permission, Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
 from billing.tests import factories as billing_factories
 from exports.tests import factories as export_factories
+from incidents.tests import factories as incident_factories
 from k12cloud.tenancy import tenant_context
 from privacy_requests.tests.factories import stored_evidence, stored_request
 from sources.tests import factories as sources_factories
@@ -192,6 +193,42 @@ ALLOWED: dict[str, set[Role]] = {
     "accounts:trust_objection": {R.ORG_ADMIN},
     "accounts:trust_banner_dismiss": set(Role),
     # --- end of trust center ---
+    # --- incidents (incidents/) ---
+    **{
+        f"accounts:{name}": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF}
+        for name in ("incident_list", "incident_detail", "incident_notice", "incident_letter")
+    },
+    **{
+        f"accounts:{name}": {R.ORG_ADMIN, R.PRIVACY_OFFICER}
+        for name in (
+            "incident_create",
+            "incident_status",
+            "incident_regimes",
+            "incident_delay",
+            "incident_delay_end",
+            "incident_notify_districts",
+            "incident_acknowledge",
+            "incident_recipients",
+            "incident_notice_prepare",
+            "incident_notice_send",
+            "incident_submission",
+        )
+    },
+    **{
+        f"accounts_api:{name}": {R.ORG_ADMIN, R.PRIVACY_OFFICER, R.PRIVACY_STAFF}
+        for name in ("incident_list", "incident_detail", "incident_districts")
+    },
+    **{
+        f"accounts_api:{name}": {R.ORG_ADMIN, R.PRIVACY_OFFICER}
+        for name in (
+            "incident_create",
+            "incident_status",
+            "incident_regimes",
+            "incident_notify",
+            "incident_acknowledge",
+        )
+    },
+    # --- end of incidents ---
 }
 
 
@@ -253,6 +290,11 @@ KWARGS: dict[str, Callable[[Organization], object]] = {
     "export_id": lambda org: export_factories.an_export(org).pk,
     # trust center: an acceptance of the DPA by the organization
     "acceptance_id": lambda org: trust_factories.a_dpa_acceptance(org).pk,
+    # incidents: an incident, then a leg, a delay and a notice of that same incident
+    "incident_id": lambda org: incident_factories.an_incident(org).pk,
+    "leg_id": lambda org: incident_factories.a_leg(org).pk,  # type: ignore[attr-defined]
+    "delay_id": lambda org: incident_factories.a_delay(org).pk,  # type: ignore[attr-defined]
+    "notice_id": lambda org: incident_factories.a_notice(org).pk,  # type: ignore[attr-defined]
 }
 
 

@@ -1234,6 +1234,28 @@ NOT_COVERED_HERE: dict[Action, str] = {
     "trust/tests/test_maintenance.py",
     Action.TRUST_MAINTENANCE_CHANGED: "moved or cancelled by ops; trust/tests/test_maintenance.py",
     # --- end of trust center ---
+    # --- incidents (incidents/): one event each, on the right chain, is tested in
+    # incidents/tests/test_audit.py (the cascade's two chains in test_cascade.py) ---
+    **dict.fromkeys(
+        (
+            Action.BREACH_RULE_SAVED,
+            Action.INCIDENT_RECORDED,
+            Action.INCIDENT_STATUS_CHANGED,
+            Action.INCIDENT_REGIMES_CONFIRMED,
+            Action.INCIDENT_DELAY_RECORDED,
+            Action.INCIDENT_NOTICE_SENT_TO_DISTRICT,
+            Action.INCIDENT_NOTICE_RECEIVED,
+            Action.INCIDENT_ACKNOWLEDGED,
+            Action.INCIDENT_RECIPIENTS_UPLOADED,
+            Action.INCIDENT_NOTICE_PREPARED,
+            Action.INCIDENT_NOTICE_SENDING,
+            Action.INCIDENT_LEG_MET,
+            Action.INCIDENT_SUBMISSION_RECORDED,
+            Action.INCIDENT_LEG_ESCALATED,
+        ),
+        "incidents: exactly one event per service is tested in incidents/tests/test_audit.py",
+    ),
+    # --- end of incidents ---
 }
 
 

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "sources",
     "vendors",
     "trust",
+    "incidents",
     "audit",
     "k12cloud.admin_site.OpsAdminConfig",
     "django.contrib.auth",
@@ -451,6 +452,7 @@ DASHBOARD_PANEL_PROVIDERS: list[str] = [
     "retention.dashboard.retention_panel",
     "billing.dashboard.billing_panel",
     "trust.dashboard.dpa_panel",
+    "incidents.dashboard.incidents_panel",
 ]
 # --- end of dashboard ---
 
@@ -566,3 +568,8 @@ TRUST_RECEIPT_PRIVATE_KEY = env_str(
 # (empty: PORTAL_BASE_URL + /healthz/)
 TRUST_WEB_CHECK_URL = env_str("TRUST_WEB_CHECK_URL", "")
 # --- end of trust ---
+
+# --- incidents ---
+# recipients queued per batch (one transaction each) when a breach notice is sent
+INCIDENT_NOTICE_BATCH_SIZE = env_int("INCIDENT_NOTICE_BATCH_SIZE", 500)
+# --- end of incidents ---

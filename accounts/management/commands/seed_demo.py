@@ -90,6 +90,13 @@ class Command(BaseCommand):
                 district=organizations["lincoln-usd"],
                 vendor_organization=organizations["brightpath"],
             )
+            # Hudson lists BrightPath too, so a breach can cascade to both (incidents.demo)
+            from incidents.demo import incident_demo_seed
+
+            incident_demo_seed(
+                district=organizations["hudson-csd"],
+                vendor_organization=organizations["brightpath"],
+            )
         self.stdout.write(
             f"Demo data ready: {len(ORGANIZATIONS)} organizations, {len(MEMBERS) + 1} users."
         )
