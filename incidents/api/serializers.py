@@ -111,6 +111,6 @@ class CascadeSerializer(serializers.Serializer):
     acknowledged_by = serializers.CharField(source="acknowledged_by_name")
 
 
-class RefusalSerializer(serializers.Serializer):
+class IncidentRefusalSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField()

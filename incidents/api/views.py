@@ -35,7 +35,7 @@ ERRORS = {
     403: OpenApiResponse(OpenApiTypes.OBJECT, description="Not signed in or not allowed"),
     404: OpenApiResponse(OpenApiTypes.OBJECT, description="No such organization or incident"),
 }
-REFUSED = {409: OpenApiResponse(s.RefusalSerializer, description="Refused in this state")}
+REFUSED = {409: OpenApiResponse(s.IncidentRefusalSerializer, description="Refused in this state")}
 STATE_CODES = {"status", "incident"}
 INCIDENT_ID = OpenApiParameter("incident_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 
