@@ -16,6 +16,7 @@ import pytest
 from django.conf import settings
 from django.db import connections
 from django.test import TransactionTestCase
+from django.utils import translation
 
 
 @contextmanager
@@ -56,3 +57,13 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
     with connected_as(settings.DATABASE_APP_ROLE, settings.DATABASE_APP_PASSWORD):
         yield
     TransactionTestCase._fixture_teardown = original_teardown  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _language_does_not_leak_between_tests() -> Iterator[None]:
+    """A test client request in Spanish leaves Spanish active in the thread (LocaleMiddleware
+    activates a language and nothing deactivates it outside a real server). The next test's
+    services would then write their messages in Spanish; each test starts in the default."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
