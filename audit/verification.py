@@ -51,7 +51,7 @@ from audit.checkpoints import signature_valid, trusted_public_keys
 from audit.models import AuditCheckpoint, AuditEvent
 from k12cloud.tenancy import unscoped_all_tenants
 
-CHUNK_SIZE = 5000
+CHUNK_SIZE = 2000  # rows per FETCH: with the prefetched ones, what the check holds in memory
 PREFETCH = 2  # batches fetched ahead of the hashing
 COLUMNS = ("id", *HASHED_FIELDS, "sequence", "previous_hash", "hash")
 
