@@ -155,7 +155,8 @@ def _batches(organization_id: int | None) -> Iterator[list[tuple[Any, ...]]]:
             while True:
                 item = batches.get()
                 if isinstance(item, BaseException):
-                    raise item
+                    with connection.wrap_database_errors:  # as Django's own cursor raises
+                        raise item
                 if not item:
                     return
                 yield item
