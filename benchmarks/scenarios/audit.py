@@ -5,16 +5,23 @@ audit_record        one record() per transaction, as a request or task writes it
                     writers (threads, each with its own connection) on different
                     organizations and on the same one, reported in `extra` as events/s.
 audit_verify_1m     audit_verify's check of one organization's chain of 1,000,000 events
-                    (seeded once with valid hashes by set-based INSERTs, then reused).
+                    (seeded once with valid hashes by set-based INSERTs, then reused), and
+                    the peak memory of the `manage.py audit_verify` command at 100,000 and
+                    1,000,000 events (a second organization's chain of 100,000).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from django.db import connection
 
@@ -32,6 +39,7 @@ from k12cloud.tenancy import tenant_context, unscoped_all_tenants
 
 WRITER_SLUGS = [f"bench-audit-writer-{i}" for i in range(4)]
 MILLION_SLUG = "bench-audit-1m"
+HUNDRED_K_SLUG = "bench-audit-100k"
 BASELINE_SLUG = "bench-audit-baseline"
 MILLION = 1_000_000
 SEED_BATCH = 20_000
@@ -146,17 +154,17 @@ def audit_record(bench: Bench) -> None:
         raise ScenarioError(f"the writers' chain does not verify: {report.problems}")
 
 
-def _seed_million(organization_id: int, bench: Bench) -> tuple[int, float]:
-    """Extend the organization's chain to MILLION events; returns (events added, seconds)."""
+def _seed_million(organization_id: int, bench: Bench, size: int = MILLION) -> tuple[int, float]:
+    """Extend the organization's chain to `size` events; returns (events added, seconds)."""
     started = time.perf_counter()
     with tenant_context(organization_id):
         sequence, previous = lock_head(organization_id)
     added = 0
     base = datetime(2025, 1, 1, tzinfo=UTC)
     actions = [a.value for a in Action]
-    while sequence < MILLION:
+    while sequence < size:
         batch = []
-        for s in range(sequence + 1, min(sequence + SEED_BATCH, MILLION) + 1):
+        for s in range(sequence + 1, min(sequence + SEED_BATCH, size) + 1):
             fields = {
                 "organization_id": organization_id,
                 "occurred_at": base + timedelta(seconds=s * 20, microseconds=s % 997),
@@ -205,9 +213,9 @@ def _seed_million(organization_id: int, bench: Bench) -> tuple[int, float]:
                 f"SELECT * FROM unnest({unnest})",
                 arrays,
             )
-            move_head(organization_id, min(sequence + SEED_BATCH, MILLION), previous)
+            move_head(organization_id, min(sequence + SEED_BATCH, size), previous)
         added += len(batch)
-        sequence = min(sequence + SEED_BATCH, MILLION)
+        sequence = min(sequence + SEED_BATCH, size)
         if added % 200_000 == 0:
             bench.log(f"seeded {sequence:,} events ({time.perf_counter() - started:.0f}s)")
     return added, time.perf_counter() - started
@@ -245,3 +253,32 @@ def audit_verify_1m(bench: Bench) -> None:
     rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
     bench.extra["peak RSS growth MB"] = round(rss_growth / 1024, 1)
     bench.details["seed"] = {"added": added, "seconds": round(seconds, 1)}
+
+    # the command itself in a fresh process per size: its wall time and peak RSS
+    hundred_k = _organization(HUNDRED_K_SLUG)
+    if _seed_million(hundred_k.pk, bench, size=100_000)[0]:
+        analyze([AuditEvent])
+    for label, slug in (("100k", HUNDRED_K_SLUG), ("1m", MILLION_SLUG)):
+        seconds, peak_kb = _command_run(slug)
+        bench.extra[f"command s {label}"] = round(seconds, 1)
+        bench.extra[f"command peak RSS MB {label}"] = round(peak_kb / 1024, 1)
+
+
+def _command_run(slug: str) -> tuple[float, int]:
+    """(seconds, peak RSS in KiB) of `manage.py audit_verify --organization SLUG`."""
+    manage = Path(__file__).resolve().parents[2] / "manage.py"
+    with tempfile.TemporaryFile() as output:
+        began = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, str(manage), "audit_verify", "--organization", slug],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - began
+        process.returncode = os.waitstatus_to_exitcode(status)
+        output.seek(0)
+        text = output.read().decode()
+    if process.returncode != 0 or "all intact" not in text:
+        raise ScenarioError(f"audit_verify --organization {slug} failed: {text[-500:]}")
+    return seconds, usage.ru_maxrss
