@@ -19,8 +19,10 @@ inside a tenant context) must put the enclosing context's settings back, because
 SAVEPOINT keeps them; that restore is deferred to just before the next statement of the
 enclosing transaction (an execute wrapper on the connection, `_restore_before_statement`), so
 it is skipped when nothing runs before the transaction ends or another context sets its own
-values first. Every statement Django executes passes that wrapper; code that talks to psycopg
-directly (`psycopg.Cursor(connection.connection)`) must call `settings_in_force()` first.
+values first. A context left inside a transaction that no context opened (a plain atomic
+block, a test's transaction) clears the settings at once, as before. Every statement Django
+executes passes that wrapper; code that talks to psycopg directly
+(`psycopg.Cursor(connection.connection)`) must call `settings_in_force()` first.
 
 Entry points:
     tenant_context(organization)      a request, task or command acting for one organization
@@ -147,21 +149,35 @@ def _install_restore_wrapper() -> None:
         connection.execute_wrappers.insert(0, _restore_before_statement)
 
 
+# How many contexts enclose the running code (a nested one knows it has an enclosing context).
+_depth: ContextVar[int] = ContextVar("k12cloud_tenant_depth", default=0)
+
+
 @contextmanager
 def _activate(state: TenantState) -> Iterator[TenantState]:
     _install_restore_wrapper()
     token = _state.set(state)
+    depth_token = _depth.set(_depth.get() + 1)
     try:
         with transaction.atomic():
             _apply_to_database(state)
             yield state
     finally:
         _state.reset(token)
+        _depth.reset(depth_token)
         # The context that opened the transaction needs no restore: COMMIT or ROLLBACK has
         # discarded its settings. A nested context ran in a savepoint; releasing it keeps its
         # settings, and a rolled back savepoint may hold another nested context's, so the
         # enclosing context's settings go back before the next statement of the transaction.
-        setattr(connection, _RESTORE_PENDING, connection.in_atomic_block)
+        if not connection.in_atomic_block:
+            setattr(connection, _RESTORE_PENDING, False)
+        elif _depth.get() > 0 or connection.needs_rollback:
+            setattr(connection, _RESTORE_PENDING, True)
+        else:
+            # no context encloses this one, but a transaction it did not open does (a plain
+            # atomic block, a test's transaction): clear the settings now, as code outside any
+            # context expects, rather than in front of whatever statement comes next
+            _apply_to_database(TenantState())
 
 
 def _organization_id(organization: Organization | int) -> int:

@@ -170,10 +170,12 @@ def test_memberships_are_readable_in_the_request_that_signs_in(tenant_a: Tenant)
 def current_settings() -> tuple[str, str, str]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT current_setting(%s, true), current_setting(%s, true), current_setting(%s, true)",
+            "SELECT current_setting(%s, true), current_setting(%s, true), "
+            "current_setting(%s, true)",
             [tenancy.ORGANIZATION_SETTING, tenancy.USER_SETTING, tenancy.ALL_TENANTS_SETTING],
         )
-        return tuple(value or "" for value in cursor.fetchone())  # type: ignore[return-value]
+        organization, user, all_tenants = cursor.fetchone()
+        return organization or "", user or "", all_tenants or ""
 
 
 def test_escape_hatch_inside_a_tenant_context_gives_the_tenant_back(
@@ -234,9 +236,12 @@ def test_a_raw_psycopg_cursor_needs_settings_in_force(tenant_a: Tenant, tenant_b
 
 @pytest.mark.django_db(transaction=True)
 def test_leaving_the_outermost_context_sends_no_restore(tenant_a: Tenant) -> None:
-    with CaptureQueriesContext(connection) as captured:
-        with user_context(tenant_a.admin.pk), tenant_context(tenant_a.organization):
-            pass
+    with (
+        CaptureQueriesContext(connection) as captured,
+        user_context(tenant_a.admin.pk),
+        tenant_context(tenant_a.organization),
+    ):
+        pass
     statements = [q["sql"].split(" ")[0] for q in captured.captured_queries]
     # BEGIN, the user's settings, the tenant's savepoint and settings, release, COMMIT: the
     # user context's settings are not put back between RELEASE and COMMIT, nor cleared at the end
@@ -256,3 +261,26 @@ def test_a_nested_restore_is_one_statement_before_the_next_query(tenant_a: Tenan
         "set_config('k12cloud.all_tenants', '', true)",
         "SELECT organization_id FROM accounts_membership",
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dashboard_request_spends_six_statements_on_its_transaction_and_tenancy(
+    tenant_a: Tenant,
+) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    from accounts.tests.factories import sign_in
+
+    client = sign_in(Client(), tenant_a.admin)
+    url = reverse("accounts:dashboard", kwargs={"org_slug": tenant_a.organization.slug})
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    bookkeeping = [
+        q["sql"].split(" ")[0]
+        for q in captured.captured_queries
+        if q["sql"].startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "SELECT set_config"))
+    ]
+    # the request's transaction and the user's settings; the organization page's savepoint
+    # and settings; its release; COMMIT. No restore before the COMMIT.
+    assert bookkeeping == ["BEGIN", "SELECT", "SAVEPOINT", "SELECT", "RELEASE", "COMMIT"]
