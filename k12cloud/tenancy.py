@@ -177,7 +177,7 @@ def _activate(state: TenantState) -> Iterator[TenantState]:
             # no context encloses this one, but a transaction it did not open does (a plain
             # atomic block, a test's transaction): clear the settings now, as code outside any
             # context expects, rather than in front of whatever statement comes next
-            _apply_to_database(TenantState())
+            _apply_to_database(_state.get())
 
 
 def _organization_id(organization: Organization | int) -> int:
