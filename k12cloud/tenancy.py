@@ -11,6 +11,19 @@ application half of 5:
   policies read. A setting cannot outlive its transaction, so a pooled connection can never
   carry one tenant's context into another's request.
 
+Statements (issue #20): entering a context is one `SELECT set_config(...), set_config(...),
+set_config(...)` after the transaction's BEGIN or the nested context's SAVEPOINT. Leaving the
+context that opened the transaction sends nothing: COMMIT or ROLLBACK discards the settings.
+Leaving a nested context (a tenant context inside a request's user context, the escape hatch
+inside a tenant context) must put the enclosing context's settings back, because RELEASE
+SAVEPOINT keeps them; that restore is deferred to just before the next statement of the
+enclosing transaction (an execute wrapper on the connection, `_restore_before_statement`), so
+it is skipped when nothing runs before the transaction ends or another context sets its own
+values first. A context left inside a transaction that no context opened (a plain atomic
+block, a test's transaction) clears the settings at once, as before. Every statement Django
+executes passes that wrapper; code that talks to psycopg directly
+(`psycopg.Cursor(connection.connection)`) must call `settings_in_force()` first.
+
 Entry points:
     tenant_context(organization)      a request, task or command acting for one organization
     user_context(user_id)             a signed-in user before an organization is chosen: they
@@ -76,7 +89,16 @@ def current_organization_id() -> int:
     return organization_id
 
 
+# Set on the connection when a nested context was left and the enclosing context's settings
+# have not been put back yet: the next statement in the transaction restores them first.
+_RESTORE_PENDING = "_k12cloud_tenancy_restore_pending"
+# Statements that read no setting: a restore waiting in front of them can wait a bit longer.
+_SAVEPOINT_SQL = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")
+
+
 def _apply_to_database(state: TenantState) -> None:
+    """All three settings in one statement (one round trip), local to the transaction."""
+    setattr(connection, _RESTORE_PENDING, False)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config(%s, %s, true), set_config(%s, %s, true), set_config(%s, %s, true)",
@@ -91,20 +113,71 @@ def _apply_to_database(state: TenantState) -> None:
         )
 
 
+def settings_in_force() -> None:
+    """Put the current context's settings in the database now if a restore is pending.
+
+    Django's statements get this from `_restore_before_statement`; call it before running SQL
+    through a raw psycopg cursor, which no execute wrapper sees.
+    """
+    if not getattr(connection, _RESTORE_PENDING, False):
+        return
+    if not connection.in_atomic_block:
+        setattr(connection, _RESTORE_PENDING, False)  # the transaction took its settings along
+    elif not connection.needs_rollback:
+        _apply_to_database(_state.get())
+    # else: no statement runs in this transaction until it rolls back; the restore stays pending
+
+
+def _restore_before_statement(
+    execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]
+) -> Any:
+    """Execute wrapper: a deferred restore runs before the statement that could read it."""
+    savepoint_sql = isinstance(sql, str) and sql.startswith(_SAVEPOINT_SQL)
+    if getattr(connection, _RESTORE_PENDING, False) and not savepoint_sql:
+        settings_in_force()  # its own statement passes here again with nothing pending
+    if savepoint_sql and sql.startswith("ROLLBACK"):
+        # the settings go back to what they were at the savepoint, which may be a left
+        # context's whose restore was still pending then, or was made after it and is undone
+        setattr(connection, _RESTORE_PENDING, True)
+    return execute(sql, params, many, context)
+
+
+def _install_restore_wrapper() -> None:
+    # first in the list (outermost): Django's execute_wrapper() context manager pops the last
+    # element, so a wrapper someone pushes for a block is still the one they pop
+    if _restore_before_statement not in connection.execute_wrappers:
+        connection.execute_wrappers.insert(0, _restore_before_statement)
+
+
+# How many contexts enclose the running code (a nested one knows it has an enclosing context).
+_depth: ContextVar[int] = ContextVar("k12cloud_tenant_depth", default=0)
+
+
 @contextmanager
 def _activate(state: TenantState) -> Iterator[TenantState]:
-    previous = _state.get()
+    _install_restore_wrapper()
     token = _state.set(state)
+    depth_token = _depth.set(_depth.get() + 1)
     try:
         with transaction.atomic():
             _apply_to_database(state)
             yield state
     finally:
         _state.reset(token)
-        # A nested context ran in a savepoint; releasing it keeps its settings, so put the
-        # enclosing context's settings back for the rest of the outer transaction.
-        if connection.in_atomic_block and not connection.needs_rollback:
-            _apply_to_database(previous)
+        _depth.reset(depth_token)
+        # The context that opened the transaction needs no restore: COMMIT or ROLLBACK has
+        # discarded its settings. A nested context ran in a savepoint; releasing it keeps its
+        # settings, and a rolled back savepoint may hold another nested context's, so the
+        # enclosing context's settings go back before the next statement of the transaction.
+        if not connection.in_atomic_block:
+            setattr(connection, _RESTORE_PENDING, False)
+        elif _depth.get() > 0 or connection.needs_rollback:
+            setattr(connection, _RESTORE_PENDING, True)
+        else:
+            # no context encloses this one, but a transaction it did not open does (a plain
+            # atomic block, a test's transaction): clear the settings now, as code outside any
+            # context expects, rather than in front of whatever statement comes next
+            _apply_to_database(_state.get())
 
 
 def _organization_id(organization: Organization | int) -> int:

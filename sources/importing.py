@@ -23,6 +23,7 @@ from audit.actions import Action
 from audit.services import record as audit_record
 from k12cloud.encryption.envelope import blind_index, seal
 from k12cloud.encryption.keys import current_keys_pinned
+from k12cloud.tenancy import settings_in_force
 from sources.models import DataSource, SisLookupKey, SisRecord, SourceImport, StudentLink
 from sources.oneroster import csv_package
 from sources.oneroster.csv_package import PackageProblem, PackageRefused
@@ -108,6 +109,7 @@ class _Writer:
             return
         kinds, sourced, persons, data = (list(column) for column in zip(*self.rows, strict=True))
         count = len(self.rows)
+        settings_in_force()  # no execute wrapper sees a raw cursor: a pending restore goes first
         raw = psycopg.Cursor(connection.connection)  # server-side binding: arrays as they are
         try:
             raw.execute(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 from django.db.utils import ProgrammingError
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Membership
 from accounts.permissions import Role
@@ -160,3 +162,125 @@ def test_memberships_are_readable_in_the_request_that_signs_in(tenant_a: Tenant)
     request.user = tenant_a.admin
     with user_context(None):  # what the middleware set while the visitor was anonymous
         assert [m.organization.slug for m in memberships_of(request)] == ["lincoln-usd"]
+
+
+# --- statements (issue #20): no restore before the end of a transaction, a deferred one otherwise
+
+
+def current_settings() -> tuple[str, str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting(%s, true), current_setting(%s, true), "
+            "current_setting(%s, true)",
+            [tenancy.ORGANIZATION_SETTING, tenancy.USER_SETTING, tenancy.ALL_TENANTS_SETTING],
+        )
+        organization, user, all_tenants = cursor.fetchone()
+        return organization or "", user or "", all_tenants or ""
+
+
+def test_escape_hatch_inside_a_tenant_context_gives_the_tenant_back(
+    tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    with tenant_context(tenant_a.organization):
+        with unscoped_all_tenants(reason="test: nested escape hatch"):
+            assert raw_membership_org_ids() == {tenant_a.organization.pk, tenant_b.organization.pk}
+        assert raw_membership_org_ids() == {tenant_a.organization.pk}
+        assert current_settings() == (str(tenant_a.organization.pk), "", "")
+
+
+def test_tenant_context_inside_a_user_context_gives_the_user_back(
+    tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    user_id = tenant_a.admin.pk
+    with user_context(user_id):
+        with tenant_context(tenant_b.organization):
+            assert current_settings() == (str(tenant_b.organization.pk), str(user_id), "")
+        assert current_settings() == ("", str(user_id), "")
+        assert raw_membership_org_ids() == {tenant_a.organization.pk}  # only the user's own
+
+
+def test_a_rolled_back_savepoint_after_a_nested_context_still_restores(
+    tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    # the first inner context's settings are still in the database (restore deferred) when
+    # the savepoint is taken; rolling back to it brings them back, and the restore must follow
+    with tenant_context(tenant_a.organization):
+        with unscoped_all_tenants(reason="test: inner"):
+            pass
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Membership.objects.create(
+                organization=tenant_a.organization, user=tenant_a.admin, role=Role.VIEWER
+            )  # duplicate (organization, user)
+        assert raw_membership_org_ids() == {tenant_a.organization.pk}
+        with pytest.raises(IntegrityError), tenant_context(tenant_b.organization):
+            Membership.objects.create(
+                organization=tenant_b.organization, user=tenant_b.admin, role=Role.VIEWER
+            )
+        assert raw_membership_org_ids() == {tenant_a.organization.pk}
+
+
+def test_a_raw_psycopg_cursor_needs_settings_in_force(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    def raw_psycopg_org_ids() -> set[int]:
+        with psycopg.Cursor(connection.connection) as raw:
+            raw.execute("SELECT organization_id FROM accounts_membership")
+            return {row[0] for row in raw.fetchall()}
+
+    with tenant_context(tenant_a.organization):
+        with tenant_context(tenant_b.organization):
+            pass
+        # no execute wrapper sees this cursor: the restore is still pending, B's settings hold
+        assert raw_psycopg_org_ids() == {tenant_b.organization.pk}
+        tenancy.settings_in_force()
+        assert raw_psycopg_org_ids() == {tenant_a.organization.pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_leaving_the_outermost_context_sends_no_restore(tenant_a: Tenant) -> None:
+    with (
+        CaptureQueriesContext(connection) as captured,
+        user_context(tenant_a.admin.pk),
+        tenant_context(tenant_a.organization),
+    ):
+        pass
+    statements = [q["sql"].split(" ")[0] for q in captured.captured_queries]
+    # BEGIN, the user's settings, the tenant's savepoint and settings, release, COMMIT: the
+    # user context's settings are not put back between RELEASE and COMMIT, nor cleared at the end
+    assert statements == ["BEGIN", "SELECT", "SAVEPOINT", "SELECT", "RELEASE", "COMMIT"]
+    assert current_settings() == ("", "", "")  # autocommit: a new transaction, no settings
+
+
+def test_a_nested_restore_is_one_statement_before_the_next_query(tenant_a: Tenant) -> None:
+    with user_context(tenant_a.admin.pk):
+        with tenant_context(tenant_a.organization):
+            pass
+        with CaptureQueriesContext(connection) as captured:
+            raw_membership_org_ids()
+    assert [q["sql"] for q in captured.captured_queries] == [
+        "SELECT set_config('k12cloud.organization_id', '', true), "
+        f"set_config('k12cloud.user_id', '{tenant_a.admin.pk}', true), "
+        "set_config('k12cloud.all_tenants', '', true)",
+        "SELECT organization_id FROM accounts_membership",
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dashboard_request_spends_six_statements_on_its_transaction_and_tenancy(
+    tenant_a: Tenant,
+) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    from accounts.tests.factories import sign_in
+
+    client = sign_in(Client(), tenant_a.admin)
+    url = reverse("accounts:dashboard", kwargs={"org_slug": tenant_a.organization.slug})
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    bookkeeping = [
+        q["sql"].split(" ")[0]
+        for q in captured.captured_queries
+        if q["sql"].startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "SELECT set_config"))
+    ]
+    # the request's transaction and the user's settings; the organization page's savepoint
+    # and settings; its release; COMMIT. No restore before the COMMIT.
+    assert bookkeeping == ["BEGIN", "SELECT", "SAVEPOINT", "SELECT", "RELEASE", "COMMIT"]

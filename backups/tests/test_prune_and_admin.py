@@ -152,8 +152,9 @@ def test_members_of_a_tenant_cannot_see_backups() -> None:
     assert response.status_code == 302  # to the admin's sign-in: ops staff only
 
 
-# session, user, device checks and the two list queries: independent of the number of rows
-ADMIN_LIST_QUERIES = 14
+# session, user, device checks, the tenancy contexts' savepoints and settings, and the two list
+# queries: independent of the number of rows
+ADMIN_LIST_QUERIES = 13
 
 
 def test_the_demo_ops_staff_group_reads_backups_without_being_superuser() -> None:

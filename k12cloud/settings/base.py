@@ -10,6 +10,7 @@ from csp.constants import NONE, SELF
 
 from k12cloud.settings.environment import (
     database_from_url,
+    env_bool,
     env_int,
     env_list,
     env_str,
@@ -115,7 +116,16 @@ TEMPLATES = [
 # migrations can grant it privileges and `check_rls` can inspect it.
 DATABASES = {"default": database_from_url(env_str("DATABASE_URL"))}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# No health check (issue #20): with it, Django sends a `SELECT 1` before the first statement of
+# every request on a reused connection, a round trip per request to guard against a connection
+# that broke while idle (a database restart or failover). Without it, such a request fails with
+# a database error and rolls back whole (a request is one transaction), and Django discards
+# the broken connection when the request ends (close_if_unusable_or_obsolete on
+# request_finished; Celery's Django fixup does the same around each task), so the next request
+# on that worker connects afresh. One failed request per worker after a restart is the price;
+# tests/test_connection_upkeep.py proves the discard. DATABASE_CONN_HEALTH_CHECKS=true turns
+# the check back on (e.g. behind a network that drops idle connections often).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DATABASE_CONN_HEALTH_CHECKS", False)
 DATABASE_APP_ROLE = env_str("DATABASE_APP_ROLE", "k12cloud_app")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -158,11 +158,11 @@ def test_confirming_another_tenants_record_is_refused(
 
 # --- exact query counts (the same with 1 or 3 links / imports) ---------------------------------
 
-SOURCE_LIST_QUERIES = 14
-SOURCE_DETAIL_QUERIES = 14
-IMPORT_DETAIL_QUERIES = 13
+SOURCE_LIST_QUERIES = 13
+SOURCE_DETAIL_QUERIES = 13
+IMPORT_DETAIL_QUERIES = 12
 REQUEST_SIS_QUERIES_PER_LINK = 13
-REQUEST_SIS_BASE_QUERIES = 17
+REQUEST_SIS_BASE_QUERIES = 16
 
 
 def test_source_pages_query_counts(
