@@ -16,7 +16,9 @@ class RefusalSerializer(serializers.Serializer):
 
 class VendorSerializer(serializers.ModelSerializer):
     contact_emails = serializers.SerializerMethodField()
-    portal_organization: Any = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    portal_organization: Any = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Vendor
