@@ -21,14 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-from django.db import connection
-from django.utils import timezone
-
 from accounts.models import Organization
 from benchmarks.harness import Bench, ScenarioError, scenario
-from benchmarks.seeding import analyze
-from k12cloud.tenancy import tenant_context
-from privacy_requests.models import PrivacyRequest
+from benchmarks.seeding import seed_cloned_requests
 
 SIZES = (10_000, 100_000)
 GROWTH_LIMIT_KIB = 64 * 1024
@@ -49,42 +44,12 @@ def _organization(rows: int) -> Organization:
 
 
 def _seed(organization: Organization, rows: int) -> None:
-    with tenant_context(organization):
-        have = PrivacyRequest.objects.count()
-        if have >= rows:
-            return
-        template = PrivacyRequest.objects.order_by("pk").first() or PrivacyRequest.objects.create(
-            organization=organization,
-            reference="E000000000",
-            request_type="access",
-            channel="web",
-            relationship="parent",
-            requester_name="Benchmark Requester Name",
-            requester_email="bench.requester@example.org",
-            requester_phone="+1 555 0100 0000",
-            requester_address="1 Benchmark Way, Springfield",
-            subject_name="Benchmark Student",
-            subject_school="Benchmark Elementary",
-            subject_birth_date="2014-01-01",
-            details="A request for the benchmark, with a few sentences of detail as staff write.",
-            received_at=timezone.now(),
-        )
-        have = PrivacyRequest.objects.count()
-        table = PrivacyRequest._meta.db_table
-        columns = [
-            str(f.column)
-            for f in PrivacyRequest._meta.concrete_fields
-            if f.column not in ("id", "reference")
-        ]
-        column_list = ", ".join(connection.ops.quote_name(c) for c in columns)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (reference, {column_list}) "
-                f"SELECT 'E' || lpad(g::text, 9, '0'), {column_list} "
-                f"FROM {table}, generate_series(%s, %s) g WHERE id = %s",
-                [have, rows - 1, template.pk],
-            )
-    analyze([PrivacyRequest])
+    seed_cloned_requests(
+        organization,
+        rows,
+        reference_prefix="E",
+        details="A request for the benchmark, with a few sentences of detail as staff write.",
+    )
 
 
 def _export_in_a_worker_process(organization: Organization) -> dict[str, float]:

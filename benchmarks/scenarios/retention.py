@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import time
 
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Organization
 from benchmarks.harness import Bench, ScenarioError, scenario
-from benchmarks.seeding import analyze
+from benchmarks.seeding import seed_cloned_requests
 from k12cloud.tenancy import tenant_context
 from privacy_requests.models import PrivacyRequest
 from retention.declarations import declaration_for
@@ -51,42 +50,9 @@ def _organization(slug: str) -> Organization:
 
 
 def _seed(organization: Organization) -> None:
-    with tenant_context(organization):
-        have = PrivacyRequest.objects.count()
-        if have >= ROWS:
-            return
-        template = PrivacyRequest.objects.order_by("pk").first() or PrivacyRequest.objects.create(
-            organization=organization,
-            reference="B000000000",
-            request_type="access",
-            channel="web",
-            relationship="parent",
-            requester_name="Benchmark Requester Name",
-            requester_email="bench.requester@example.org",
-            requester_phone="+1 555 0100 0000",
-            requester_address="1 Benchmark Way, Springfield",
-            subject_name="Benchmark Student",
-            subject_school="Benchmark Elementary",
-            subject_birth_date="2014-01-01",
-            details="A request for the benchmark",
-            received_at=timezone.now(),
-        )
-        have = PrivacyRequest.objects.count()
-        table = PrivacyRequest._meta.db_table
-        columns = [
-            str(f.column)
-            for f in PrivacyRequest._meta.concrete_fields
-            if f.column not in ("id", "reference")
-        ]
-        column_list = ", ".join(connection.ops.quote_name(c) for c in columns)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (reference, {column_list}) "
-                f"SELECT 'B' || lpad(g::text, 9, '0'), {column_list} "
-                f"FROM {table}, generate_series(%s, %s) g WHERE id = %s",
-                [have, ROWS - 1, template.pk],
-            )
-    analyze([PrivacyRequest])
+    seed_cloned_requests(
+        organization, ROWS, reference_prefix="B", details="A request for the benchmark"
+    )
 
 
 def _engine(organization: Organization) -> int:
