@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import render
 from django.template import loader
-from django.utils import translation
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,6 +11,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from k12cloud.api_common import api_not_found, is_api_path
+from k12cloud.public_pages import public_language
 
 
 def health(request: HttpRequest) -> JsonResponse:
@@ -42,16 +41,9 @@ class ApiRootView(APIView):
 # LocaleMiddleware chose (cookie, Accept-Language).
 
 
-def _apply_lang(request: HttpRequest) -> None:
-    wanted = request.GET.get("lang", "")
-    if wanted in dict(settings.LANGUAGES):
-        translation.activate(wanted)
-        request.LANGUAGE_CODE = wanted
-
-
 def error_page(request: HttpRequest, status: int, *, message: str = "") -> HttpResponse:
     """The styled page of a 4xx status (templates/<status>.html); `message` says why, if given."""
-    _apply_lang(request)
+    public_language(request)
     return render(request, f"{status}.html", {"message": message}, status=status)
 
 
@@ -80,7 +72,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: a static page without the request's context processors (no query, no session):
     whatever failed must not fail the error page too."""
     try:
-        _apply_lang(request)
+        public_language(request)
         body = loader.get_template("500.html").render({})
     except Exception:  # the last resort cannot fail
         body = "<!doctype html><title>Server error</title><h1>Server error</h1>"

@@ -9,13 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from k12cloud.public_pages import public_render
 from trust.documents import diff_lines, render_markdown
 from trust.health import availability, daily_availability, incidents
 from trust.models import DocumentKind, HealthCheck, Service
@@ -28,36 +27,12 @@ from trust.selectors import (
     previous_version,
 )
 
-_LANGUAGES = dict(settings.LANGUAGES)
 STALE_AFTER = timedelta(minutes=3)
 BAR_DAYS = 90
 
 
-def _language(request: HttpRequest) -> str:
-    wanted = request.GET.get("lang", "")
-    if wanted in _LANGUAGES:
-        translation.activate(wanted)
-        request.LANGUAGE_CODE = wanted
-    active = (translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
-    return active if active in _LANGUAGES else settings.LANGUAGE_CODE
-
-
 def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
-    language = _language(request)
-    response = render(
-        request,
-        f"trust/public/{template}",
-        {**context, "language": language, "languages": settings.LANGUAGES},
-    )
-    if request.GET.get("lang") in _LANGUAGES:
-        response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME,
-            language,
-            max_age=settings.LANGUAGE_COOKIE_AGE,
-            samesite="Lax",
-            secure=request.is_secure(),
-        )
-    return response
+    return public_render(request, f"trust/public/{template}", context)
 
 
 def _document(document: str) -> str:

@@ -23,11 +23,11 @@ DEVELOPMENT_BILLING_REMITTANCE = {
 }
 
 
-def is_development_audit_key(text: str) -> bool:
-    """True when `text` is the development checkpoint key, as base64 or as PEM.
+def _is_development_ed25519_key(text: str, development_base64: str) -> bool:
+    """True when `text` is the given development Ed25519 key, as base64 or as PEM.
 
-    Anything that is not a readable Ed25519 key is left to the audit system check, which
-    explains what is wrong with it.
+    Anything that is not a readable Ed25519 key is left to the system checks, which explain
+    what is wrong with it.
     """
     import base64
     import binascii
@@ -35,7 +35,7 @@ def is_development_audit_key(text: str) -> bool:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    development = base64.b64decode(DEVELOPMENT_AUDIT_CHECKPOINT_PRIVATE_KEY)
+    development = base64.b64decode(development_base64)
     text = text.strip()
     try:
         if text.startswith("-----BEGIN"):
@@ -46,6 +46,11 @@ def is_development_audit_key(text: str) -> bool:
         return base64.b64decode(text, validate=True) == development
     except (ValueError, TypeError, binascii.Error):
         return False
+
+
+def is_development_audit_key(text: str) -> bool:
+    """True when `text` is the development checkpoint key, as base64 or as PEM."""
+    return _is_development_ed25519_key(text, DEVELOPMENT_AUDIT_CHECKPOINT_PRIVATE_KEY)
 
 
 # backups (backups/): the key that encrypts local and test backups; production refuses it
@@ -54,20 +59,4 @@ DEVELOPMENT_BACKUP_ENCRYPTION_KEY = "azEyY2xvdWQtZGV2ZWxvcG1lbnQtYmFja3VwLWtleSE
 
 def is_development_receipt_key(text: str) -> bool:
     """True when `text` is the development DPA receipt key, as base64 or as PEM."""
-    import base64
-    import binascii
-
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    development = base64.b64decode(DEVELOPMENT_TRUST_RECEIPT_PRIVATE_KEY)
-    text = text.strip()
-    try:
-        if text.startswith("-----BEGIN"):
-            key = serialization.load_pem_private_key(text.encode(), password=None)
-            if not isinstance(key, Ed25519PrivateKey):
-                return False
-            return key.private_bytes_raw() == development
-        return base64.b64decode(text, validate=True) == development
-    except (ValueError, TypeError, binascii.Error):
-        return False
+    return _is_development_ed25519_key(text, DEVELOPMENT_TRUST_RECEIPT_PRIVATE_KEY)

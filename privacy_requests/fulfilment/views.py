@@ -32,6 +32,7 @@ from accounts.models import Organization, User
 from accounts.permissions import Permission
 from k12cloud.encryption.keys import data_keys_preloaded
 from k12cloud.portal import OrganizationView
+from k12cloud.public_pages import public_language
 from k12cloud.tenancy import tenant_context
 from k12cloud.uploads import BY_KEY
 from privacy_requests.fulfilment import forms as fulfilment_forms
@@ -57,7 +58,7 @@ from privacy_requests.fulfilment.services import (
     package_prepare,
     request_fulfil,
 )
-from privacy_requests.intake.views import _language, _organization
+from privacy_requests.intake.views import _organization
 from privacy_requests.models import PrivacyRequest, RequestEvent
 from privacy_requests.selectors import request_get
 from privacy_requests.services import RequestActionRefused
@@ -412,7 +413,7 @@ def portal_download_view(request: HttpRequest, org_slug: str) -> HttpResponseBas
     if request.GET.get("lang") not in dict(settings.LANGUAGES):
         translation.activate(privacy_request.language)
         request.LANGUAGE_CODE = privacy_request.language
-    language = _language(request)
+    language = public_language(request)
     return render(
         request,
         "privacy_requests/fulfilment/unavailable.html",

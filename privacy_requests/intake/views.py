@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import translation
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Organization
 from k12cloud.client_ip import client_ip
+from k12cloud.public_pages import public_language, public_render
 from k12cloud.rate_limits import RateLimitDecision
 from k12cloud.tenancy import tenant_context
 from privacy_requests.deadlines import RequestType
@@ -41,38 +40,12 @@ from privacy_requests.intake.services import (
 from privacy_requests.models import RequesterToken
 
 _SUBMITTED_SESSION_KEY = "privacy_intake_submitted"
-_LANGUAGES = dict(settings.LANGUAGES)
-
-
-def _language(request: HttpRequest) -> str:
-    """Apply `?lang=`; the active language, reduced to one the pages are written in."""
-    wanted = request.GET.get("lang", "")
-    if wanted in _LANGUAGES:
-        translation.activate(wanted)
-        request.LANGUAGE_CODE = wanted
-    active = (translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
-    return active if active in _LANGUAGES else settings.LANGUAGE_CODE
 
 
 def _render(
     request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
 ) -> HttpResponse:
-    language = _language(request)
-    response = render(
-        request,
-        f"privacy_requests/intake/{template}",
-        {**context, "language": language, "languages": settings.LANGUAGES},
-        status=status,
-    )
-    if request.GET.get("lang") in _LANGUAGES:
-        response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME,
-            language,
-            max_age=settings.LANGUAGE_COOKIE_AGE,
-            samesite="Lax",
-            secure=request.is_secure(),
-        )
-    return response
+    return public_render(request, f"privacy_requests/intake/{template}", context, status=status)
 
 
 def rate_limited_response(response: HttpResponse, decision: RateLimitDecision) -> HttpResponse:
@@ -96,7 +69,7 @@ def _with_language(url: str, language: str) -> str:
 @require_http_methods(["GET", "POST"])
 def intake_form_view(request: HttpRequest, org_slug: str) -> HttpResponse:
     organization = _organization(org_slug)
-    language = _language(request)
+    language = public_language(request)
     request_types, ccpa_applies = intake_offer(organization=organization)
     gpc_signal = request.headers.get("Sec-GPC", "").strip() == "1"
     gpc_means_opt_out = gpc_signal and ccpa_applies

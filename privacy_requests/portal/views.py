@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
@@ -30,13 +29,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Organization
 from k12cloud.client_ip import client_ip
+from k12cloud.public_pages import LANGUAGES, public_language
 from k12cloud.tenancy import tenant_context
 from privacy_requests.intake import rate_limit
 from privacy_requests.intake.forms import REQUEST_TYPE_LABELS
 from privacy_requests.intake.selectors import requester_token_for
 from privacy_requests.intake.services import TokenUnusable, token_unusable_reason
 from privacy_requests.intake.views import (
-    _language,
     _organization,
     _render,
     _with_language,
@@ -57,7 +56,6 @@ PORTAL_SESSION_KEY = "privacy_portal"
 PORTAL_SESSION_SECONDS = 60 * 60
 _SIGNING_SALT = "privacy_requests.portal.session"
 _RATE_SCOPE = "portal-link"
-_LANGUAGES = dict(settings.LANGUAGES)
 
 # What each status means, as a parent would say it: (short name, one sentence).
 STATUS_EXPLAINED: dict[str, tuple[Any, Any]] = {
@@ -121,7 +119,7 @@ def _portal_render(
     status: int = 200,
 ) -> HttpResponse:
     """The intake's page frame; the request's language unless `?lang=` chooses."""
-    if default_language in _LANGUAGES and request.GET.get("lang") not in _LANGUAGES:
+    if default_language in LANGUAGES and request.GET.get("lang") not in LANGUAGES:
         translation.activate(default_language)
         request.LANGUAGE_CODE = default_language
     return _render(request, f"portal/{template}", context, status=status)
@@ -164,7 +162,7 @@ def _session_request(request: HttpRequest, organization: Organization) -> Privac
 
 def _session_ended(request: HttpRequest, organization: Organization) -> HttpResponse:
     """No (or no longer a) portal session: back to the form that sends a new link."""
-    return redirect(_url("portal_link", organization, _language(request)) + "&ended=1")
+    return redirect(_url("portal_link", organization, public_language(request)) + "&ended=1")
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -316,7 +314,7 @@ def portal_sign_out_view(request: HttpRequest, org_slug: str) -> HttpResponse:
     organization = _organization(org_slug)
     request.session.pop(PORTAL_SESSION_KEY, None)
     request.session.cycle_key()
-    language = _language(request)
+    language = public_language(request)
     return _portal_render(
         request, "signed_out.html", {"intake_org": organization, "language": language}
     )
