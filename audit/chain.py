@@ -9,8 +9,18 @@ Hashes are unkeyed, so someone who can write the table could recompute a whole c
 editing it. Signed checkpoints (`audit.checkpoints`) pin chain heads with a key the database
 does not hold, which makes such a rewrite, and cutting the tail, detectable too.
 
-Version 1 of the canonical form must never change: stored hashes depend on it. A new form
-gets a new version number in the serialized document.
+Sealing (issue #20). `record()` appends an event unsealed (no sequence, no hashes), without
+any lock, in the caller's transaction; one sealer per chain (`audit.sealing`, run by Celery
+beat every few seconds) gives the committed events their positions, links and hashes in
+batches, in id order, much as a Certificate Transparency log sequences submitted entries. So
+writers never wait on each other, and an event is sealed within a bounded time that
+`audit_verify` reports and enforces (AUDIT_SEAL_BOUND_SECONDS).
+
+Canonical forms must never change: stored hashes depend on them. Version 1 is that of events
+sealed as they were written (before sealing existed, and by migrations); version 2, that of
+events the sealer sealed (`sealed_at` set), adds the event's id, because such an event's
+position is not tied to its id order any more and the id is how the rest of the product names
+an event. A new form gets a new version number in the serialized document.
 """
 
 from __future__ import annotations
@@ -26,7 +36,8 @@ from typing import Any
 from django.db import connection
 
 GENESIS = "0" * 64
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # sealed as written (sealed_at empty)
+SEALED_FORMAT_VERSION = 2  # sealed after commit by audit.sealing (sealed_at set): adds the id
 # The fields of AuditEvent that the hash covers, besides the chain fields.
 HASHED_FIELDS = (
     "organization_id",
@@ -70,13 +81,20 @@ def _ip(value: str | None) -> str | None:
     return None if not value else str(ipaddress.ip_address(value))
 
 
+def format_version(fields: Mapping[str, Any]) -> int:
+    """Which canonical form an event's hash uses: 2 when the sealer sealed it."""
+    return FORMAT_VERSION if fields.get("sealed_at") is None else SEALED_FORMAT_VERSION
+
+
 def canonical_bytes(fields: Mapping[str, Any]) -> bytes:
     """The bytes an event's hash covers: sorted-key compact JSON of its fields, UTF-8."""
     document = {name: fields[name] for name in (*HASHED_FIELDS, *CHAIN_FIELDS)}
     document["occurred_at"] = _timestamp(fields["occurred_at"])
     document["ip_address"] = _ip(fields["ip_address"])
     document["changes"] = _normalize_json(fields["changes"])
-    document["v"] = FORMAT_VERSION
+    document["v"] = format_version(fields)
+    if document["v"] == SEALED_FORMAT_VERSION:
+        document["id"] = fields["id"]
     return json.dumps(
         document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode()
@@ -94,9 +112,9 @@ def lock_head(organization_id: int | None) -> tuple[int, str]:
     """Lock the chain's head row until the transaction ends; its (sequence, hash).
 
     One statement creates the row for a new chain or locks the existing one, and returns the
-    latest committed head even when it had to wait for another writer (ON CONFLICT DO UPDATE
-    reads the newest row version under READ COMMITTED). Writers of one chain thus queue here,
-    each holding the lock until its transaction commits or rolls back.
+    latest committed head even when it had to wait for another sealer (ON CONFLICT DO UPDATE
+    reads the newest row version under READ COMMITTED). Sealers of one chain (and migrations
+    that append sealed events) thus queue here; `record()` never takes this lock.
     """
     with connection.cursor() as cursor:
         cursor.execute(

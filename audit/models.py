@@ -42,10 +42,14 @@ class AuditEvent(models.Model):
     changes = models.JSONField(default=dict, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     # The hash chain (audit.chain): position in the organization's chain (or the platform's),
-    # the previous event's hash and this event's, written once at INSERT.
-    sequence = models.BigIntegerField()
-    previous_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
+    # the previous event's hash and this event's. record() inserts an event unsealed (no
+    # sequence, empty hashes); the sealer (audit.sealing) fills them once, with sealed_at,
+    # shortly after commit. Events sealed as they were written (before sealing existed, or by
+    # a migration) have no sealed_at. A trigger allows that one UPDATE and nothing else.
+    sequence = models.BigIntegerField(null=True, blank=True)
+    previous_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
+    sealed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -79,17 +83,27 @@ class AuditEvent(models.Model):
             models.Index(fields=["request_id"], name="audit_request_id"),
             models.Index(fields=["action", "-occurred_at"], name="audit_action_time"),
             models.Index(fields=["actor_user_id", "-occurred_at"], name="audit_actor_time"),
+            # what the sealer reads: the few events not sealed yet, per chain, in id order
+            models.Index(
+                fields=["organization", "id"],
+                condition=models.Q(sequence__isnull=True),
+                name="audit_unsealed",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.action} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
 
+    @property
+    def sealed(self) -> bool:
+        return self.sequence is not None
+
 
 class AuditChainHead(models.Model):
-    """The last position and hash of each chain: one row per chain, locked by each writer.
+    """The last sealed position and hash of each chain: one row per chain, locked by its sealer.
 
-    Not append-only (every event moves it) and not trusted: verification never reads it. It
-    makes appending O(1) and serializes writers of one chain (audit.chain.advance_head).
+    Not append-only (every sealing moves it) and not trusted: verification never reads it. It
+    makes sealing O(1) per event and serializes the sealers of one chain (audit.chain.lock_head).
     """
 
     organization = models.ForeignKey(

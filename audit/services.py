@@ -4,9 +4,12 @@ Call it inside the transaction that makes the change, so the event and the chang
 roll back together. `changes` says what changed, never the values of personal fields: pass
 field names, roles, flags, counts, ids.
 
-Each event is appended to its organization's hash chain (or the platform chain) under a
-per-chain lock held until the caller's transaction ends (audit.chain): keep transactions that
-record events short, and record events of one chain per transaction where possible.
+record() appends the event unsealed, with one INSERT and no lock: writers of one chain never
+wait on each other. The sealer (audit.sealing, run by beat every AUDIT_SEAL_INTERVAL_SECONDS)
+gives committed events their place in their organization's hash chain (or the platform
+chain) shortly after commit; `audit_verify` reports how long that took and fails when an
+event stays unsealed past AUDIT_SEAL_BOUND_SECONDS. An event rolled back with its
+transaction never reaches a chain, as before.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
+from django.utils import timezone
 
 from accounts.models import Membership, Organization
-from audit import chain
 from audit.actions import Action
 from audit.context import Actor, current_actor
 from audit.models import AuditEvent
@@ -97,11 +100,16 @@ def record(
         target_id=target_id,
         changes=summary,
         request_id=request_id.get() or "",
+        occurred_at=timezone.now(),
+        sequence=None,
+        previous_hash="",
+        hash="",
     )
-    copy_to: list[int] = []
-    if organization_id is None and action in MEMBER_COPIES and target_type == USER_TARGET:
-        copy_to = _member_chains_locked(int(target_id))
     _append(event)
+    if organization_id is None and action in MEMBER_COPIES and target_type == USER_TARGET:
+        copy_to = _member_organizations(int(target_id))
+    else:
+        copy_to = []
     for copy_organization_id in copy_to:
         copy = AuditEvent(
             **{
@@ -122,23 +130,20 @@ def record(
             organization_id=copy_organization_id,
             action=MEMBER_COPIES[action].value,
             changes={**summary, "platform_event_id": event.pk},
+            sequence=None,
+            previous_hash="",
+            hash="",
         )
         _append(copy)
     return event
 
 
-def _member_chains_locked(user_id: int) -> list[int]:
-    """The ids of the active organizations where the user is an active member, each chain's
-    head locked until the transaction ends.
-
-    Heads are locked in one order, organizations' chains (by id) before the platform chain,
-    so two such writers, or one that records an organization event and then a platform event
-    in one transaction, queue instead of deadlocking.
-    """
+def _member_organizations(user_id: int) -> list[int]:
+    """The ids of the active organizations where the user is an active member."""
     with tenancy.unscoped_all_tenants(
         reason="copy a member's sign-in event to their organizations"
     ):
-        organization_ids = list(
+        return list(
             Membership.objects.filter(
                 user_id=user_id,
                 is_active=True,
@@ -147,13 +152,39 @@ def _member_chains_locked(user_id: int) -> list[int]:
             .order_by("organization_id")
             .values_list("organization_id", flat=True)
         )
-        for organization_id in organization_ids:
-            chain.lock_head(organization_id)
-    return organization_ids
+
+
+# The columns record() writes, in this order; the chain columns stay as the sealer finds them.
+_INSERTED = (
+    "organization_id",
+    "occurred_at",
+    "actor_kind",
+    "actor_user_id",
+    "actor_api_key_id",
+    "actor_label",
+    "ip_address",
+    "user_agent",
+    "action",
+    "target_type",
+    "target_id",
+    "changes",
+    "request_id",
+    "previous_hash",
+    "hash",
+)
+_INSERT_SQL = (
+    f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(_INSERTED)}) "
+    f"VALUES ({', '.join('%s::jsonb' if c == 'changes' else '%s' for c in _INSERTED)}) "
+    "RETURNING id"
+)
 
 
 def _append(event: AuditEvent) -> None:
-    """Append `event` to its chain (its organization's, or the platform's) and save it."""
+    """Insert `event`, unsealed, into its chain (its organization's, or the platform's).
+
+    One INSERT written out rather than Model.save(): record() runs in every state change, and
+    the ORM's save costs several times the statement itself (benchmarks/README.md, #20).
+    """
     organization_id = event.organization_id
     # Row-level security shows an organization's events only in its context, and platform
     # events only to ops; INSERT ... RETURNING needs the new row to be visible.
@@ -164,9 +195,11 @@ def _append(event: AuditEvent) -> None:
         context = tenancy.tenant_context(organization_id)
     else:
         context = nullcontext()
-    with context:
-        sequence, previous_hash = chain.lock_head(organization_id)
-        event.sequence, event.previous_hash = sequence + 1, previous_hash
-        event.hash = chain.event_hash(vars(event))
-        event.save(force_insert=True)
-        chain.move_head(organization_id, event.sequence, event.hash)
+    values = [getattr(event, name) for name in _INSERTED]
+    values[_INSERTED.index("changes")] = json.dumps(event.changes)
+    values[_INSERTED.index("ip_address")] = event.ip_address or None  # as the ORM writes it
+    with context, connection.cursor() as cursor:
+        cursor.execute(_INSERT_SQL, values)
+        (event.pk,) = cursor.fetchone()
+    event._state.adding = False
+    event._state.db = connection.alias

@@ -1,4 +1,5 @@
-"""Periodic audit work (k12cloud.celery beat schedule): sign chain heads, verify nightly.
+"""Periodic audit work (k12cloud.celery beat schedule): seal new events into their chains
+every few seconds, sign chain heads hourly, verify nightly.
 
 Platform-wide sweeps, not per-organization fan-outs: a checkpoint run is one small query per
 chain, and verification must see every chain, the platform's included.
@@ -14,12 +15,19 @@ from django.core.mail import send_mail
 
 from accounts.models import Organization
 from audit.checkpoints import checkpoint_chains
+from audit.sealing import seal_chains
 from audit.verification import verify_chains
 from k12cloud.notifications.sending import outbound_email_attempt
 from k12cloud.notifications.services import email_enqueue
 from k12cloud.tenancy import tenant_context
 
 logger = logging.getLogger(__name__)
+
+
+@shared_task(name="audit.seal_audit_chains", soft_time_limit=50, time_limit=60)
+def seal_audit_chains() -> int:
+    """Give the events recorded since the last run their place in their chains (audit.sealing)."""
+    return seal_chains()
 
 
 @shared_task(name="audit.checkpoint_audit_chains", soft_time_limit=540, time_limit=600)

@@ -12,6 +12,11 @@ reported with the event it concerns:
     rewritten  the chain is self-consistent but differs from a signed checkpoint (hashes were
                recomputed after an edit)
     checkpoint a checkpoint's signature does not verify (forged, or signed by an unknown key)
+    unsealed   an event has waited for the sealer (audit.sealing) longer than
+               AUDIT_SEAL_BOUND_SECONDS: the sealer is not running, or cannot keep up
+
+Events not sealed yet are not part of the chain; the report counts them and gives the oldest
+one's age, and the longest time any checked event waited for its sealing.
 
 Speed (1,000,000 events in seconds, benchmarks/README.md): rows come as tuples with the hashed
 columns in the canonical document's key order, and RowHasher fills a precomputed template
@@ -34,7 +39,9 @@ from hashlib import sha256
 from json.encoder import encode_basestring
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from accounts.models import Organization
 from audit.chain import (
@@ -42,6 +49,7 @@ from audit.chain import (
     FORMAT_VERSION,
     GENESIS,
     HASHED_FIELDS,
+    SEALED_FORMAT_VERSION,
     _ip,
     _normalize_json,
     chain_label,
@@ -53,7 +61,7 @@ from k12cloud.tenancy import unscoped_all_tenants
 
 CHUNK_SIZE = 2000  # rows per FETCH: with the prefetched ones, what the check holds in memory
 PREFETCH = 2  # batches fetched ahead of the hashing
-COLUMNS = ("id", *HASHED_FIELDS, "sequence", "previous_hash", "hash")
+COLUMNS = ("id", *HASHED_FIELDS, "sequence", "previous_hash", "hash", "sealed_at")
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,11 @@ class Report:
     events: int = 0
     chains: int = 0
     problems: list[Problem] = field(default_factory=list)
+    # events recorded but not sealed yet, and how long the oldest of them has waited
+    awaiting_seal: int = 0
+    oldest_awaiting_seconds: float | None = None
+    # the longest an event checked waited between its recording and its sealing
+    longest_seal_seconds: float | None = None
 
     @property
     def intact(self) -> bool:
@@ -81,8 +94,10 @@ class Report:
 
 # The streaming check reads the hashed columns in the order of the canonical document's keys
 # (sorted, as json.dumps(sort_keys=True) writes them: see CANONICAL_KEYS), then the event's
-# id and stored hash. occurred_at comes as the canonical text itself (chain._timestamp's
-# "2026-01-31T09:05:00.000000", in UTC), which spares a datetime object per row.
+# id and stored hash, and how long after its recording it was sealed (seconds; NULL for an
+# event sealed as written, which says its hash uses canonical form 1). occurred_at comes as
+# the canonical text itself (chain._timestamp's "2026-01-31T09:05:00.000000", in UTC), which
+# spares a datetime object per row. The sealer (audit.sealing) reads the same columns.
 STREAM_COLUMNS = (
     "action",
     "actor_api_key_id",
@@ -101,27 +116,49 @@ STREAM_COLUMNS = (
     "user_agent",
     "id",
     "hash",
+    "seal_delay",
 )
 CANONICAL_KEYS = STREAM_COLUMNS[:15]
 if tuple(sorted((*HASHED_FIELDS, *CHAIN_FIELDS))) != CANONICAL_KEYS:  # pragma: no cover
     raise ImportError("audit.verification.STREAM_COLUMNS no longer matches audit.chain's fields")
-_OCCURRED_AT_TEXT = """to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')"""
-# chain.canonical_bytes's document, version 1, with a slot per field: strings are JSON-encoded
-# by json's own string encoder, integers and null spelled as json.dumps spells them.
-_TEMPLATE = (
-    "{"
-    + ",".join(f'"{name}":%s' for name in CANONICAL_KEYS).replace(
-        '"occurred_at":%s', '"occurred_at":"%sZ"'
+_COMPUTED = {
+    "occurred_at": """to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')""",
+    "seal_delay": "EXTRACT(EPOCH FROM sealed_at - occurred_at)::float8",
+}
+
+
+def stream_columns_sql() -> str:
+    return ", ".join(_COMPUTED.get(column, column) for column in STREAM_COLUMNS)
+
+
+def _template(keys: tuple[str, ...], version: int) -> str:
+    return (
+        "{"
+        + ",".join(f'"{name}":%s' for name in keys).replace(
+            '"occurred_at":%s', '"occurred_at":"%sZ"'
+        )
+        + f',"v":{version}}}'
     )
-    + f',"v":{FORMAT_VERSION}}}'
+
+
+# chain.canonical_bytes's documents with a slot per field: strings are JSON-encoded by json's
+# own string encoder, integers and null spelled as json.dumps spells them. Form 2 adds the id,
+# which sorts between "changes" and "ip_address".
+_TEMPLATE = _template(CANONICAL_KEYS, FORMAT_VERSION)
+_SEALED_TEMPLATE = _template(
+    (*CANONICAL_KEYS[:6], "id", *CANONICAL_KEYS[6:]), SEALED_FORMAT_VERSION
 )
+if sorted((*CANONICAL_KEYS, "id")) != [*CANONICAL_KEYS[:6], "id", *CANONICAL_KEYS[6:]]:
+    raise ImportError("audit.verification's form 2 template misplaces the id")  # pragma: no cover
 _CACHE_LIMIT = 50_000  # distinct changes documents or addresses remembered per chain
 
 
 def _stream_sql(organization_id: int | None) -> str:
     where = "organization_id IS NULL" if organization_id is None else "organization_id = %s"
-    columns = ", ".join(_OCCURRED_AT_TEXT if c == "occurred_at" else c for c in STREAM_COLUMNS)
-    return f"SELECT {columns} FROM audit_auditevent WHERE {where} ORDER BY sequence"
+    return (
+        f"SELECT {stream_columns_sql()} FROM audit_auditevent "
+        f"WHERE {where} AND sequence IS NOT NULL ORDER BY sequence"
+    )
 
 
 def _batches(organization_id: int | None) -> Iterator[list[tuple[Any, ...]]]:
@@ -184,6 +221,8 @@ def _canonical_ip(value: str | None) -> str:
 def stream_row_fields(row: tuple[Any, ...]) -> dict[str, Any]:
     """A streamed row as the fields event_hash() takes (the exact, slow path)."""
     fields = dict(zip(STREAM_COLUMNS, row, strict=True))
+    # only whether it is set matters to the hash (chain.format_version)
+    fields["sealed_at"] = fields.pop("seal_delay")
     text = fields["occurred_at"]
     fields["occurred_at"] = datetime.fromisoformat(f"{text}+00:00") if text else text
     if isinstance(fields["changes"], str):
@@ -206,6 +245,18 @@ class RowHasher:
         self.addresses: dict[str | None, str] = {None: "null"}
 
     def text(self, row: tuple[Any, ...]) -> str:
+        """The canonical text of a row as stored (form 2 when it has a seal delay)."""
+        sealed_id = None if row[17] is None else row[15]
+        return self._render(row, row[9], row[11], sealed_id)
+
+    def sealed_hash(self, row: tuple[Any, ...], *, sequence: int, previous_hash: str) -> str:
+        """The form 2 hash of an unsealed row at `sequence` after `previous_hash` (the sealer)."""
+        text = self._render(row, previous_hash, sequence, row[15])
+        return sha256(text.encode()).hexdigest()
+
+    def _render(
+        self, row: tuple[Any, ...], previous_hash: str, sequence: int, sealed_id: int | None
+    ) -> str:
         changes, addresses = self.changes, self.addresses
         try:
             changes_text = changes[row[5]]
@@ -220,23 +271,28 @@ class RowHasher:
                 addresses.clear()
                 addresses[None] = "null"
             ip_text = addresses[row[6]] = _canonical_ip(row[6])
-        return _TEMPLATE % (
+        head = (
             encode_basestring(row[0]),
             "null" if row[1] is None else int.__repr__(row[1]),
             encode_basestring(row[2]),
             encode_basestring(row[3]),
             "null" if row[4] is None else int.__repr__(row[4]),
             changes_text,
+        )
+        tail = (
             ip_text,
             row[7],
             "null" if row[8] is None else int.__repr__(row[8]),
-            encode_basestring(row[9]),
+            encode_basestring(previous_hash),
             encode_basestring(row[10]),
-            int.__repr__(row[11]),
+            int.__repr__(sequence),
             encode_basestring(row[12]),
             encode_basestring(row[13]),
             encode_basestring(row[14]),
         )
+        if sealed_id is None:
+            return _TEMPLATE % (*head, *tail)
+        return _SEALED_TEMPLATE % (*head, int.__repr__(sealed_id), *tail)
 
 
 def _chain_filter(organization_id: int | None) -> dict[str, object]:
@@ -284,10 +340,38 @@ def verify_chain(organization_id: int | None, report: Report) -> None:
     )
     before = report.events
     found = _first_problem(organization_id, checkpoints, report)
+    late = _awaiting_seal(organization_id, report)
     if checkpoints or report.events > before:
         report.chains += 1
-    if found is not None:
-        report.problems.append(found)
+    report.problems.extend(problem for problem in (found, late) if problem is not None)
+
+
+def _awaiting_seal(organization_id: int | None, report: Report) -> Problem | None:
+    """Count the chain's unsealed events; a problem when one has waited past the bound."""
+    where = "organization_id IS NULL" if organization_id is None else "organization_id = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), min(id), min(occurred_at) FROM audit_auditevent "
+            f"WHERE {where} AND sequence IS NULL",
+            [] if organization_id is None else [organization_id],
+        )
+        count, first_id, oldest = cursor.fetchone()
+    if not count:
+        return None
+    waited = (timezone.now() - oldest).total_seconds()
+    report.awaiting_seal += count
+    report.oldest_awaiting_seconds = max(report.oldest_awaiting_seconds or 0.0, waited)
+    bound = settings.AUDIT_SEAL_BOUND_SECONDS
+    if waited <= bound:
+        return None
+    return Problem(
+        organization_id,
+        "unsealed",
+        first_id,
+        f"{count} events are not sealed, the oldest recorded {oldest:%Y-%m-%d %H:%M:%S} UTC, "
+        f"{waited:.0f} s ago (the bound is {bound} s): is the sealer "
+        "(audit.seal_audit_chains, run by beat) running?",
+    )
 
 
 def _first_problem(
@@ -310,7 +394,7 @@ def _first_problem(
     hasher = RowHasher()
     canonical_text = hasher.text
     expected, previous_hash, previous_id = 1, GENESIS, 0
-    checked = 0
+    checked, longest = 0, -1.0
     try:
         for batch in _batches(organization_id):
             for row in batch:
@@ -319,12 +403,14 @@ def _first_problem(
                     digest = sha256(canonical_text(row).encode()).hexdigest()
                 except TypeError:  # not the types record() writes: the reference decides
                     digest = event_hash(stream_row_fields(row))
-                sequence, event_id, stored = row[11], row[15], row[16]
+                sequence, event_id, stored, delay = row[11], row[15], row[16], row[17]
+                if delay is not None and delay > longest:
+                    longest = delay
                 if (
                     sequence != expected
                     or digest != stored
                     or row[9] != previous_hash
-                    or event_id < previous_id
+                    or (delay is None and event_id < previous_id)
                     or sequence in pinned
                 ):
                     found = _row_problem(
@@ -335,6 +421,8 @@ def _first_problem(
                 expected, previous_hash, previous_id = sequence + 1, stored, event_id
     finally:
         report.events += checked
+        if longest >= 0:
+            report.longest_seal_seconds = max(report.longest_seal_seconds or 0.0, longest)
     last = expected - 1
     if checkpoints and checkpoints[-1].sequence > last:
         cut = checkpoints[-1]
@@ -390,7 +478,8 @@ def _row_problem(
         return problem("edited", event_id, f"its link to sequence {sequence - 1} is broken")
     if not content_intact:
         return problem("edited", event_id, "its stored fields do not match its hash")
-    if event_id < previous_id:
+    # events sealed as written follow their ids; the sealer's (form 2) hash their id instead
+    if row[17] is None and event_id < previous_id:
         return problem("reordered", event_id, f"its id is lower than event {previous_id}'s")
     pin = pinned.get(sequence)
     if pin is not None and pin.hash != stored:

@@ -13,7 +13,13 @@ app.autodiscover_tasks()
 
 # Filled in by the scheduled-work issue (deadline sweeps, reminders, retention runs).
 app.conf.beat_schedule = {
-    # audit: sign every chain's head hourly, verify every chain nightly (audit.tasks)
+    # audit: seal new events into their chains every 2 seconds, sign every chain's head
+    # hourly, verify every chain nightly (audit.tasks; AUDIT_SEAL_BOUND_SECONDS)
+    "audit-seal-chains": {
+        "task": "audit.seal_audit_chains",
+        "schedule": 2.0,
+        "options": {"expires": 2},  # a backlog of sealers is pointless: the next one comes
+    },
     "audit-checkpoint-chains": {
         "task": "audit.checkpoint_audit_chains",
         "schedule": crontab(minute=7),

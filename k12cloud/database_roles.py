@@ -15,6 +15,9 @@ from django.db import connections
 
 # Tables the runtime role may only read and insert into.
 APPEND_ONLY_TABLES: set[str] = set()
+# Columns of append-only tables the runtime role may still UPDATE, when a trigger on the table
+# decides which updates are allowed (the audit sealer fills an event's chain columns once).
+WRITE_ONCE_COLUMNS: dict[str, tuple[str, ...]] = {}
 
 
 def grant_runtime_privileges(*, using: str = "default", **_: Any) -> None:
@@ -45,3 +48,10 @@ def grant_runtime_privileges(*, using: str = "default", **_: Any) -> None:
                 f"REVOKE UPDATE, DELETE, TRUNCATE ON {connection.ops.quote_name(table)} "
                 f"FROM {quoted_role}"
             )
+            # revoking UPDATE on the table revoked any column grant too: grant them again
+            if columns := WRITE_ONCE_COLUMNS.get(table):
+                quoted = ", ".join(connection.ops.quote_name(column) for column in columns)
+                cursor.execute(
+                    f"GRANT UPDATE ({quoted}) ON {connection.ops.quote_name(table)} "
+                    f"TO {quoted_role}"
+                )

@@ -13,9 +13,13 @@ from typing import Any
 
 from django.db import connection
 
-from audit.chain import event_hash
+from accounts.models import Organization
+from audit.chain import event_hash, lock_head, move_head
+from audit.context import ActorKind
+from audit.models import AuditEvent
 from audit.verification import COLUMNS
 from conftest import connected_as_owner
+from k12cloud.tenancy import tenant_context
 
 
 @contextmanager
@@ -52,3 +56,26 @@ def rehash_chain_from(
                 [row["previous_hash"], row["hash"], row["id"]],
             )
         previous = row["hash"]
+
+
+def sealed_as_written(organization: Organization, count: int) -> list[AuditEvent]:
+    """Events chained as record() wrote them before the sealer existed (form 1, no sealed_at),
+    as audit 0002 and the migrations that record events still write them."""
+    written = []
+    with tenant_context(organization):
+        for number in range(count):
+            sequence, previous_hash = lock_head(organization.pk)
+            event = AuditEvent(
+                organization_id=organization.pk,
+                actor_kind=ActorKind.SYSTEM,
+                actor_label="test",
+                action="member.invited",
+                changes={"number": number},
+                sequence=sequence + 1,
+                previous_hash=previous_hash,
+            )
+            event.hash = event_hash(vars(event))
+            event.save(force_insert=True)
+            move_head(organization.pk, event.sequence, event.hash)
+            written.append(event)
+    return written

@@ -1,4 +1,4 @@
-"""The hash chain written by record(): links, canonical hashing, concurrency, checkpoints."""
+"""The hash chain: record() appends, the sealer links; hashing, concurrency, checkpoints."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from audit.checkpoints import (
 )
 from audit.context import Actor, ActorKind, acting_as
 from audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
+from audit.sealing import seal_chain, seal_chains
 from audit.services import record
 from audit.verification import verify_chains
 from k12cloud.tenancy import tenant_context, unscoped_all_tenants
@@ -44,8 +45,15 @@ def test_events_link_per_organization_and_platform() -> None:
         record(Action.MEMBER_INVITED, organization=org_b)
         record(Action.SIGNED_IN)
         record(Action.MEMBER_INVITED, organization=org_a)
+    # recorded, not yet in a chain: no position, no hashes
+    assert {(e.sequence, e.previous_hash, e.hash, e.sealed_at) for e in chain(org_a)} == {
+        (None, "", "", None)
+    }
 
+    assert seal_chains() == 6
+    assert seal_chains() == 0
     a = chain(org_a)
+    assert all(e.sealed_at is not None for e in a)
     assert [e.sequence for e in a] == [1, 2, 3, 4]
     assert a[0].previous_hash == GENESIS
     assert [e.previous_hash for e in a[1:]] == [e.hash for e in a[:-1]]
@@ -65,14 +73,26 @@ def test_the_hash_covers_the_stored_row_as_it_reads_back() -> None:
             Action.MEMBER_ROLE_CHANGED,
             organization=org,
             target=("membership", 3),
-            changes={"z": 1e16, "a": [2.0, 0.5, None, True], "roles": ("viewer", "org_admin")},
+            # 1e23 is not exactly the decimal it prints as: the sealer hashes what jsonb
+            # stores, so such a value verifies (record() used to hash the Python float)
+            changes={
+                "z": 1e16,
+                "big": 1e23,
+                "a": [2.0, 0.5, None, True],
+                "roles": ("viewer", "org_admin"),
+            },
         )
+    assert (written.sequence, written.hash) == (None, "")
+    seal_chains()
     (stored,) = chain(org)
+    assert stored.pk == written.pk
     assert stored.ip_address == "2001:db8::1"  # spelled differently by PostgreSQL
-    assert stored.hash == written.hash == event_hash(vars(stored))
-    # and the hash really covers the fields
-    stored.changes = {"z": 1e16, "a": [2.0, 0.5, None, False], "roles": ["viewer", "org_admin"]}
-    assert event_hash(vars(stored)) != written.hash
+    assert stored.hash == event_hash(vars(stored))
+    assert verify_chains(organization=org).intact
+    # and the hash really covers the fields, the id included (canonical form 2)
+    edited = {**vars(stored), "changes": {**stored.changes, "a": [2.0, 0.5, None, False]}}
+    assert event_hash(edited) != stored.hash
+    assert event_hash({**vars(stored), "id": stored.pk + 1}) != stored.hash
 
 
 def test_a_rolled_back_event_leaves_no_gap() -> None:
@@ -81,18 +101,68 @@ def test_a_rolled_back_event_leaves_no_gap() -> None:
         record(Action.MEMBER_INVITED, organization=org)
         raise RuntimeError("the change failed")
     record(Action.MEMBER_INVITED, organization=org)
+    seal_chains()
     assert [(e.sequence, e.previous_hash) for e in chain(org)] == [(1, GENESIS)]
 
 
-def test_the_chain_columns_are_append_only_too() -> None:
-    org = OrganizationFactory.create(slug="lincoln-usd")
-    record(Action.MEMBER_INVITED, organization=org)
+def _refused(org: Organization, sql: str) -> None:
     with (
-        pytest.raises(DatabaseError),
+        # the column grants refuse most changes, the trigger the rest
+        pytest.raises(DatabaseError, match="append-only|permission denied"),
         tenant_context(org),
         connection.cursor() as cursor,
     ):
-        cursor.execute("UPDATE audit_auditevent SET hash = 'x'")
+        cursor.execute(sql)
+
+
+def test_the_trigger_allows_the_seal_once_and_nothing_else() -> None:
+    org = OrganizationFactory.create(slug="lincoln-usd")
+    unsealed = record(Action.MEMBER_INVITED, organization=org)
+    seal = (
+        "UPDATE audit_auditevent SET sequence = 1, previous_hash = 'p', hash = 'h', "
+        "sealed_at = now()"
+    )
+    # before sealing: content can neither change nor go, even with a seal alongside
+    _refused(org, f"UPDATE audit_auditevent SET action = 'x' WHERE id = {unsealed.pk}")
+    _refused(org, f"{seal}, target_id = 'x' WHERE id = {unsealed.pk}")
+    _refused(org, f"UPDATE audit_auditevent SET sequence = 1 WHERE id = {unsealed.pk}")
+    _refused(org, f"DELETE FROM audit_auditevent WHERE id = {unsealed.pk}")
+    seal_chains()
+    # sealed: nothing changes any more, the chain columns included
+    _refused(org, "UPDATE audit_auditevent SET hash = 'x'")
+    _refused(org, f"{seal} WHERE id = {unsealed.pk}")
+    _refused(org, "UPDATE audit_auditevent SET sealed_at = now()")
+    _refused(org, "DELETE FROM audit_auditevent")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_committed_after_a_later_one_was_sealed_follows_it() -> None:
+    """Events commit out of id order; the sealer chains them in the order it finds them."""
+    org = OrganizationFactory.create(slug="lincoln-usd")
+    recorded, commit = threading.Event(), threading.Event()
+    early: list[AuditEvent] = []
+
+    def slow_writer() -> None:
+        try:
+            with transaction.atomic():
+                early.append(record(Action.MEMBER_INVITED, organization=org))
+                recorded.set()
+                commit.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    assert recorded.wait(timeout=30)
+    late = record(Action.MEMBER_ROLE_CHANGED, organization=org)
+    assert seal_chain(org.pk) == 1  # the slow writer's event is not committed: not seen
+    commit.set()
+    thread.join(timeout=30)
+    assert seal_chain(org.pk) == 1
+    assert [(e.pk, e.sequence) for e in chain(org)] == [(late.pk, 1), (early[0].pk, 2)]
+    assert early[0].pk < late.pk
+    report = verify_chains(organization=org)
+    assert report.intact, report.problems
 
 
 @pytest.mark.django_db(transaction=True)
@@ -126,6 +196,7 @@ def test_concurrent_writers_keep_each_chain_linear(same_organization: bool) -> N
         thread.join(timeout=60)
 
     assert errors == []
+    seal_chains()
     platform = chain(None)
     assert [e.sequence for e in platform] == list(range(1, writers * events_each + 1))
     if same_organization:
@@ -138,8 +209,11 @@ def test_concurrent_writers_keep_each_chain_linear(same_organization: bool) -> N
 def test_checkpoints_sign_each_chain_head_once() -> None:
     org = OrganizationFactory.create(slug="lincoln-usd")
     record(Action.MEMBER_INVITED, organization=org)
-    head = record(Action.MEMBER_INVITED, organization=org)
+    record(Action.MEMBER_INVITED, organization=org)
     record(Action.SIGNED_IN)
+    assert checkpoint_chains() == 0  # nothing sealed yet: nothing to sign
+    seal_chains()
+    head = chain(org)[-1]
 
     assert checkpoint_chains() == 2
     assert checkpoint_chains() == 0  # nothing new: nothing signed
@@ -152,6 +226,7 @@ def test_checkpoints_sign_each_chain_head_once() -> None:
     assert not signature_valid(checkpoint, trusted_public_keys())
 
     record(Action.MEMBER_INVITED, organization=org)
+    seal_chains()
     assert checkpoint_chains() == 1
 
 
@@ -161,6 +236,7 @@ def test_checkpoints_are_scoped_and_append_only() -> None:
         OrganizationFactory.create(slug="hudson-csd"),
     )
     record(Action.MEMBER_INVITED, organization=org_a)
+    seal_chains()
     checkpoint_chains()
     with tenant_context(org_b):
         assert not AuditCheckpoint.objects.exists()
@@ -184,8 +260,10 @@ def test_a_malformed_signing_key_fails_the_system_check(
 
 def test_chain_heads_are_scoped_like_the_events() -> None:
     org_a, org_b = OrganizationFactory.create(slug="lincoln-usd"), OrganizationFactory.create()
-    last = record(Action.MEMBER_INVITED, organization=org_a)
+    record(Action.MEMBER_INVITED, organization=org_a)
     record(Action.SIGNED_IN)
+    seal_chains()
+    last = chain(org_a)[-1]
     with tenant_context(org_b):
         assert not AuditChainHead.objects.exists()
     with tenant_context(org_a):

@@ -20,9 +20,10 @@ from audit.actions import Action
 from audit.checkpoints import checkpoint_chains
 from audit.context import Actor, acting_as
 from audit.models import AuditCheckpoint, AuditEvent
+from audit.sealing import seal_chains
 from audit.services import record
 from audit.tasks import verify_audit_chains
-from audit.tests.tampering import as_attacker, rehash_chain_from
+from audit.tests.tampering import as_attacker, rehash_chain_from, sealed_as_written
 from k12cloud.tenancy import unscoped_all_tenants
 
 # tampering reconnects as the owner role, which a test transaction cannot survive
@@ -46,7 +47,9 @@ def events(org: Organization) -> list[AuditEvent]:
             )
             record(Action.MEMBER_INVITED, organization=other)
         record(Action.SIGNED_IN)
-    return written
+    seal_chains()
+    with unscoped_all_tenants(reason="test"):
+        return list(AuditEvent.objects.filter(pk__in=[e.pk for e in written]).order_by("sequence"))
 
 
 def verify(*args: str) -> tuple[int, str, str]:
@@ -62,9 +65,32 @@ def test_intact_chains_exit_0_with_the_count(events: list[AuditEvent]) -> None:
     checkpoint_chains()
     code, out, err = verify()
     assert (code, err) == (0, "")
-    assert out.startswith("13 events checked in 3 chains")
+    sealing, checked = out.splitlines()
+    assert checked.startswith("13 events checked in 3 chains")
+    assert sealing.startswith("Sealing (bound 300s): the longest an event waited for its seal: ")
+    assert sealing.endswith("; none awaiting sealing.")
     code, out, _ = verify("--organization", "lincoln-usd")
-    assert (code, out.split(" (")[0]) == (0, "6 events checked in 1 chains")
+    assert (code, out.splitlines()[1].split(" (")[0]) == (0, "6 events checked in 1 chains")
+
+
+def test_events_awaiting_their_seal_are_counted_and_late_ones_fail(
+    org: Organization, events: list[AuditEvent], settings: pytest.FixtureRequest
+) -> None:
+    waiting = record(Action.MEMBER_INVITED, organization=org, actor=Actor.system("test"))
+    code, out, _ = verify()
+    assert code == 0
+    assert "; 1 awaiting sealing, the oldest for " in out
+    assert "13 events checked" in out  # an unsealed event is not in the chain yet
+
+    settings.AUDIT_SEAL_BOUND_SECONDS = 0  # type: ignore[attr-defined]
+    code, _, err = verify()
+    assert code == 1
+    assert (
+        f"LATE organization {org.pk}: event {waiting.pk}: unsealed: 1 events are not sealed" in err
+    )
+    assert "is the sealer (audit.seal_audit_chains, run by beat) running?" in err
+    seal_chains()
+    assert verify()[0] == 0
 
 
 def test_an_unknown_organization_is_an_error() -> None:
@@ -132,13 +158,28 @@ def test_two_swapped_events_are_found(events: list[AuditEvent]) -> None:
     assert f"event {second.pk}: reordered: written at sequence 3, now at 2" in err
 
 
-def test_swapped_contents_are_found_by_the_id_order(events: list[AuditEvent]) -> None:
-    """Moving rows without touching chain fields: the ids no longer follow the chain."""
-    first, second = events[1], events[2]
+def _swap_ids(first: AuditEvent, second: AuditEvent) -> None:
     with as_attacker() as cursor:
         cursor.execute("UPDATE audit_auditevent SET id = -1 WHERE id = %s", [first.pk])
         cursor.execute("UPDATE audit_auditevent SET id = %s WHERE id = %s", [first.pk, second.pk])
         cursor.execute("UPDATE audit_auditevent SET id = %s WHERE id = -1", [second.pk])
+
+
+def test_swapped_ids_are_found_by_the_hash(events: list[AuditEvent]) -> None:
+    """Moving rows without touching chain fields: a sealed event's hash covers its id."""
+    first, second = events[1], events[2]
+    _swap_ids(first, second)
+    code, _, err = verify()
+    assert code == 1
+    assert f"event {second.pk}: edited: its stored fields do not match its hash" in err
+
+
+def test_swapped_ids_of_events_sealed_as_written_are_found_by_the_id_order(
+    org: Organization,
+) -> None:
+    """Events sealed as they were written (before the sealer) follow their ids."""
+    first, second, _ = sealed_as_written(org, 3)
+    _swap_ids(first, second)
     code, _, err = verify()
     assert code == 1
     assert f"event {first.pk}: reordered: its id is lower than event {second.pk}'s" in err

@@ -29,6 +29,7 @@ from audit.actions import Action
 from audit.chain import GENESIS, canonical_bytes, event_hash
 from audit.context import Actor, acting_as
 from audit.models import AuditEvent
+from audit.sealing import seal_chain, seal_chains
 from audit.services import record
 from audit.tests.tampering import as_attacker
 from audit.verification import (
@@ -141,6 +142,33 @@ def test_streamed_rows_hash_to_the_canonical_bytes(fields: dict[str, Any]) -> No
     assert event_hash(stream_row_fields(row)) == event.hash
 
 
+@pytest.mark.django_db
+@settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(fields=EVENT)
+def test_sealed_rows_hash_to_the_canonical_bytes(fields: dict[str, Any]) -> None:
+    """Form 2: what the sealer hashed is what the verifier and the reference path hash."""
+    organization = Organization.objects.filter(slug="canonical-sealed").first()
+    organization = organization or OrganizationFactory.create(slug="canonical-sealed")
+    event = AuditEvent(organization_id=organization.pk, sequence=None, **fields)
+    with tenant_context(organization):
+        event.save(force_insert=True)
+    assert seal_chain(organization.pk) == 1
+
+    row = streamed(organization)[event.pk]
+    fields_back = reference(event.pk)
+    assert fields_back["sealed_at"] is not None
+    text = RowHasher().text(row)
+    assert text.encode() == canonical_bytes(fields_back)
+    assert f',"id":{event.pk},' in text and text.endswith(',"v":2}')
+    assert sha256(text.encode()).hexdigest() == fields_back["hash"]
+    assert event_hash(stream_row_fields(row)) == fields_back["hash"]
+
+
 def test_a_null_where_text_belongs_takes_the_reference_path() -> None:
     row: list[object] = [None] * len(STREAM_COLUMNS)
     row[STREAM_COLUMNS.index("changes")] = "{}"
@@ -161,6 +189,7 @@ def test_batches_across_the_prefetch_verify_and_stop_the_fetcher(
             record(Action.MEMBER_INVITED, organization=organization, changes={"n": n % 4})
             for n in range(40)
         ]
+    seal_chains()
     report = verify_chains(organization=organization)
     assert (report.intact, report.events) == (True, 40)
 

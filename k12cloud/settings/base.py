@@ -352,6 +352,9 @@ STORAGES = {
 # --- Audit chain checkpoints (audit.checkpoints) ----------------------------------------------
 # Ed25519 signing key (PEM, or base64 of the raw 32 bytes); never stored in the database.
 # Each environment module sets it; production requires it from the environment.
+# record() appends audit events unsealed and beat runs the sealer (audit.sealing) every 2 s
+# (k12cloud/celery.py); audit_verify fails naming any event still unsealed after this bound.
+AUDIT_SEAL_BOUND_SECONDS = env_int("AUDIT_SEAL_BOUND_SECONDS", 300)
 AUDIT_CHECKPOINT_PRIVATE_KEY = env_str("AUDIT_CHECKPOINT_PRIVATE_KEY", "")
 # Public keys (base64, raw 32 bytes) of retired signing keys whose checkpoints still verify.
 AUDIT_CHECKPOINT_PUBLIC_KEYS = env_list("AUDIT_CHECKPOINT_PUBLIC_KEYS", [])
