@@ -108,7 +108,7 @@ def test_a_rolled_back_event_leaves_no_gap() -> None:
 def _refused(org: Organization, sql: str) -> None:
     with (
         # the column grants refuse most changes, the trigger the rest
-        pytest.raises(DatabaseError, match="append-only|permission denied"),
+        pytest.raises(DatabaseError, match=r"append-only|permission denied"),
         tenant_context(org),
         connection.cursor() as cursor,
     ):

@@ -1,9 +1,11 @@
 """The tamper-evident audit log: record() with the hash chain, and verifying 1,000,000 events.
 
-audit_record        one record() per transaction, as a request or task writes it (lock the
-                    chain, read its head, hash, insert, commit); then 2 and 4 concurrent
-                    writers (threads, each with its own connection) on different
-                    organizations and on the same one, reported in `extra` as events/s.
+audit_record        one record() per transaction, as a request or task writes it (one
+                    INSERT, unsealed), with the sealer running in its own process every 2 s
+                    as beat runs it; then 2 and 4 concurrent writers (threads, each with its
+                    own connection) on different organizations and on the same one, reported
+                    in `extra` as events/s; the sealer's rate over a backlog; and how long
+                    the events recorded waited for their seal (median and longest).
 audit_verify_1m     audit_verify's check of one organization's chain of 1,000,000 events
                     (seeded once with valid hashes by set-based INSERTs, then reused), and
                     the peak memory of the `manage.py audit_verify` command at 100,000 and
@@ -20,6 +22,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,10 +31,11 @@ from django.db import connection
 
 from accounts.models import Organization
 from audit.actions import Action
-from audit.chain import GENESIS, event_hash, lock_head, move_head
+from audit.chain import event_hash, lock_head, move_head
 from audit.checkpoints import checkpoint_chains
 from audit.context import Actor, acting_as
 from audit.models import AuditEvent
+from audit.sealing import seal_chains
 from audit.services import record
 from audit.verification import verify_chains
 from benchmarks.harness import Bench, ScenarioError, scenario
@@ -43,6 +48,7 @@ HUNDRED_K_SLUG = "bench-audit-100k"
 BASELINE_SLUG = "bench-audit-baseline"
 MILLION = 1_000_000
 SEED_BATCH = 20_000
+SEAL_INTERVAL_S = 2.0  # beat's schedule for audit.seal_audit_chains (k12cloud/celery.py)
 
 
 def _organization(slug: str) -> Organization:
@@ -66,34 +72,55 @@ def _record_one(organization_id: int) -> None:
     )
 
 
-def _baseline_rate(events: int) -> float:
-    """Events/s of the same INSERT without the head row's lock, read and update (hash kept).
+@contextmanager
+def _sealer_running(interval_s: float) -> Iterator[dict[str, float]]:
+    """The sealer in its own process, every `interval_s` (beat's 2 s), while the block runs;
+    then what it did (runs, events sealed, seconds busy)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.scenarios._audit_sealer", str(interval_s)],
+        cwd=Path(__file__).resolve().parents[2],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    outcome: dict[str, float] = {}
+    try:
+        yield outcome
+    finally:
+        out, _ = process.communicate("", timeout=600)
+    if process.returncode != 0:
+        raise ScenarioError(f"the sealer process failed with status {process.returncode}")
+    outcome.update(json.loads(out.strip().splitlines()[-1]))
 
-    On its own organization, whose chain only this function writes (it tracks sequence and
-    previous hash itself), so the chain stays valid and no head row is involved.
-    """
-    organization_id = _organization(BASELINE_SLUG).pk
-    with unscoped_all_tenants(reason="benchmark: the baseline chain's last event"):
-        last = AuditEvent.objects.filter(organization_id=organization_id).order_by("-sequence")
-        found = last.values_list("sequence", "hash").first()
-    sequence, previous = found or (0, GENESIS)
-    began = time.perf_counter()
-    for _ in range(events):
-        event = AuditEvent(
-            organization_id=organization_id,
-            actor_kind="system",
-            actor_label="benchmark",
-            action=Action.MEMBER_ROLE_CHANGED.value,
-            target_type="accounts.membership",
-            target_id="42",
-            changes={"role": ["viewer", "privacy_staff"]},
+
+def _seal_waits(organization_ids: list[int], since: datetime) -> tuple[int, int, float, float]:
+    """(events recorded since `since`, of them unsealed, median and longest wait in seconds)."""
+    with (
+        unscoped_all_tenants(reason="benchmark: how long the writers' events waited"),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "SELECT count(*), count(*) FILTER (WHERE sequence IS NULL), "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY waited), max(waited) "
+            "FROM (SELECT sequence, EXTRACT(EPOCH FROM sealed_at - occurred_at) AS waited "
+            "FROM audit_auditevent WHERE organization_id = ANY(%s) AND occurred_at >= %s) "
+            "AS recorded",
+            [organization_ids, since],
         )
-        sequence += 1
-        event.sequence, event.previous_hash = sequence, previous
-        previous = event.hash = event_hash(vars(event))
-        with tenant_context(organization_id):
-            event.save(force_insert=True)
-    return events / (time.perf_counter() - began)
+        recorded, unsealed, median, longest = cursor.fetchone()
+    return recorded, unsealed, float(median or 0), float(longest or 0)
+
+
+def _sealing_rate(organization_id: int, events: int) -> float:
+    """Events/s the sealer links, over a backlog of `events` recorded with no sealer running."""
+    for _ in range(events):
+        _record_one(organization_id)
+    began = time.perf_counter()
+    sealed = seal_chains()
+    elapsed = time.perf_counter() - began
+    if sealed < events:
+        raise ScenarioError(f"the sealer sealed {sealed} of a backlog of {events} events")
+    return sealed / elapsed
 
 
 def _concurrent_rate(organization_ids: list[int], events_each: int) -> float:
@@ -128,30 +155,41 @@ def _concurrent_rate(organization_ids: list[int], events_each: int) -> float:
 
 @scenario(
     "audit_record",
-    description="record() of one audit event in its own transaction, hash-chained",
+    description="record() of one audit event in its own transaction; the sealer links them",
     runs=2000,
     warmup=100,
 )
 def audit_record(bench: Bench) -> None:
     writers = [_organization(slug).pk for slug in WRITER_SLUGS]
+    seal_chains()  # a previous run's leftovers, if it was interrupted
+    since = datetime.now(UTC)
     with acting_as(Actor.system("benchmark")):
-        timing = bench.measure(lambda: _record_one(writers[0]))
+        with _sealer_running(SEAL_INTERVAL_S) as sealer:
+            timing = bench.measure(lambda: _record_one(writers[0]))
+            each = 100 if bench.quick else 500
+            for count in (2, 4):
+                bench.extra[f"events/s {count} writers, {count} orgs"] = round(
+                    _concurrent_rate(writers[:count], each)
+                )
+                bench.extra[f"events/s {count} writers, 1 org"] = round(
+                    _concurrent_rate([writers[0]] * count, each)
+                )
+        recorded, unsealed, median, longest = _seal_waits(writers, since)
+        if unsealed:
+            raise ScenarioError(f"{unsealed} of the {recorded} events recorded were left unsealed")
+        bench.extra["events/s sealing a backlog"] = round(
+            _sealing_rate(writers[1], 2000 if bench.quick else 20_000)
+        )
     bench.extra["events/s 1 writer"] = round(1000 / timing.median_ms)
-    bench.extra["events/s 1 writer, no lock/head read"] = round(
-        _baseline_rate(200 if bench.quick else 1000)
-    )
-    each = 100 if bench.quick else 500
-    for count in (2, 4):
-        bench.extra[f"events/s {count} writers, {count} orgs"] = round(
-            _concurrent_rate(writers[:count], each)
-        )
-        bench.extra[f"events/s {count} writers, 1 org"] = round(
-            _concurrent_rate([writers[0]] * count, each)
-        )
+    bench.extra["seal wait s (median, max)"] = f"{median:.2f}, {longest:.2f}"
+    bench.details["sealer"] = sealer
+    bench.details["sealer_interval_s"] = SEAL_INTERVAL_S
     bench.details["concurrent_events_per_writer"] = each
-    report = verify_chains(organization=Organization.objects.get(pk=writers[0]))
-    if not report.intact:
-        raise ScenarioError(f"the writers' chain does not verify: {report.problems}")
+    bench.details["events_recorded_while_sealing"] = recorded
+    for organization_id in writers:
+        report = verify_chains(organization=Organization.objects.get(pk=organization_id))
+        if not report.intact:
+            raise ScenarioError(f"a writer's chain does not verify: {report.problems}")
 
 
 def _seed_million(organization_id: int, bench: Bench, size: int = MILLION) -> tuple[int, float]:
