@@ -2,10 +2,11 @@
 
 audit_record        one record() per transaction, as a request or task writes it (one
                     INSERT, unsealed), with the sealer running in its own process every 2 s
-                    as beat runs it; then 2 and 4 concurrent writers (threads, each with its
-                    own connection) on different organizations and on the same one, reported
-                    in `extra` as events/s; the sealer's rate over a backlog; and how long
-                    the events recorded waited for their seal (median and longest).
+                    as beat runs it; then 4 concurrent writers on 4 organizations and on one,
+                    as threads in this process (each with its own connection) and as 4
+                    processes (as web and worker processes write), in `extra` as
+                    events/s; the sealer's rate over a backlog; and how long the events
+                    recorded waited for their seal (median and longest).
 audit_verify_1m     audit_verify's check of one organization's chain of 1,000,000 events
                     (seeded once with valid hashes by set-based INSERTs, then reused), and
                     the peak memory of the `manage.py audit_verify` command at 100,000 and
@@ -93,6 +94,40 @@ def _sealer_running(interval_s: float) -> Iterator[dict[str, float]]:
     outcome.update(json.loads(out.strip().splitlines()[-1]))
 
 
+def _process_rate(organization_ids: list[int], events_each: int) -> float:
+    """Events/s of len(organization_ids) writer processes, writer i on organization_ids[i]:
+    separate interpreters, as gunicorn's and Celery's worker processes are (threads in one
+    process share one interpreter lock, which caps them whatever the database does)."""
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.scenarios._audit_writer", str(o), str(events_each)],
+            cwd=Path(__file__).resolve().parents[2],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for o in organization_ids
+    ]
+    try:
+        for writer in writers:
+            assert writer.stdout is not None and writer.stdin is not None
+            if writer.stdout.readline().strip() != "ready":
+                raise ScenarioError("an audit writer process did not start")
+        for writer in writers:
+            assert writer.stdin is not None
+            writer.stdin.write("go\n")
+            writer.stdin.flush()
+        outcomes = [json.loads(writer.communicate(timeout=900)[0]) for writer in writers]
+    finally:
+        for writer in writers:
+            if writer.poll() is None:
+                writer.kill()
+    if any(writer.returncode for writer in writers):
+        raise ScenarioError("an audit writer process failed")
+    elapsed = max(o["finished"] for o in outcomes) - min(o["started"] for o in outcomes)
+    return sum(o["events"] for o in outcomes) / elapsed
+
+
 def _seal_waits(organization_ids: list[int], since: datetime) -> tuple[int, int, float, float]:
     """(events recorded since `since`, of them unsealed, median and longest wait in seconds)."""
     with (
@@ -167,12 +202,10 @@ def audit_record(bench: Bench) -> None:
         with _sealer_running(SEAL_INTERVAL_S) as sealer:
             timing = bench.measure(lambda: _record_one(writers[0]))
             each = 100 if bench.quick else 500
-            for count in (2, 4):
-                bench.extra[f"events/s {count} writers, {count} orgs"] = round(
-                    _concurrent_rate(writers[:count], each)
-                )
-                bench.extra[f"events/s {count} writers, 1 org"] = round(
-                    _concurrent_rate([writers[0]] * count, each)
+            for label, rate in (("threads", _concurrent_rate), ("processes", _process_rate)):
+                bench.extra[f"events/s 4 writer {label}, 4 orgs"] = round(rate(writers, each))
+                bench.extra[f"events/s 4 writer {label}, 1 org"] = round(
+                    rate([writers[0]] * 4, each)
                 )
         recorded, unsealed, median, longest = _seal_waits(writers, since)
         if unsealed:
