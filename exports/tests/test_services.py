@@ -45,7 +45,7 @@ def actions(organization: Organization) -> list[str]:
             AuditEvent.objects.filter(
                 organization_id=organization.pk, action__startswith="exports."
             )
-            .order_by("sequence")
+            .order_by("id")
             .values_list("action", flat=True)
         )
 

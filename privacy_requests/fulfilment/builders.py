@@ -195,7 +195,7 @@ def package_sections(*, organization: Organization, request: PrivacyRequest) -> 
             organization_id=organization.pk,
             target_type=User._meta.label_lower,
             target_id=str(user.pk),
-        ).order_by("sequence")
+        ).order_by("occurred_at", "id")  # recent events may await their seal
         for event in events:
             audit_events.rows.append(
                 {

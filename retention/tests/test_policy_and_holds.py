@@ -26,7 +26,7 @@ NOW = datetime(2026, 6, 1, 17, 0, tzinfo=UTC)
 
 def events(org: Organization, action: Action) -> list[AuditEvent]:
     with tenant_context(org):
-        return list(AuditEvent.objects.filter(action=action.value).order_by("sequence"))
+        return list(AuditEvent.objects.filter(action=action.value).order_by("id"))
 
 
 def test_the_policy_defaults_are_the_promised_periods() -> None:
