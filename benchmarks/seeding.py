@@ -139,12 +139,14 @@ def seed_portal(*, organizations: int = 50, users_per_organization: int = 100) -
     )
 
 
-def analyze(models: list[type[Model]]) -> None:
+def analyze(models: list[type[Model]], *, vacuum: bool = False) -> None:
     """Refresh planner statistics after a bulk load, as autovacuum eventually would.
 
     Without them the first run after seeding plans queries for near-empty tables. ANALYZE
     needs the table (or database) owner, so this uses DATABASE_OWNER_URL, which `make bench`
-    sets; without it the step is skipped.
+    sets; without it the step is skipped. With `vacuum`, VACUUM ANALYZE: the visibility map
+    is set too, as autovacuum leaves a settled table (index-only scans depend on it; the
+    development server may run with autovacuum off).
     """
     owner_url = os.environ.get("DATABASE_OWNER_URL")
     if not owner_url:
@@ -154,7 +156,8 @@ def analyze(models: list[type[Model]]) -> None:
 
     with psycopg.connect(owner_url, autocommit=True) as conn:
         for model in models:
-            conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(model._meta.db_table)))
+            command = "VACUUM ANALYZE {}" if vacuum else "ANALYZE {}"
+            conn.execute(sql.SQL(command).format(sql.Identifier(model._meta.db_table)))
 
 
 def seed_cloned_requests(
@@ -338,7 +341,7 @@ def seed_request_register(size_name: str, requests: int) -> RegisterSeed:
             have = PrivacyRequest.objects.count()
         open_requests = PrivacyRequest.objects.filter(closed_at__isnull=True).count()
     if not reused:
-        analyze([PrivacyRequest])
+        analyze([PrivacyRequest], vacuum=True)
     return RegisterSeed(
         organization=organization,
         admin=admin,

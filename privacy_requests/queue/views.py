@@ -173,6 +173,7 @@ class RequestQueueView(QueueFormMixin, TemplateView):
         context["current_query"] = _query(link_values)
         context["can_assign"] = Permission.REQUESTS_ASSIGN.value in allowed
         context["can_work"] = Permission.REQUESTS_WORK.value in allowed
+        context["selectable"] = bool(selectable)  # the tick boxes' column
         if context["can_assign"]:
             context["assign_form"] = BulkAssignForm(workers=self.workers())
         return context
