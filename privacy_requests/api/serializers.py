@@ -9,6 +9,7 @@ Inputs are validated here (400 naming the field); business rules stay in the ser
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
@@ -171,6 +172,21 @@ def _plain(fields: dict[str, serializers.Field], instance: Any) -> dict[str, Any
         value = getattr(instance, name)
         data[name] = None if value is None else field.to_representation(value)
     return data
+
+
+@cache
+def register_columns() -> tuple[str, ...]:
+    """The request's columns RequestRegisterSerializer reads (the list reads only these):
+    its model fields, the deadlines (binding_rule), the organization (whose key decrypts),
+    the personal values and the assignee's."""
+    model_fields = {f.name for f in PrivacyRequest._meta.concrete_fields}
+    return (
+        "organization",
+        "deadlines",
+        *(name for name in RequestRegisterSerializer.Meta.fields if name in model_fields),
+        *RequestPersonalSerializer().fields,
+        *(f"assignee__{name}" for name in PersonSerializer().fields if name != "id"),
+    )
 
 
 class DeadlineSummarySerializer(serializers.Serializer):

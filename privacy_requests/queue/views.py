@@ -153,6 +153,7 @@ class RequestQueueView(QueueFormMixin, TemplateView):
             after=after,
             today=today,
             size=queue.PAGE_SIZE,
+            columns=queue.QUEUE_COLUMNS,
         )
         filter_values = form.filter_values() if filtering else []
         # the links' filters: the search token in place of the email
