@@ -312,6 +312,7 @@ class QueueRow:
     badge_text: str = ""  # due_badge_text(badge)
     due_on: str = ""  # the badge's date, ISO
     url: str = ""  # the request's page
+    id: str = ""  # the request's id as text (not localized four times a row by the template)
     select_label: str = ""  # the tick box's label, "Select R-7KQ2-M9XD"
 
 
@@ -376,6 +377,7 @@ def queue_rows(
                     badge_text=text,
                     due_on=due.due_on.isoformat() if due.due_on else "",
                     url=f"{url_head}{r.pk}{url_tail}",
+                    id=str(r.pk),
                     select_label=select_label % {"reference": r.reference},
                 )
             )
