@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Field, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
@@ -319,10 +319,9 @@ class QueueRow:
 def _choice_labels(field_name: str) -> Callable[[str | None], str | None]:
     """`get_<field>_display` for many rows: the choices' labels resolved once (in the active
     language) instead of once per row; a value that is not a choice reads as itself."""
-    choices = {
-        str(value): str(label)
-        for value, label in PrivacyRequest._meta.get_field(field_name).flatchoices
-    }
+    field = PrivacyRequest._meta.get_field(field_name)
+    assert isinstance(field, Field)
+    choices = {str(value): str(label) for value, label in field.flatchoices}
 
     def label(value: str | None) -> str | None:
         return None if value is None else choices.get(value, value)
