@@ -5,6 +5,10 @@ set-up (seeding, signing in), then calls `bench.measure(operation)` once: the ha
 `operation` for the warm-up runs, then times each of the measured runs with
 `time.perf_counter_ns`. Scenario-specific numbers go into `bench.extra` (printed and saved)
 or `bench.details` (saved to the JSON only).
+
+A scenario registered with `sized=True` runs once per data size chosen with `--size` (10k,
+100k, 1m; all three by default), reading it from `bench.size`; its results are named
+`<scenario>@<size>`, e.g. `request_queue@100k`.
 """
 
 from __future__ import annotations
@@ -32,9 +36,30 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 QUICK_RUNS = 20
 QUICK_WARMUP = 3
 
+# --size: data sizes of the scenarios registered with sized=True, smallest first
+SIZES: dict[str, int] = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+
 
 class ScenarioError(Exception):
     """A scenario's own check failed (a wrong status code, missing seed data...)."""
+
+
+class UnknownSize(LookupError):
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        listed = ", ".join(repr(n) for n in names)
+        super().__init__(f"unknown size {listed}; known sizes: {', '.join(SIZES)}")
+
+
+def parse_sizes(names: list[str] | None) -> list[str]:
+    """The sizes asked for, smallest first, without repeats (all of them if none)."""
+    if not names:
+        return list(SIZES)
+    wanted = [n.strip().lower() for n in names]
+    unknown = [name for name, n in zip(names, wanted, strict=True) if n not in SIZES]
+    if unknown:
+        raise UnknownSize(unknown)
+    return [size for size in SIZES if size in wanted]
 
 
 class UnknownScenario(LookupError):
@@ -55,13 +80,14 @@ class Scenario:
     runs: int
     warmup: int
     family: str  # the module under benchmarks/scenarios/ that registered it
+    sized: bool = False  # runs once per --size, reading bench.size
 
 
 _REGISTRY: dict[str, Scenario] = {}
 
 
 def scenario(
-    name: str, *, description: str, runs: int = 100, warmup: int = 10
+    name: str, *, description: str, runs: int = 100, warmup: int = 10, sized: bool = False
 ) -> Callable[[Callable[[Bench], None]], Callable[[Bench], None]]:
     """Register a benchmark scenario.
 
@@ -69,6 +95,9 @@ def scenario(
     def landing_page(bench: Bench) -> None:
         ...set-up...
         bench.measure(lambda: client.get(url))
+
+    With `sized=True` the function is run once per size chosen with `--size`, and seeds and
+    measures `bench.size` rows (`bench.size_name` names it: "10k", "100k", "1m").
     """
     if runs < 1 or warmup < 0:
         raise ValueError(f"scenario {name!r}: runs must be >= 1 and warmup >= 0")
@@ -84,6 +113,7 @@ def scenario(
             runs=runs,
             warmup=warmup,
             family=function.__module__.rsplit(".", 1)[-1],
+            sized=sized,
         )
         return function
 
@@ -150,9 +180,15 @@ def summarise(samples_ns: list[int], *, warmup: int, wall_ns: int, cpu_ns: int) 
 class Bench:
     """What a scenario function gets: run counts, `measure()`, and places for its numbers."""
 
-    def __init__(self, scenario: Scenario, *, quick: bool) -> None:
+    def __init__(self, scenario: Scenario, *, quick: bool, size: str | None = None) -> None:
+        if scenario.sized and size is None:
+            raise ValueError(f"{scenario.name}: a sized scenario needs a size")
         self.scenario = scenario
         self.quick = quick
+        # the data size of a sized scenario's run ("100k" and 100_000); None otherwise
+        self.size_name = size
+        self.size: int = SIZES[size] if size is not None else 0
+        self.name = f"{scenario.name}@{size}" if size is not None else scenario.name
         self.runs = min(scenario.runs, QUICK_RUNS) if quick else scenario.runs
         self.warmup = min(scenario.warmup, QUICK_WARMUP) if quick else scenario.warmup
         # short numbers for the printed table and the JSON, e.g. {"queries/request": 9}
@@ -164,7 +200,7 @@ class Bench:
     def measure(self, operation: Callable[[], object]) -> Timing:
         """Warm up, then time `operation` once per measured run. Call once per scenario."""
         if self.timing is not None:
-            raise RuntimeError(f"{self.scenario.name}: measure() was already called")
+            raise RuntimeError(f"{self.name}: measure() was already called")
         for _ in range(self.warmup):
             operation()
         gc.collect()  # start from a clean heap; collections during the runs still count
@@ -182,7 +218,7 @@ class Bench:
         return self.timing
 
     def log(self, message: str) -> None:
-        print(f"[bench] {self.scenario.name}: {message}", flush=True)
+        print(f"[bench] {self.name}: {message}", flush=True)
 
 
 @dataclass
@@ -196,12 +232,14 @@ class Result:
     details: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     duration_s: float = 0.0  # the whole scenario, set-up included
+    scenario: str = ""  # the registered name (`name` adds "@<size>" for a sized run)
+    size: str | None = None
 
 
-def run_scenario(scenario: Scenario, *, quick: bool) -> Result:
+def run_scenario(scenario: Scenario, *, quick: bool, size: str | None = None) -> Result:
     from django.db import connection
 
-    bench = Bench(scenario, quick=quick)
+    bench = Bench(scenario, quick=quick, size=size)
     started = time.perf_counter()
     bench.log(f"{scenario.description} ({bench.warmup} warm-up + {bench.runs} runs)")
     error = None
@@ -220,7 +258,7 @@ def run_scenario(scenario: Scenario, *, quick: bool) -> Result:
         # the next scenario starts on a fresh connection: no leftover transaction or settings
         connection.close()
     return Result(
-        name=scenario.name,
+        name=bench.name,
         family=scenario.family,
         description=scenario.description,
         ok=error is None,
@@ -229,7 +267,23 @@ def run_scenario(scenario: Scenario, *, quick: bool) -> Result:
         details=bench.details,
         error=error,
         duration_s=round(time.perf_counter() - started, 3),
+        scenario=scenario.name,
+        size=size,
     )
+
+
+def size_spreads(results: list[Result]) -> dict[str, dict[str, Any]]:
+    """For each sized scenario measured at two sizes or more: its p95 per size and the largest
+    p95 over the smallest (1.2 = the slowest size is 20 % above the fastest)."""
+    p95s: dict[str, dict[str, float]] = {}
+    for r in results:
+        if r.size is not None and r.timing is not None:
+            p95s.setdefault(r.scenario, {})[r.size] = r.timing.p95_ms
+    return {
+        name: {"p95_ms": by_size, "largest_over_smallest": max(v) / min(v)}
+        for name, by_size in p95s.items()
+        if len(by_size) > 1 and (v := list(by_size.values())) and min(v) > 0
+    }
 
 
 # --- report ---------------------------------------------------------------------------------
@@ -338,6 +392,7 @@ def write_results(
     quick: bool,
     started_at: datetime,
     machine: dict[str, Any],
+    sizes: list[str] | None = None,
 ) -> tuple[Path, Path]:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -345,10 +400,12 @@ def write_results(
         "finished_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "argv": argv,
         "quick": quick,
+        "sizes": sizes,
         "machine": {**machine, "load_average_at_end": _load_average()},
         "results": [
             {**asdict(r), "timing": asdict(r.timing) if r.timing else None} for r in results
         ],
+        "size_spreads": size_spreads(results),
     }
     text = json.dumps(payload, indent=2, default=str) + "\n"
     stamped = RESULTS_DIR / f"{started_at.strftime('%Y%m%dT%H%M%SZ')}.json"
@@ -392,6 +449,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME",
         help="run only this scenario (repeatable; default: all)",
     )
+    parser.add_argument(
+        "--size",
+        action="append",
+        metavar="SIZE",
+        help=f"run the sized scenarios at this data size: {', '.join(SIZES)} (repeatable; "
+        "default: all)",
+    )
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     parser.add_argument(
         "--quick",
@@ -404,6 +468,11 @@ def main(argv: list[str] | None = None) -> int:
         help="keep DEBUG from the settings module (default: DEBUG=False, as in production)",
     )
     args = parser.parse_args(argv)
+    try:
+        sizes = parse_sizes(args.size)
+    except UnknownSize as exc:
+        print(f"benchmarks: {exc}", file=sys.stderr)
+        return 2
 
     from django.core.exceptions import ImproperlyConfigured
 
@@ -419,7 +488,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.list:
         for s in registered().values():
-            print(f"{s.name:<24} [{s.family}] {s.description} ({s.warmup} + {s.runs} runs)")
+            at = f", at {', '.join(sizes)}" if s.sized else ""
+            print(f"{s.name:<24} [{s.family}] {s.description} ({s.warmup} + {s.runs} runs{at})")
         return 0
 
     try:
@@ -433,12 +503,27 @@ def main(argv: list[str] | None = None) -> int:
 
     started_at = datetime.now(UTC).replace(microsecond=0)
     machine = machine_info()
-    results = [run_scenario(s, quick=args.quick) for s in chosen]
+    results = [
+        run_scenario(s, quick=args.quick, size=size)
+        for s in chosen
+        for size in (sizes if s.sized else [None])
+    ]
 
     print()
     print(table(results))
+    for name, spread in size_spreads(results).items():
+        listed = ", ".join(f"{size} {p95:.2f}" for size, p95 in spread["p95_ms"].items())
+        print(
+            f"{name}: p95 ms by size {listed}; largest / smallest "
+            f"{spread['largest_over_smallest']:.2f}"
+        )
     stamped, latest = write_results(
-        results, argv=argv, quick=args.quick, started_at=started_at, machine=machine
+        results,
+        argv=argv,
+        quick=args.quick,
+        started_at=started_at,
+        machine=machine,
+        sizes=sizes,
     )
     print(
         f"\nPython {machine['python']}, PostgreSQL {machine['postgresql']}, "

@@ -233,6 +233,7 @@ class PrivacyRequestViewSet(OrganizationViewSet):
             after=after,
             size=params["page_size"],
             today=organization_today(self.organization),
+            columns=s.register_columns(),
         )
         context = {"access": access}
         if access.personal:

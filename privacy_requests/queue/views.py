@@ -153,6 +153,7 @@ class RequestQueueView(QueueFormMixin, TemplateView):
             after=after,
             today=today,
             size=queue.PAGE_SIZE,
+            columns=queue.QUEUE_COLUMNS,
         )
         filter_values = form.filter_values() if filtering else []
         # the links' filters: the search token in place of the email
@@ -173,6 +174,7 @@ class RequestQueueView(QueueFormMixin, TemplateView):
         context["current_query"] = _query(link_values)
         context["can_assign"] = Permission.REQUESTS_ASSIGN.value in allowed
         context["can_work"] = Permission.REQUESTS_WORK.value in allowed
+        context["selectable"] = bool(selectable)  # the tick boxes' column
         if context["can_assign"]:
             context["assign_form"] = BulkAssignForm(workers=self.workers())
         return context

@@ -216,6 +216,45 @@ def test_keyset_pages_cover_every_request_once(org: Organization, staff: User) -
     assert [r["reference"] for r in first["results"] + rest["results"]] == seen
 
 
+@pytest.mark.parametrize("role", [Role.PRIVACY_STAFF, Role.VIEWER])
+def test_list_nested_values_are_what_their_serializers_give(
+    org: Organization, admin: User, staff: User, role: Role
+) -> None:
+    """The page builds `assignee` and `personal` from fields bound once per page; each row
+    must read exactly as PersonSerializer and RequestPersonalSerializer would give it."""
+    from privacy_requests.api.serializers import PersonSerializer, RequestPersonalSerializer
+    from privacy_requests.visibility import request_access, visible_request
+
+    assigned = receive(org, days_ago=2, email="a@example.org", name="Ann Assigned")
+    receive(org, days_ago=1, email="", name="Una Unassigned")  # no email: an empty value
+    with tenant_context(org):
+        request_assign(request=assigned, assignee=staff, actor=admin)
+    client = sign_in(Client(), member(org, role, email="reader@lincoln.example"))
+    rows = {r["id"]: r for r in client.get(list_url(org)).json()["results"]}
+    assert len(rows) == 2
+    access = request_access(role)
+    with tenant_context(org):
+        for made in PrivacyRequest.objects.select_related("assignee"):
+            row = rows[made.pk]
+            assignee = PersonSerializer(made.assignee).data if made.assignee else None
+            assert row["assignee"] == assignee
+            personal = (
+                RequestPersonalSerializer(visible_request(made, access)).data
+                if access.personal
+                else None
+            )
+            assert row["personal"] == personal
+    assert rows[assigned.pk]["assignee"] == {
+        "id": staff.pk,
+        "email": "sam@lincoln.example",
+        "full_name": staff.full_name,
+    }
+    if role == Role.PRIVACY_STAFF:
+        assert rows[assigned.pk]["personal"]["requester_name"] == "Ann Assigned"
+    else:
+        assert rows[assigned.pk]["personal"] is None
+
+
 def _count(client: Client, url: str) -> int:
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)

@@ -305,6 +305,65 @@ def test_page_shows_badges_names_and_assignees(org: Organization, admin: User, s
     assert "Unassigned" in body
 
 
+def test_each_row_reads_as_before(org: Organization, admin: User) -> None:
+    """What a row says is worked out once per page (labels, badges, links): the same words,
+    links and dates as the model's and the calendar's own, row by row."""
+    late = receive(org, days_ago=60, name="Lena Late", request_type="delete")
+    fresh = receive(org, name="Fred Fresh")
+    body = sign_in(Client(), admin).get(queue_url(org)).content.decode()
+    for made in (late, fresh):
+        with tenant_context(org):
+            made.refresh_from_db()
+        url = reverse(
+            "accounts:request_detail", kwargs={"org_slug": org.slug, "request_id": made.pk}
+        )
+        assert f'<a href="{url}">{made.reference}</a>' in body
+        assert f"<td>{made.get_request_type_display()}</td>" in body
+        assert f"<td>{made.get_status_display()}</td>" in body
+        assert f">Select {made.reference}</label>" in body
+        badge = due_badge(made.next_due_on, today=TODAY, calendar=US_FEDERAL)
+        assert made.next_due_on is not None
+        day = made.next_due_on.isoformat()
+        assert f'<time datetime="{day}">{day}</time>' in body
+        words = {
+            "overdue": f"overdue by {badge.days} business day{'s' if badge.days != 1 else ''}",
+            "later": f"{badge.days} business day{'s' if badge.days != 1 else ''} left",
+            "soon": f"{badge.days} business day{'s' if badge.days != 1 else ''} left",
+            "today": "due today",
+        }[badge.kind]
+        assert f'<span class="badge badge-{badge.kind}">{words}</span>' in body
+    assert "Deletion" in body and "Access (a copy of the data)" in body
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, "status=received&request_type=delete&assignee=unassigned&rule=ccpa", "status=bad"],
+)
+def test_filter_selects_render_as_djangos_own(data: str | None) -> None:
+    """The filter form's selects use one template (no include per option): the same HTML,
+    character for character, as Django's Select, selected options and errors included."""
+    from django.http import QueryDict
+
+    from privacy_requests.queue.forms import OneTemplateSelect, QueueFilterForm
+
+    def rendered(template: str) -> str:
+        form = QueueFilterForm(
+            QueryDict(data) if data is not None else None,
+            workers=[("3", "Sam <Staff> & Co"), ("4", "Ann")],
+            rule_ids=["ccpa", "ferpa"],
+        )
+        for field in form.fields.values():
+            if isinstance(field.widget, OneTemplateSelect):
+                field.widget.template_name = template
+        return "".join(str(bound) for bound in form)
+
+    ours = rendered(OneTemplateSelect.template_name)
+    assert ours == rendered("django/forms/widgets/select.html")
+    if data and "request_type=delete" in data:
+        assert '<option value="delete" selected>Deletion</option>' in ours
+    assert "Sam &lt;Staff&gt; &amp; Co" in ours
+
+
 # --- query counts ------------------------------------------------------------------------------
 
 
