@@ -8,7 +8,7 @@ these: benchmarks/README.md, "intake_api and api_baseline".
 
 import os
 
-workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # gthread with more than one thread per worker; sync otherwise (gunicorn's own rule)
 worker_class = "gthread" if threads > 1 else "sync"
