@@ -26,8 +26,9 @@ class OrganizationSerializer(serializers.ModelSerializer):
 class CallerSerializer(serializers.Serializer):
     """Who is calling: an organization API key or a signed-in member, and with which role."""
 
-    kind = serializers.ChoiceField(
-        choices=[("api_key", "API key"), ("member", "Signed-in member")], read_only=True
+    authenticated_by = serializers.ChoiceField(
+        choices=[("api_key", "An organization API key"), ("session", "A signed-in member")],
+        read_only=True,
     )
     role = serializers.ChoiceField(choices=Role.choices, read_only=True)
     key_prefix = serializers.CharField(

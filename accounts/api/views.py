@@ -59,7 +59,7 @@ class OrganizationDetailViewSet(OrganizationViewSet):
 
     @extend_schema(
         operation_id="organization_retrieve",
-        summary="The organization, and the caller's kind and role (check a key with it)",
+        summary="The organization, and how the caller is authenticated (check a key with it)",
         description=(
             "Any role may call it. `caller` says whether the request was authenticated by an "
             "API key (with its prefix, name and expiry) or a signed-in member's session, and "
@@ -70,7 +70,7 @@ class OrganizationDetailViewSet(OrganizationViewSet):
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request.auth if isinstance(request.auth, ApiKey) else None
         caller = {
-            "kind": "api_key" if key is not None else "member",
+            "authenticated_by": "api_key" if key is not None else "session",
             "role": self.role,
             "key_prefix": key.prefix if key is not None else None,
             "key_name": key.name if key is not None else None,

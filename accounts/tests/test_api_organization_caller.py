@@ -57,7 +57,7 @@ def url(org: Organization) -> str:
     return reverse("accounts_api:organization_detail", kwargs={"org_slug": org.slug})
 
 
-def test_a_key_sees_its_organization_and_its_own_kind_role_and_expiry(
+def test_a_key_sees_its_organization_and_its_own_prefix_role_and_expiry(
     org: Organization, admin: User
 ) -> None:
     created = make_key(org, admin, Role.VIEWER)
@@ -66,7 +66,7 @@ def test_a_key_sees_its_organization_and_its_own_kind_role_and_expiry(
     body = response.json()
     assert body["slug"] == "lincoln-usd" and body["name"] == "Lincoln USD"
     assert body["caller"] == {
-        "kind": "api_key",
+        "authenticated_by": "api_key",
         "role": "viewer",
         "key_prefix": created.key.prefix,
         "key_name": "SIS sync",
@@ -81,7 +81,7 @@ def test_a_signed_in_member_sees_their_role_and_no_key(org: Organization) -> Non
     response = sign_in(Client(), staff).get(url(org))
     assert response.status_code == 200, response.content
     assert response.json()["caller"] == {
-        "kind": "member",
+        "authenticated_by": "session",
         "role": "privacy_staff",
         "key_prefix": None,
         "key_name": None,
