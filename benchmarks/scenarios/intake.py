@@ -1,17 +1,27 @@
-"""Intake throughput through the API, against the production-style server (gunicorn).
+"""Intake throughput through the API, against the production server (gunicorn), and the API's
+fixed cost on the same server.
 
-intake_api   POST /api/v1/orgs/<slug>/requests/intake/ with an organization API key, from
-             4 concurrent clients (threads, one keep-alive HTTP connection each) against
-             gunicorn started for the scenario (4 sync workers, the bench database, DEBUG
-             off: `_intake_settings`). Each POST records a request through `request_receive`
-             (deadline computation, encryption of the personal fields, blind indexes,
-             duplicate check, timeline event, audit event) and answers 201 with the request.
+intake_api    POST /api/v1/orgs/<slug>/requests/intake/ with an organization API key, from
+              4 concurrent clients (threads, one keep-alive HTTP connection each) against
+              gunicorn started for the scenario (configured by ./gunicorn.conf.py, as
+              production is; the bench database; DEBUG off: `_intake_settings`). Each POST
+              records a request through `request_receive` (deadline computation, encryption
+              of the personal fields, blind indexes, duplicate check, timeline event, the
+              privacy team's alert, audit event) and answers 201 with the request.
+              On the same server, before and after the intake, the api_baseline request is
+              measured too: extra `baseline_ops_s` (the mean of both) and `intake/baseline`.
+api_baseline  GET /api/v1/orgs/<slug>/ with the same key, from 4 clients against its own
+              gunicorn: the organization and the caller, no query of its own. What every API
+              request pays (server, middleware, API-key authentication, tenancy context) and
+              nothing more. It has no throttle (the endpoint has none); the intake pays its
+              throttle's Redis round trip.
 
 The numbers: p50/p95 are per request as a client sees them (network round trip on loopback
-included); ops/s is requests accepted (201) per second over the measured loop, all 4 clients
-together. The intake throttle stays in the path (its Redis counter is paid) with a rate set
-high enough that it never refuses (PRIVACY_INTAKE_API_RATE in the server's environment).
-Every measured response must be a 201, or the scenario fails.
+included); ops/s is requests answered as expected (201, 200) per second over the measured
+loop, all 4 clients together. The intake throttle stays in the path (its Redis counter is
+paid) with a rate set high enough that it never refuses (PRIVACY_INTAKE_API_RATE in the
+server's environment). Every measured response must have the expected status, or the
+scenario fails. GUNICORN_WORKERS and GUNICORN_THREADS in the environment change the server.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.db import connection
 from django.urls import reverse
 
 from accounts.api_keys import api_key_create
@@ -200,18 +211,71 @@ class _Round:
     wall_ns: int
     cpu_ns: int
     failures: list[str]
+    # CPU time of the gunicorn workers and of the PostgreSQL backends of the bench database
+    # during the round: steadier than wall time on a busy machine
+    server_cpu_ns: int = 0
+    database_cpu_ns: int = 0
 
     @property
     def ops_per_s(self) -> float:
         return len(self.samples_ns) / (self.wall_ns / 1e9)
 
+    def cpu_ms_per_request(self) -> tuple[float, float]:
+        """(gunicorn, PostgreSQL) CPU milliseconds per request."""
+        count = len(self.samples_ns)
+        return self.server_cpu_ns / 1e6 / count, self.database_cpu_ns / 1e6 / count
 
-def _round(port: int, call: _Call, token: str, per_client: int) -> _Round:
+
+_CLOCK_TICK_NS = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu_ns(pids: set[int]) -> dict[int, int]:
+    """user + system CPU time of each process (all its threads) that still exists."""
+    times = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        times[pid] = (int(fields[11]) + int(fields[12])) * _CLOCK_TICK_NS  # utime, stime
+    return times
+
+
+def _children(parent: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == parent:
+                found.add(int(entry.name))
+    return found
+
+
+def _database_backends() -> set[int]:
+    """The other backends of the bench database: the server's connections."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _cpu_used(before: dict[int, int], after: dict[int, int]) -> int:
+    return sum(ns - before.get(pid, 0) for pid, ns in after.items())
+
+
+def _round(server: _Server, call: _Call, token: str, per_client: int) -> _Round:
     """`CLIENTS` clients, `per_client` requests each, all at once."""
     barrier = threading.Barrier(CLIENTS + 1)
-    clients = [_Client(port, call, token, per_client, barrier) for _ in range(CLIENTS)]
+    clients = [_Client(server.port, call, token, per_client, barrier) for _ in range(CLIENTS)]
     for client in clients:
         client.start()
+    workers, backends = _children(server.pid), _database_backends()
+    workers_before, backends_before = _process_cpu_ns(workers), _process_cpu_ns(backends)
     barrier.wait()
     cpu_start = time.process_time_ns()
     started = time.perf_counter_ns()
@@ -219,19 +283,35 @@ def _round(port: int, call: _Call, token: str, per_client: int) -> _Round:
         client.join()
     wall_ns = time.perf_counter_ns() - started
     cpu_ns = time.process_time_ns() - cpu_start
+    # a connection opened during the round counts from its start
+    workers_after = _process_cpu_ns(workers | _children(server.pid))
+    backends_after = _process_cpu_ns(backends | _database_backends())
     samples = [s for c in clients for s in c.samples_ns]
     failures = [f for c in clients for f in c.failures]
-    return _Round(samples, wall_ns, cpu_ns, failures)
+    return _Round(
+        samples,
+        wall_ns,
+        cpu_ns,
+        failures,
+        server_cpu_ns=_cpu_used(workers_before, workers_after),
+        database_cpu_ns=_cpu_used(backends_before, backends_after),
+    )
+
+
+@dataclass(frozen=True)
+class _Server:
+    port: int
+    pid: int
 
 
 @contextmanager
-def _gunicorn() -> Iterator[int]:
+def _gunicorn() -> Iterator[_Server]:
     """gunicorn serving the bench database on a free port, as configured for production."""
     port = _free_port()
     server = _start_gunicorn(port)
     try:
         _wait_until_serving(port, server)
-        yield port
+        yield _Server(port, server.pid)
     finally:
         server.terminate()
         try:
@@ -240,8 +320,8 @@ def _gunicorn() -> Iterator[int]:
             server.kill()
 
 
-def _measured(port: int, call: _Call, token: str, runs: int) -> _Round:
-    measured = _round(port, call, token, max(1, runs // CLIENTS))
+def _measured(server: _Server, call: _Call, token: str, runs: int) -> _Round:
+    measured = _round(server, call, token, max(1, runs // CLIENTS))
     if measured.failures:
         raise ScenarioError(
             f"{len(measured.failures)} of {call.method} {call.path} failed, "
@@ -250,9 +330,9 @@ def _measured(port: int, call: _Call, token: str, runs: int) -> _Round:
     return measured
 
 
-def _warm(bench: Bench, port: int, call: _Call, token: str) -> None:
+def _warm(bench: Bench, server: _Server, call: _Call, token: str) -> None:
     # every worker (and thread) imports the code and opens its connections; not measured
-    warm = _round(port, call, token, max(1, bench.warmup // CLIENTS))
+    warm = _round(server, call, token, max(1, bench.warmup // CLIENTS))
     if warm.failures:
         bench.log(f"warm-up: {len(warm.failures)} requests failed ({warm.failures[:3]})")
 
@@ -282,13 +362,13 @@ def _server_extra(bench: Bench) -> None:
 def intake_api(bench: Bench) -> None:
     token = _api_token(_organization())
     intake, baseline = _calls()
-    with _gunicorn() as port:
-        _warm(bench, port, baseline, token)
-        _warm(bench, port, intake, token)
+    with _gunicorn() as server:
+        _warm(bench, server, baseline, token)
+        _warm(bench, server, intake, token)
         # the baseline brackets the intake, so a change of the machine's load shows
-        before = _measured(port, baseline, token, bench.runs)
-        measured = _measured(port, intake, token, bench.runs)
-        after = _measured(port, baseline, token, bench.runs)
+        before = _measured(server, baseline, token, bench.runs)
+        measured = _measured(server, intake, token, bench.runs)
+        after = _measured(server, baseline, token, bench.runs)
     # the harness's timing, from the clients' samples: ops/s = accepted requests per second
     bench.timing = summarise(
         measured.samples_ns, warmup=bench.warmup, wall_ns=measured.wall_ns, cpu_ns=measured.cpu_ns
@@ -297,6 +377,13 @@ def intake_api(bench: Bench) -> None:
     bench.extra["accepted"] = len(measured.samples_ns)
     bench.extra["baseline_ops_s"] = round(baseline_ops, 1)
     bench.extra["intake/baseline"] = f"{100 * measured.ops_per_s / baseline_ops:.0f}%"
+    server_ms, database_ms = measured.cpu_ms_per_request()
+    base_server_ms = (before.server_cpu_ns + after.server_cpu_ns) / 1e6 / 2 / len(after.samples_ns)
+    base_db_ms = (before.database_cpu_ns + after.database_cpu_ns) / 1e6 / 2 / len(after.samples_ns)
+    # CPU per request: gunicorn + PostgreSQL, intake and baseline
+    bench.extra["cpu_ms/req"] = (
+        f"{server_ms:.1f}+{database_ms:.1f} vs {base_server_ms:.1f}+{base_db_ms:.1f}"
+    )
     _server_extra(bench)
     bench.details["baseline_ops_s_before_after"] = [
         round(before.ops_per_s, 1),
@@ -320,9 +407,11 @@ def intake_api(bench: Bench) -> None:
 def api_baseline(bench: Bench) -> None:
     token = _api_token(_organization())
     _intake, baseline = _calls()
-    with _gunicorn() as port:
-        _warm(bench, port, baseline, token)
-        measured = _measured(port, baseline, token, bench.runs)
+    with _gunicorn() as server:
+        _warm(bench, server, baseline, token)
+        measured = _measured(server, baseline, token, bench.runs)
+    server_ms, database_ms = measured.cpu_ms_per_request()
+    bench.extra["cpu_ms/req"] = f"{server_ms:.1f}+{database_ms:.1f}"
     bench.timing = summarise(
         measured.samples_ns, warmup=bench.warmup, wall_ns=measured.wall_ns, cpu_ns=measured.cpu_ns
     )
