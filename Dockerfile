@@ -28,4 +28,5 @@ RUN export SECRET_KEY=build-only ALLOWED_HOSTS=build EMAIL_HOST=build \
 RUN useradd --system --uid 10001 k12cloud
 USER k12cloud
 EXPOSE 8000
-CMD ["gunicorn", "k12cloud.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# workers and threads: ./gunicorn.conf.py (GUNICORN_WORKERS, GUNICORN_THREADS), read from /app
+CMD ["gunicorn", "k12cloud.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

@@ -272,6 +272,10 @@ def request_receive(
         if verified:
             data["verification_method"] = verification_method
         _event(request, "received", actor, to_status=request.status, data=data)
+        if alert:
+            alert_request_new(request=request, actor=actor)
+        # last: appending to the organization's audit chain locks its head until the commit,
+        # so concurrent intakes of one organization wait for each other only from here on
         record(
             Action.REQUEST_RECEIVED,
             organization=organization,
@@ -285,8 +289,6 @@ def request_receive(
                 "binding_rule": snapshot.binding_rule,
             },
         )
-        if alert:
-            alert_request_new(request=request, actor=actor)
     return request
 
 

@@ -14,9 +14,9 @@ from rest_framework.response import Response
 from accounts.api.serializers import (
     MembershipSerializer,
     MyMembershipSerializer,
-    OrganizationSerializer,
+    OrganizationWithCallerSerializer,
 )
-from accounts.models import Membership
+from accounts.models import ApiKey, Membership
 from accounts.permissions import Permission
 from accounts.selectors import membership_list, membership_list_for_user
 from k12cloud.api import OrganizationViewSet
@@ -49,12 +49,35 @@ class MyOrganizationsView(ListAPIView):
 
 
 class OrganizationDetailViewSet(OrganizationViewSet):
-    action_permissions = {"retrieve": Permission.ORGANIZATION_VIEW}
-    serializer_class = OrganizationSerializer
+    """The organization and who is calling: what an integrator checks a new key with.
 
-    @extend_schema(operation_id="organization_retrieve")
+    No query of its own: the organization and the key (or membership) were read to authorize
+    the request."""
+
+    action_permissions = {"retrieve": Permission.ORGANIZATION_VIEW}
+    serializer_class = OrganizationWithCallerSerializer
+
+    @extend_schema(
+        operation_id="organization_retrieve",
+        summary="The organization, and how the caller is authenticated (check a key with it)",
+        description=(
+            "Any role may call it. `caller` says whether the request was authenticated by an "
+            "API key (with its prefix, name and expiry) or a signed-in member's session, and "
+            "the role it acts with: what an integrator checks a new key with. Another "
+            "organization's URL answers 404."
+        ),
+    )
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response(self.get_serializer(self.organization).data)
+        key = request.auth if isinstance(request.auth, ApiKey) else None
+        caller = {
+            "authenticated_by": "api_key" if key is not None else "session",
+            "role": self.role,
+            "key_prefix": key.prefix if key is not None else None,
+            "key_name": key.name if key is not None else None,
+            "key_expires_at": key.expires_at if key is not None else None,
+        }
+        serializer = self.get_serializer(self.organization, context={"caller": caller})
+        return Response(serializer.data)
 
 
 class MembershipPagination(CursorPagination):

@@ -321,6 +321,9 @@ SPECTACULAR_SETTINGS = {
         "VerificationMethodEnum": "privacy_requests.models.PrivacyRequest.VerificationMethod",
         "StaffVerificationMethodEnum": "privacy_requests.forms.STAFF_METHOD_CHOICES",
         "RequestTypeEnum": "privacy_requests.models.REQUEST_TYPE_CHOICES",
+        # the organization's choices, in Organization and OrganizationWithCaller
+        "OrganizationKindEnum": "accounts.models.Organization.Kind",
+        "OrganizationStatusEnum": "accounts.models.Organization.Status",
     },
 }
 

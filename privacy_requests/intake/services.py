@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from k12cloud.encryption.keys import current_keys_pinned
 from k12cloud.notifications.services import email_enqueue
 from privacy_requests.contact import requester_reply_to
 from privacy_requests.deadlines import RequestType
@@ -108,7 +109,9 @@ def web_request_receive(
             alert=False,  # the privacy team hears of it once the requester confirms the email
         )
 
-    with transaction.atomic():
+    # the current keys read once for every sealed value and blind index of the request(s),
+    # the link and the email, instead of once per value (one transaction's work)
+    with transaction.atomic(), current_keys_pinned(organization.pk):
         request = receive(submission.request_type, submission.details)
         opt_out = None
         if gpc_signal and gpc_means_opt_out and submission.request_type != RequestType.OPT_OUT:
