@@ -12,8 +12,14 @@ application half of 5:
   carry one tenant's context into another's request.
 
 Statements (issue #20): entering a context is one `SELECT set_config(...), set_config(...),
-set_config(...)` after the transaction's BEGIN or the nested context's SAVEPOINT. Leaving the
-context that opened the transaction sends nothing: COMMIT or ROLLBACK discards the settings.
+set_config(...)` after the transaction's BEGIN. Entering a nested context is one round trip:
+the execute wrapper sends the SAVEPOINT that `atomic()` executes together with that SELECT, as
+one simple-protocol query (`SAVEPOINT "s..."; SELECT set_config('k12cloud.organization_id',
+'42', true), ...`, the values quoted as literals: `_savepoint_with_settings`). Should that query
+fail, the wrapper rolls back to the savepoint if it was made, so the enclosing transaction is
+left as a failed entry left it before (an error inside `atomic()`, rolled back to its
+savepoint). Leaving the context that opened the transaction sends nothing: COMMIT or ROLLBACK
+discards the settings.
 Leaving a nested context (a tenant context inside a request's user context, the escape hatch
 inside a tenant context) must put the enclosing context's settings back, because RELEASE
 SAVEPOINT keeps them; that restore is deferred to just before the next statement of the
@@ -34,6 +40,7 @@ Entry points:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,7 +48,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection, transaction
+import psycopg
+from django.db import DatabaseError, connection, transaction
+from psycopg import sql as psycopg_sql
 
 if TYPE_CHECKING:
     from accounts.models import Organization
@@ -96,21 +105,69 @@ _RESTORE_PENDING = "_k12cloud_tenancy_restore_pending"
 _SAVEPOINT_SQL = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")
 
 
+# Set on the connection while a context is being entered: the SAVEPOINT that `atomic()` sends
+# for it (a nested context) carries its settings (`_savepoint_with_settings`).
+_ENTRY_PENDING = "_k12cloud_tenancy_entry_pending"
+
+_SETTINGS_SQL = (
+    "SELECT set_config(%s, %s, true), set_config(%s, %s, true), set_config(%s, %s, true)"
+)
+
+
+def _settings_params(state: TenantState) -> list[str]:
+    return [
+        ORGANIZATION_SETTING,
+        "" if state.organization_id is None else str(state.organization_id),
+        USER_SETTING,
+        "" if state.user_id is None else str(state.user_id),
+        ALL_TENANTS_SETTING,
+        "on" if state.all_tenants else "",
+    ]
+
+
 def _apply_to_database(state: TenantState) -> None:
     """All three settings in one statement (one round trip), local to the transaction."""
     setattr(connection, _RESTORE_PENDING, False)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config(%s, %s, true), set_config(%s, %s, true), set_config(%s, %s, true)",
-            [
-                ORGANIZATION_SETTING,
-                "" if state.organization_id is None else str(state.organization_id),
-                USER_SETTING,
-                "" if state.user_id is None else str(state.user_id),
-                ALL_TENANTS_SETTING,
-                "on" if state.all_tenants else "",
-            ],
-        )
+        cursor.execute(_SETTINGS_SQL, _settings_params(state))
+
+
+def _settings_sql(state: TenantState, raw: psycopg.Connection[Any]) -> str:
+    """`_SETTINGS_SQL` with its values as quoted literals (ids and fixed flags), to travel in one
+    simple-protocol query with the savepoint."""
+    return _SETTINGS_SQL % tuple(psycopg_sql.quote(value, raw) for value in _settings_params(state))
+
+
+def _savepoint_with_settings(
+    execute: Any, sql: str, state: TenantState, context: dict[str, Any]
+) -> Any:
+    """The SAVEPOINT of a nested context's `atomic()` and the context's settings, one round
+    trip: psycopg sends a query without parameters through the simple protocol, which runs
+    both statements in order (the result is the SAVEPOINT's, as Django expects)."""
+    raw = context["cursor"].cursor.connection
+    try:
+        result = execute(f"{sql}; {_settings_sql(state, raw)}", None, False, context)
+    except DatabaseError:
+        # The savepoint may have been made before the settings failed: go back to it, so the
+        # enclosing transaction stays usable as when a separate set_config failed inside
+        # atomic() (which rolled back to its savepoint). If the SAVEPOINT failed itself, this
+        # fails too and the transaction stays as the failure left it.
+        setattr(connection, _RESTORE_PENDING, True)
+        with contextlib.suppress(DatabaseError):
+            execute(f"ROLLBACK TO {sql}", None, False, context)
+        raise
+    setattr(connection, _RESTORE_PENDING, False)
+    return result
+
+
+def _one_query_possible(context: dict[str, Any]) -> bool:
+    """Several statements can share one execute: a client-side binding cursor (the project's,
+    Django's default) outside pipeline mode, which uses the simple query protocol."""
+    cursor = getattr(context.get("cursor"), "cursor", None)
+    return (
+        isinstance(cursor, psycopg.ClientCursor)
+        and cursor.connection.info.pipeline_status == psycopg.pq.PipelineStatus.OFF
+    )
 
 
 def settings_in_force() -> None:
@@ -131,8 +188,20 @@ def settings_in_force() -> None:
 def _restore_before_statement(
     execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]
 ) -> Any:
-    """Execute wrapper: a deferred restore runs before the statement that could read it."""
+    """Execute wrapper: a nested context's settings go with its SAVEPOINT; a deferred restore
+    runs before the statement that could read it."""
     savepoint_sql = isinstance(sql, str) and sql.startswith(_SAVEPOINT_SQL)
+    entering = getattr(connection, _ENTRY_PENDING, None)
+    if (
+        entering is not None
+        and savepoint_sql
+        and sql.startswith("SAVEPOINT ")
+        and params is None
+        and not many
+        and _one_query_possible(context)
+    ):
+        setattr(connection, _ENTRY_PENDING, None)
+        return _savepoint_with_settings(execute, sql, entering, context)
     if getattr(connection, _RESTORE_PENDING, False) and not savepoint_sql:
         settings_in_force()  # its own statement passes here again with nothing pending
     if savepoint_sql and sql.startswith("ROLLBACK"):
@@ -158,11 +227,17 @@ def _activate(state: TenantState) -> Iterator[TenantState]:
     _install_restore_wrapper()
     token = _state.set(state)
     depth_token = _depth.set(_depth.get() + 1)
+    # a nested context's SAVEPOINT takes the settings along (the execute wrapper); without one
+    # (the transaction's first context: BEGIN is psycopg's) they are a statement of their own
+    setattr(connection, _ENTRY_PENDING, state)
     try:
         with transaction.atomic():
-            _apply_to_database(state)
+            if getattr(connection, _ENTRY_PENDING, None) is not None:
+                setattr(connection, _ENTRY_PENDING, None)
+                _apply_to_database(state)
             yield state
     finally:
+        setattr(connection, _ENTRY_PENDING, None)
         _state.reset(token)
         _depth.reset(depth_token)
         # The context that opened the transaction needs no restore: COMMIT or ROLLBACK has

@@ -21,13 +21,14 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps
 from django.conf import settings
 from django.contrib.sessions.models import Session
-from django.db import models
-from django.db.models import Count, Max
+from django.db import connection, models
+from django.db.models import sql
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, User
@@ -118,26 +119,125 @@ def _rows(model: type[models.Model], organization_id: int) -> models.QuerySet[An
     return model._base_manager.filter(organization_id=organization_id)
 
 
+# One chunk in one statement (one round trip, no rows through Python): the chunk's ids by
+# keyset over the primary key (`chunk`: the next `chunk_size` ids after the cursor), its bounds,
+# the write to those rows (`changed`: an UPDATE or DELETE compiled by Django, bounded by the
+# chunk's last id, so a range predicate, not a list of ids), and the run's progress (cursor and
+# rows done, merged into the label's entry as `_save_progress` would), all in the chunk's
+# transaction. Returns the chunk's last id, its row count and the rows done so far.
+_CHUNK_SQL = """
+WITH chunk AS (
+    SELECT {pk} FROM {table} WHERE {organization} = %s AND {pk} > %s ORDER BY {pk} LIMIT %s
+),
+bounds AS (SELECT max({pk}) AS last, count(*) AS rows FROM chunk),
+{changed}progress AS (
+    UPDATE {run_table} SET {progress} = jsonb_set(
+        {progress},
+        ARRAY[%s],
+        COALESCE({progress} -> %s, '{{}}')
+        || jsonb_build_object(
+            'cursor', bounds.last,
+            'done', COALESCE(({progress} -> %s ->> 'done')::bigint, 0) + bounds.rows
+        )
+    )
+    FROM bounds
+    WHERE {run_table}.{run_pk} = %s AND bounds.rows > 0
+    RETURNING ({progress} -> %s ->> 'done')::bigint AS done
+)
+SELECT bounds.last, bounds.rows, progress.done FROM bounds LEFT JOIN progress ON true
+"""
+# the chunk's write reads its upper bound from the statement's `bounds`
+_CHUNK_LAST = RawSQL("(SELECT last FROM bounds)", (), output_field=models.BigIntegerField())
+
+
+def _chunk_write_sql(
+    model: type[models.Model], organization_id: int, cursor: int, updates: dict[str, Any] | None
+) -> tuple[str, tuple[Any, ...]]:
+    """The chunk's UPDATE (or, with `updates` None, DELETE: no cascades, leaf rows), compiled as
+    `QuerySet.update()` and `_raw_delete()` compile theirs."""
+    chunk = model._base_manager.filter(
+        organization_id=organization_id, pk__gt=cursor, pk__lte=_CHUNK_LAST
+    )
+    query: sql.Query
+    if updates is None:
+        query = chunk.query.chain(sql.DeleteQuery)
+    else:
+        update = cast(sql.UpdateQuery, chunk.query.chain(sql.UpdateQuery))
+        update.add_update_values(updates)
+        if update.get_related_updates():
+            raise ValueError(
+                f"{model._meta.label}: a declared field of a parent model (multi-table "
+                "inheritance) cannot be written in the chunk's one statement"
+            )
+        query = update
+    write, params = query.get_compiler(chunk.db).as_sql()
+    return write, tuple(params)
+
+
+def _chunk(
+    run: RetentionRun,
+    model: type[models.Model],
+    label: str,
+    cursor: int,
+    chunk_size: int,
+    updates: dict[str, Any] | None,
+    delete_rows: bool,
+) -> tuple[int | None, int, int]:
+    """De-identify the next chunk and save the progress, in one statement (the caller holds
+    the tenant context and its transaction); returns (last id, rows, rows done)."""
+    quote = connection.ops.quote_name
+    changed, changed_params = "", ()
+    if delete_rows or updates:
+        write, changed_params = _chunk_write_sql(
+            model, run.organization_id, cursor, None if delete_rows else updates
+        )
+        changed = f"changed AS ({write}),\n"
+    pk, run_pk = model._meta.pk, RetentionRun._meta.pk
+    assert pk is not None and pk.column is not None
+    assert run_pk is not None and run_pk.column is not None
+    statement = _CHUNK_SQL.format(
+        pk=quote(pk.column),
+        table=quote(model._meta.db_table),
+        organization=quote("organization_id"),
+        changed=changed,
+        run_table=quote(RetentionRun._meta.db_table),
+        run_pk=quote(run_pk.column),
+        progress=quote("progress"),
+    )
+    params = (
+        run.organization_id,
+        cursor,
+        chunk_size,
+        *changed_params,
+        label,
+        label,
+        label,
+        run.pk,
+        label,
+    )
+    with connection.cursor() as db:
+        db.execute(statement, params)
+        last, rows, done = db.fetchone()
+    return last, rows, done
+
+
 def _apply(run: RetentionRun, declaration: Declaration, chunks: _Chunks, chunk_size: int) -> None:
     model = _model(declaration)
     label = declaration.model
     if model is None or run.progress.get(label, {}).get("finished"):
         return
     organization_id = run.organization_id
+    # the values the columns are set to, made once per model: one encryption of "" per
+    # encrypted column (as the same one was already set on every row of a chunk)
+    updates: dict[str, Any] | None = None
     while True:
         with tenant_context(organization_id):
+            if updates is None and not declaration.delete_rows:
+                updates = declaration_updates(declaration, model, organization_id)
             cursor = run.progress.get(label, {}).get("cursor") or 0
-            # the chunk's bounds in one query: (cursor, last] holds its `count` rows, so the
-            # write below is a range predicate, not a list of ids sent to the server
-            # (Django aggregates a sliced queryset over a subquery: SELECT max, count FROM
-            # (SELECT id ... ORDER BY id LIMIT n))
-            bounds = (
-                _rows(model, organization_id)
-                .filter(pk__gt=cursor)
-                .order_by("pk")[:chunk_size]
-                .aggregate(last=Max("pk"), count=Count("pk"))
+            last, count, done = _chunk(
+                run, model, label, cursor, chunk_size, updates, declaration.delete_rows
             )
-            last, count = bounds["last"], bounds["count"]
             if not count:
                 _save_progress(run, label, finished=True)
                 run.log = [
@@ -155,17 +255,10 @@ def _apply(run: RetentionRun, declaration: Declaration, chunks: _Chunks, chunk_s
                 ]
                 run.save(update_fields=["log"])
                 return
-            chunk = model._base_manager.filter(
-                organization_id=organization_id, pk__gt=cursor, pk__lte=last
-            )
-            if declaration.delete_rows:
-                chunk._raw_delete(chunk.db)  # no cascades: leaf rows
-            else:
-                updates = declaration_updates(declaration, model, organization_id)
-                if updates:
-                    chunk.update(**updates)
-            done = run.progress.get(label, {}).get("done", 0) + count
-            _save_progress(run, label, cursor=last, done=done)
+            # what the statement saved, in the run in memory
+            entry = dict(run.progress.get(label, {}))
+            entry.update(cursor=last, done=done)
+            run.progress = {**run.progress, label: entry}
         chunks.committed()
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
+
 import psycopg
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.utils import ProgrammingError
 from django.test.utils import CaptureQueriesContext
 
@@ -243,9 +246,10 @@ def test_leaving_the_outermost_context_sends_no_restore(tenant_a: Tenant) -> Non
     ):
         pass
     statements = [q["sql"].split(" ")[0] for q in captured.captured_queries]
-    # BEGIN, the user's settings, the tenant's savepoint and settings, release, COMMIT: the
-    # user context's settings are not put back between RELEASE and COMMIT, nor cleared at the end
-    assert statements == ["BEGIN", "SELECT", "SAVEPOINT", "SELECT", "RELEASE", "COMMIT"]
+    # BEGIN, the user's settings, the tenant's savepoint with its settings, release, COMMIT:
+    # the user context's settings are not put back between RELEASE and COMMIT, nor cleared at
+    # the end
+    assert statements == ["BEGIN", "SELECT", "SAVEPOINT", "RELEASE", "COMMIT"]
     assert current_settings() == ("", "", "")  # autocommit: a new transaction, no settings
 
 
@@ -264,7 +268,7 @@ def test_a_nested_restore_is_one_statement_before_the_next_query(tenant_a: Tenan
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_dashboard_request_spends_six_statements_on_its_transaction_and_tenancy(
+def test_a_dashboard_request_spends_five_statements_on_its_transaction_and_tenancy(
     tenant_a: Tenant,
 ) -> None:
     from django.test import Client
@@ -282,5 +286,99 @@ def test_a_dashboard_request_spends_six_statements_on_its_transaction_and_tenanc
         if q["sql"].startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "SELECT set_config"))
     ]
     # the request's transaction and the user's settings; the organization page's savepoint
-    # and settings; its release; COMMIT. No restore before the COMMIT.
-    assert bookkeeping == ["BEGIN", "SELECT", "SAVEPOINT", "SELECT", "RELEASE", "COMMIT"]
+    # with its settings; its release; COMMIT. No restore before the COMMIT.
+    assert bookkeeping == ["BEGIN", "SELECT", "SAVEPOINT", "RELEASE", "COMMIT"]
+
+
+# --- a nested context's savepoint and settings in one round trip (issue #20)
+
+
+def test_a_nested_context_sends_its_savepoint_and_settings_together(tenant_a: Tenant) -> None:
+    organization_id = tenant_a.organization.pk
+    with (
+        user_context(tenant_a.admin.pk),
+        CaptureQueriesContext(connection) as captured,
+        tenant_context(organization_id),
+    ):
+        assert current_settings() == (str(organization_id), str(tenant_a.admin.pk), "")
+    entry = captured.captured_queries[0]["sql"]
+    assert entry.startswith('SAVEPOINT "')
+    assert entry.endswith(
+        "; SELECT set_config('k12cloud.organization_id', "
+        f"'{organization_id}', true), "
+        f"set_config('k12cloud.user_id', '{tenant_a.admin.pk}', true), "
+        "set_config('k12cloud.all_tenants', '', true)"
+    )
+    # the entry, current_settings(), the release
+    assert [q["sql"].split(" ")[0] for q in captured.captured_queries] == [
+        "SAVEPOINT",
+        "SELECT",
+        "RELEASE",
+    ]
+
+
+def server_queries(block: Callable[[], None]) -> list[str]:
+    """The queries the server receives while `block` runs, from libpq's own trace of the
+    connection's protocol messages: one Query (simple protocol) or Sync (extended) message per
+    round trip."""
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    with tempfile.TemporaryFile("w+") as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            block()
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        sent = [line.split("\t") for line in trace.read().splitlines()]
+    return [
+        fields[3].strip() if fields[2] == "Query" else fields[2]
+        for fields in sent
+        if fields[0] == "F" and fields[2] in ("Query", "Sync")
+    ]
+
+
+def test_the_server_receives_one_round_trip_per_nested_entry(
+    tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    def nested() -> None:
+        with tenant_context(tenant_b.organization):
+            raw_membership_org_ids()
+        with unscoped_all_tenants(reason="test: round trips"):
+            raw_membership_org_ids()
+
+    with tenant_context(tenant_a.organization):
+        received = server_queries(nested)
+    # each context: its savepoint with its settings, its query, its release; the restore of
+    # tenant A's settings is still pending at the end (nothing ran after the escape hatch)
+    assert len(received) == 6
+    assert [query.split(" ")[0] for query in received] == [
+        '"SAVEPOINT',
+        '"SELECT',
+        '"RELEASE',
+        '"SAVEPOINT',
+        '"SELECT',
+        '"RELEASE',
+    ]
+    assert "set_config('k12cloud.organization_id'" in received[0]
+    assert "set_config('k12cloud.all_tenants', 'on', true)" in received[3]
+
+
+def test_a_failed_entry_rolls_back_to_its_savepoint_and_the_outer_context_goes_on(
+    tenant_a: Tenant, tenant_b: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the entry's settings fail on the server after its savepoint was made (a division by zero
+    # stands in for whatever could make them fail): the caller that catches the error still
+    # has a usable transaction, with the enclosing context's rows, as before the one round trip
+    with tenant_context(tenant_a.organization):
+        monkeypatch.setattr(tenancy, "_settings_sql", lambda state, raw: "SELECT 1 / 0")
+        with (
+            pytest.raises(DataError, match="division by zero"),
+            tenant_context(tenant_b.organization),
+        ):
+            pytest.fail("the block of a context that failed to enter ran")
+        monkeypatch.undo()
+        assert tenancy.current_organization_id() == tenant_a.organization.pk
+        assert raw_membership_org_ids() == {tenant_a.organization.pk}
+        assert current_settings() == (str(tenant_a.organization.pk), "", "")

@@ -27,7 +27,7 @@ from k12cloud.tenancy import tenant_context
 
 # session, user, second factor; the memberships (one switcher and the check); the keys; the
 # tenancy settings and savepoints around them. Middleware added later may add a few.
-LIST_PAGE_QUERIES = 12
+LIST_PAGE_QUERIES = 10
 TOKEN = re.compile(r"k12_[0-9a-f]{12}_[A-Za-z0-9_-]{43}")
 
 

@@ -515,15 +515,15 @@ def test_ops_staff_can_remove_a_persons_passkey_in_the_admin_and_it_is_audited(
 
 # --- pages: exact query counts that do not grow with the number of passkeys -----------------
 
-# Every signed-in page: session, user, a savepoint and its release, the tenancy context set
-# and reset (6). Then each page's own reads.
+# Every signed-in page: session, user, a savepoint with the tenancy context's settings, its
+# release, the settings' reset (5). Then each page's own reads.
 QUERIES = {
-    VERIFY: 9,  # the middleware's "has a second factor", "has a passkey", memberships
+    VERIFY: 8,  # the middleware's "has a second factor", "has a passkey", memberships
     # the session's passkey (django-otp), the app, all passkeys in one query, recovery codes
     # (device and count), memberships
-    "/accounts/mfa/": 12,
-    REGISTER: 8,  # the session's passkey, memberships
-    SIGN_IN: 4,  # anonymous, no session yet: the savepoint, its release, the context set/reset
+    "/accounts/mfa/": 11,
+    REGISTER: 7,  # the session's passkey, memberships
+    SIGN_IN: 3,  # anonymous, no session yet: the savepoint with the settings, release, reset
 }
 
 

@@ -12,20 +12,21 @@ from accounts.tests.factories import OrganizationFactory, member, sign_in
 
 pytestmark = pytest.mark.django_db
 
-# session, user, the session's verified second factor (django-otp); savepoint + set_config
-# (user context); the user's memberships (the membership check and the switcher share them);
-# savepoint + set_config (tenant context); the page's own queries; the tenant context's
+# session, user, the session's verified second factor (django-otp); savepoint+set_config (one
+# statement, k12cloud/tenancy.py) (user context); the user's memberships (the membership check
+# and the switcher share them);
+# savepoint+set_config (tenant context); the page's own queries; the tenant context's
 # release (leaving it restores nothing: the next statement would, and none comes before the
 # user context ends, k12cloud/tenancy.py); the user context's release and its clearing of the
 # settings, which happens only because the test runs inside a transaction: a real request
-# commits instead. 11 in all. The MFA middleware adds none for a verified user (it reads the
+# commits instead. 9 in all. The MFA middleware adds none for a verified user (it reads the
 # device django-otp already loaded); test_mfa.py measures its other cases.
 # members by role, then the admin's panels (test_dashboard.py counts each role): posture 3,
 # requests 1, retention 2, billing 2; none grows with the members
-DASHBOARD_QUERIES = 11 + 1 + 3 + 1 + 2 + 2
+DASHBOARD_QUERIES = 9 + 1 + 3 + 1 + 2 + 2
 # panels of the apps (DASHBOARD_PANEL_PROVIDERS) that add a query, one line each
 DASHBOARD_QUERIES += 1  # incidents.dashboard: the open legs, summed in SQL
-MEMBER_LIST_QUERIES = 13  # two page queries: count for the paginator, one page of members
+MEMBER_LIST_QUERIES = 11  # two page queries: count for the paginator, one page of members
 
 
 def admin_client(extra_members: int) -> tuple[Client, str]:
@@ -74,7 +75,7 @@ def test_home_lists_several_organizations() -> None:
     assert "Lincoln USD" in body and "Hudson CSD" in body
 
 
-SECURITY_SETTINGS_QUERIES = 13  # the SSO connection, and the count of active API keys
+SECURITY_SETTINGS_QUERIES = 11  # the SSO connection, and the count of active API keys
 
 
 def test_security_settings_summarize_each_setting(django_assert_num_queries) -> None:

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 # savepoint + set_config (tenant context); the page's three queries (members and API keys for
 # the "who" filter, one page of events with actor names); release, twice, and the user
 # context's clearing of the settings in the test's transaction (accounts/tests/test_views.py).
-LIST_QUERIES = 14
+LIST_QUERIES = 12
 NOW = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
 
 

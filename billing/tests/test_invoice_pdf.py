@@ -104,7 +104,7 @@ def test_the_pdf_has_the_lines_po_number_tax_totals_and_how_to_pay(
     )
     # fixed: session, user, device, memberships, tenant; the invoice, its lines, the contacts
     # and the organization's key to decrypt them
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(13):
         response = client.get(url(org, "billing_invoice_pdf", invoice_id=made.pk))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"

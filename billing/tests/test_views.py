@@ -106,7 +106,7 @@ def test_overview_shows_plan_upcoming_invoices_and_pay_now_in_a_fixed_number_of_
     invoice(org, status=Invoice.Status.PAID, amount_remaining=0, amount_paid=50000)
     purchase_order(org)
 
-    response = page_queries(client, url(org, "billing_overview"), django_assert_num_queries, 16)
+    response = page_queries(client, url(org, "billing_overview"), django_assert_num_queries, 14)
 
     html = response.content.decode()
     assert "District plan" in html and "12,000.00 USD" in html  # the plan and the renewal
@@ -124,7 +124,7 @@ def test_overview_without_billing_set_up(
     org: Organization, client: Client, django_assert_num_queries: Any
 ) -> None:
     html = page_queries(
-        client, url(org, "billing_overview"), django_assert_num_queries, 15
+        client, url(org, "billing_overview"), django_assert_num_queries, 13
     ).content.decode()
     assert "no subscription yet" in html
     assert "No invoices yet." in html
@@ -146,7 +146,7 @@ def test_stripes_invoice_pdf_is_a_redirect_to_stripe(
     org: Organization, client: Client, django_assert_num_queries: Any
 ) -> None:
     made = invoice(org)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(10):
         response = client.get(url(org, "billing_invoice_stripe_pdf", invoice_id=made.pk))
     assert response.status_code == 302
     assert response["Location"] == made.invoice_pdf
@@ -197,7 +197,7 @@ def test_purchase_order_list_queries(
 ) -> None:
     for _ in range(count):
         purchase_order(org)
-    page_queries(client, url(org, "billing_purchase_orders"), django_assert_num_queries, 12)
+    page_queries(client, url(org, "billing_purchase_orders"), django_assert_num_queries, 10)
 
 
 def test_record_a_purchase_order_with_its_document(org: Organization, client: Client) -> None:
@@ -317,7 +317,7 @@ def test_contact_list_queries(
     for n in range(count):
         billing_contact(org, f"ap{n}@lincoln.example")
     # + the organization's data key, read once to decrypt every contact
-    page_queries(client, url(org, "billing_contacts"), django_assert_num_queries, 13)
+    page_queries(client, url(org, "billing_contacts"), django_assert_num_queries, 11)
 
 
 def test_contact_edit_queries(
@@ -328,7 +328,7 @@ def test_contact_edit_queries(
         client,
         url(org, "billing_contact_edit", contact_id=contact.pk),
         django_assert_num_queries,
-        13,
+        11,
     )
 
 

@@ -262,12 +262,12 @@ def _count(client: Client, url: str) -> int:
     return len(captured.captured_queries)
 
 
-# session, user, second factor; savepoint + set_config (user context); the memberships;
-# savepoint + set_config (tenant context); one page of requests with their assignees; the
+# session, user, second factor; savepoint+set_config (user context); the memberships;
+# savepoint+set_config (tenant context); one page of requests with their assignees; the
 # organization's data keys (only for roles that see personal data); release, twice, and the
 # user context's clearing of the settings in the test's transaction (a real request commits
 # instead; leaving the tenant context restores nothing, k12cloud/tenancy.py).
-LIST_QUERIES_PERSONAL = 13
+LIST_QUERIES_PERSONAL = 11
 LIST_QUERIES_VIEWER = LIST_QUERIES_PERSONAL - 1
 
 

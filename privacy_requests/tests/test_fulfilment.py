@@ -596,10 +596,10 @@ def test_the_request_page_links_to_fulfilment_without_extra_queries(
     assert url(org, "fulfilment", request) not in viewer.get(page).content.decode()
 
 
-# The portal's base cost is 11 (see test_request_views); the page adds the request with its
+# The portal's base cost is 9 (see test_request_views); the page adds the request with its
 # assignee, the packages with their authors, the evidence files with who added them, and the
 # organization's data keys (read once).
-EXPECTED_PACKAGE_PAGE_QUERIES = 11 + 4
+EXPECTED_PACKAGE_PAGE_QUERIES = 9 + 4
 # A deletion request, instead of the packages: its deletion record, the organization's index
 # key (the requester email's blind index), the matching requests and the matching account.
-EXPECTED_DELETION_QUERIES = 11 + 6
+EXPECTED_DELETION_QUERIES = 9 + 6

@@ -213,12 +213,12 @@ def _count_queries(client: Client, url: str) -> int:
     return len(queries.captured_queries)
 
 
-# session, user, authenticator device; savepoint + set_config (user context) and the user's
-# memberships; savepoint + set_config (tenant context); the two aggregate queries (by type, in
+# session, user, authenticator device; savepoint+set_config (user context) and the user's
+# memberships; savepoint+set_config (tenant context); the two aggregate queries (by type, in
 # total); release, twice, and the user context's clearing of the settings in the test's
 # transaction (accounts/tests/test_views.py).
-PAGE_QUERIES = 13
-EXPORT_QUERIES = 13
+PAGE_QUERIES = 11
+EXPORT_QUERIES = 11
 
 
 def test_query_counts_are_exact_and_independent_of_rows(

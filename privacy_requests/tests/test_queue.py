@@ -374,12 +374,12 @@ def _count_queries(client: Client, url: str) -> int:
     return len(captured.captured_queries)
 
 
-# session, user, second factor; savepoint + set_config (user context); the memberships;
-# savepoint + set_config (tenant context); the page's five queries (rule selection and contract
+# session, user, second factor; savepoint+set_config (user context); the memberships;
+# savepoint+set_config (tenant context); the page's five queries (rule selection and contract
 # rules for the rule filter, members for the assignee choices, one page of requests with their
 # assignees, the organization's data keys for the names); release, twice, and the user
 # context's clearing of the settings in the test's transaction (accounts/tests/test_views.py).
-QUEUE_QUERIES = 16
+QUEUE_QUERIES = 14
 
 
 def test_query_count_is_exact_and_independent_of_rows(org: Organization, admin: User) -> None:

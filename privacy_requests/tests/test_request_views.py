@@ -261,9 +261,9 @@ def test_intake_page_query_count(org: Organization, client: Client) -> None:
 
 
 # The intake page is the portal's base cost (session, user, second factor, memberships, tenant
-# settings and the like): 11. The request page adds: the request (with assignee), its
+# settings and the like): 9. The request page adds: the request (with assignee), its
 # timeline, its messages, the binding rule's rows, the organization's data keys (read once
 # for every decrypted value), the emails sent about it (k12cloud.notifications), and its
 # vendor tasks with their vendors (vendors/_request_panel.html, for members who work requests).
-EXPECTED_INTAKE_QUERIES = 11
+EXPECTED_INTAKE_QUERIES = 9
 EXPECTED_DETAIL_QUERIES = EXPECTED_INTAKE_QUERIES + 7

@@ -22,7 +22,7 @@ from retention.tests.seeding import new_organization
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 6, 1, 17, 0, tzinfo=UTC)
 URL = "/o/lincoln-usd/retention/"
-PAGE_QUERIES = 15
+PAGE_QUERIES = 13
 
 
 @pytest.fixture

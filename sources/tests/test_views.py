@@ -158,11 +158,11 @@ def test_confirming_another_tenants_record_is_refused(
 
 # --- exact query counts (the same with 1 or 3 links / imports) ---------------------------------
 
-SOURCE_LIST_QUERIES = 13
-SOURCE_DETAIL_QUERIES = 13
-IMPORT_DETAIL_QUERIES = 12
+SOURCE_LIST_QUERIES = 11
+SOURCE_DETAIL_QUERIES = 11
+IMPORT_DETAIL_QUERIES = 10
 REQUEST_SIS_QUERIES_PER_LINK = 13
-REQUEST_SIS_BASE_QUERIES = 16
+REQUEST_SIS_BASE_QUERIES = 14
 
 
 def test_source_pages_query_counts(

@@ -282,7 +282,7 @@ def test_accepting_the_announced_version_settles_the_request(org: Organization) 
 # the organization page's 11 (see accounts/tests/test_views.py) and the page's own: the DPA versions
 # (the one to accept, and those to come), the organization's acceptances, the upcoming
 # versions of each of the four documents
-DPA_PAGE_QUERIES = 11 + 7
+DPA_PAGE_QUERIES = 9 + 7
 
 
 @pytest.mark.parametrize("versions", [1, 4])

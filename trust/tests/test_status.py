@@ -147,9 +147,9 @@ def test_status_page_and_json_show_components_window_and_bars(django_assert_num_
     )
     with time_machine.travel(NOW + timedelta(seconds=30), tick=False):
         client = Client()
-        # the request's 4, latest check, windows ahead (2: list and in progress), past,
+        # the request's 3, latest check, windows ahead (2: list and in progress), past,
         # 30 and 90 days (2 each), the daily bars (2), the outages (2)
-        with django_assert_num_queries(4 + 12):
+        with django_assert_num_queries(3 + 12):
             page = client.get(reverse("trust:status"))
         text = page.content.decode()
         assert page.status_code == 200

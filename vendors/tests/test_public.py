@@ -94,7 +94,7 @@ def test_the_task_page_query_count_is_exact() -> None:
     assert len(captured) == EXPECTED_TASK_PAGE_QUERIES
 
 
-EXPECTED_TASK_PAGE_QUERIES = 11
+EXPECTED_TASK_PAGE_QUERIES = 9
 
 
 def test_an_expired_link_sends_the_vendor_to_ask_for_a_code() -> None:

@@ -33,14 +33,14 @@ def queries(client: Client, page: str) -> int:
 
 # The portal's base cost is 11 (privacy_requests/tests/test_request_views.py).
 # Vendor list: the vendors with their organizations, and the forwarding policy.
-EXPECTED_LIST_QUERIES = 11 + 2
+EXPECTED_LIST_QUERIES = 9 + 2
 # A request's vendor tasks: the request, the tasks with vendors, their files, the policy, the
 # active vendors for the form, and the organization's data keys (read once).
-EXPECTED_REQUEST_TASKS_QUERIES = 11 + 6
+EXPECTED_REQUEST_TASKS_QUERIES = 9 + 6
 # The inbox: the forwarded tasks. A forwarded task: the task, the organization's data keys
 # (read once), its files.
-EXPECTED_INBOX_QUERIES = 11 + 1
-EXPECTED_RECEIPT_QUERIES = 11 + 3
+EXPECTED_INBOX_QUERIES = 9 + 1
+EXPECTED_RECEIPT_QUERIES = 9 + 3
 
 
 def test_vendor_list_query_count_is_exact_and_constant() -> None:

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 # the portal's base cost of an organization page (session, user, second factor, memberships,
 # the tenant context's settings and savepoints), as for the dashboard; each page adds one read
-PAGE_BASE_QUERIES = 11
+PAGE_BASE_QUERIES = 9
 
 
 @pytest.fixture
