@@ -254,7 +254,10 @@ def request_receive(
         respond_by=snapshot.respond_by,
     )
     request.next_due_on = next_due_on(request)
-    with transaction.atomic():
+    # No savepoint of its own inside a caller's transaction (a request's): what can fail was
+    # checked above, and anything raised in here propagates, so the caller's transaction rolls
+    # back whole. The reference's retry keeps its savepoint below.
+    with transaction.atomic(savepoint=False):
         for attempt in range(5):
             request.reference = _new_reference()
             try:
