@@ -277,8 +277,6 @@ def request_receive(
         _event(request, "received", actor, to_status=request.status, data=data)
         if alert:
             alert_request_new(request=request, actor=actor)
-        # last: appending to the organization's audit chain locks its head until the commit,
-        # so concurrent intakes of one organization wait for each other only from here on
         record(
             Action.REQUEST_RECEIVED,
             organization=organization,

@@ -115,12 +115,13 @@ def test_a_key_of_another_organization_gets_404(org: Organization, admin: User) 
     assert "Hudson" not in response.content.decode()
 
 
-# The request's user context (savepoint, set_config; a real request sends BEGIN instead of
-# the savepoint); the key by its prefix with its organization, in an all-tenants escape hatch
-# (savepoint, set_config, select, release); the tenant context (savepoint, set_config) and
-# its release; the user context's release (a real request: COMMIT) and the restore of the
-# test's settings after it. Nothing of the endpoint's own: the organization came with the key.
-KEY_QUERIES = 11
+# The request's user context (a savepoint carrying its settings; a real request sends BEGIN
+# and then the settings instead); the key by its prefix with its organization, in an
+# all-tenants escape hatch (savepoint with its settings, select, release); the tenant context
+# (savepoint with its settings) and its release; the user context's release (a real request:
+# COMMIT) and the restore of the test's settings after it. Nothing of the endpoint's own: the
+# organization came with the key.
+KEY_QUERIES = 8
 
 
 def test_query_count_with_a_key_is_exact(org: Organization, admin: User) -> None:

@@ -15,8 +15,9 @@
    `requests.deadlines_flagged` event when any were. Dates never move on their own.
 
 Historical models only. The audit events are appended to each organization's hash chain the
-way audit.services.record does (lock the chain head, hash with audit.chain.event_hash, which
-version 1 of the canonical form keeps stable, move the head), as a system actor: the chain
+way audit.services.record did before events were sealed after commit (lock the chain head,
+hash with audit.chain.event_hash, which version 1 of the canonical form keeps stable, move the
+head; the sealer and the verifier accept such events), as a system actor: the chain
 verifies afterwards (tested). Runs as the owner with the all-tenants setting of this
 transaction (the tables force row-level security). The head locks are held until the migration
 commits, so audit writes of the changed organizations wait for it: it touches only a few rows
