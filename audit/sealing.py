@@ -48,7 +48,7 @@ _SEAL_SQL = (
 )
 
 
-def _chain_condition(organization_id: int | None) -> tuple[str, list[object]]:
+def _chain_condition(organization_id: int | None) -> tuple[str, list[int]]:
     if organization_id is None:
         return "organization_id IS NULL", []
     return "organization_id = %s", [organization_id]

@@ -25,7 +25,12 @@ def main() -> None:
 
     interval = float(sys.argv[1])
     stop = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+
+    def stop_at_end_of_input() -> None:
+        sys.stdin.read()
+        stop.set()
+
+    threading.Thread(target=stop_at_end_of_input, daemon=True).start()
     runs = sealed = 0
     busy = 0.0
     while True:
