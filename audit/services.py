@@ -23,6 +23,7 @@ from django.db import connection, models
 from django.utils import timezone
 
 from accounts.models import Membership, Organization
+from audit import chain
 from audit.actions import Action
 from audit.context import Actor, current_actor
 from audit.models import AuditEvent
@@ -61,6 +62,11 @@ MEMBER_COPIES: dict[Action, Action] = {
     Action.MFA_RECOVERY_CODE_USED: Action.MEMBER_RECOVERY_CODE_USED,
 }
 USER_TARGET = "accounts.user"
+# what a member_security copy repeats of the platform event (it has its own organization,
+# action and changes)
+_COPIED = tuple(
+    name for name in chain.HASHED_FIELDS if name not in {"organization_id", "action", "changes"}
+)
 
 
 def record(
@@ -112,21 +118,7 @@ def record(
         copy_to = []
     for copy_organization_id in copy_to:
         copy = AuditEvent(
-            **{
-                name: getattr(event, name)
-                for name in (
-                    "occurred_at",
-                    "actor_kind",
-                    "actor_user_id",
-                    "actor_api_key_id",
-                    "actor_label",
-                    "ip_address",
-                    "user_agent",
-                    "target_type",
-                    "target_id",
-                    "request_id",
-                )
-            },
+            **{name: getattr(event, name) for name in _COPIED},
             organization_id=copy_organization_id,
             action=MEMBER_COPIES[action].value,
             changes={**summary, "platform_event_id": event.pk},
@@ -154,24 +146,9 @@ def _member_organizations(user_id: int) -> list[int]:
         )
 
 
-# The columns record() writes, in this order; the chain columns stay as the sealer finds them.
-_INSERTED = (
-    "organization_id",
-    "occurred_at",
-    "actor_kind",
-    "actor_user_id",
-    "actor_api_key_id",
-    "actor_label",
-    "ip_address",
-    "user_agent",
-    "action",
-    "target_type",
-    "target_id",
-    "changes",
-    "request_id",
-    "previous_hash",
-    "hash",
-)
+# The columns record() writes, in this order: the hashed ones, and the chain's hashes empty
+# (the sealer fills them, with the sequence, after commit).
+_INSERTED = (*chain.HASHED_FIELDS, "previous_hash", "hash")
 _INSERT_SQL = (
     f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(_INSERTED)}) "
     f"VALUES ({', '.join('%s::jsonb' if c == 'changes' else '%s' for c in _INSERTED)}) "
