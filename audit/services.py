@@ -5,7 +5,7 @@ roll back together. `changes` says what changed, never the values of personal fi
 field names, roles, flags, counts, ids.
 
 record() appends the event unsealed, with one INSERT and no lock: writers of one chain never
-wait on each other. The sealer (audit.sealing, run by beat every AUDIT_SEAL_INTERVAL_SECONDS)
+wait on each other. The sealer (audit.sealing, run by beat every 2 seconds)
 gives committed events their place in their organization's hash chain (or the platform
 chain) shortly after commit; `audit_verify` reports how long that took and fails when an
 event stays unsealed past AUDIT_SEAL_BOUND_SECONDS. An event rolled back with its
@@ -160,7 +160,7 @@ def _append(event: AuditEvent) -> None:
     """Insert `event`, unsealed, into its chain (its organization's, or the platform's).
 
     One INSERT written out rather than Model.save(): record() runs in every state change, and
-    the ORM's save costs several times the statement itself (benchmarks/README.md, #20).
+    this path needs none of save()'s signals, field preparation or SQL compilation per call.
     """
     organization_id = event.organization_id
     # Row-level security shows an organization's events only in its context, and platform
