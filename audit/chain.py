@@ -104,6 +104,13 @@ def event_hash(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_bytes(fields)).hexdigest()
 
 
+def chain_condition(organization_id: int | None) -> tuple[str, list[int]]:
+    """The SQL condition selecting one chain's events, and its parameters."""
+    if organization_id is None:
+        return "organization_id IS NULL", []
+    return "organization_id = %s", [organization_id]
+
+
 def chain_label(organization_id: int | None) -> str:
     return "platform" if organization_id is None else f"organization {organization_id}"
 

@@ -26,7 +26,7 @@ from contextlib import AbstractContextManager
 
 from django.db import connection
 
-from audit.chain import lock_head, move_head
+from audit.chain import chain_condition, lock_head, move_head
 from audit.models import AuditEvent
 from audit.verification import RowHasher, stream_columns_sql
 from k12cloud import tenancy
@@ -48,12 +48,6 @@ _SEAL_SQL = (
 )
 
 
-def _chain_condition(organization_id: int | None) -> tuple[str, list[int]]:
-    if organization_id is None:
-        return "organization_id IS NULL", []
-    return "organization_id = %s", [organization_id]
-
-
 def _context(organization_id: int | None) -> AbstractContextManager[object]:
     if organization_id is None:
         return tenancy.unscoped_all_tenants(reason="seal the platform audit chain")
@@ -62,7 +56,7 @@ def _context(organization_id: int | None) -> AbstractContextManager[object]:
 
 def seal_chain(organization_id: int | None, *, batch_size: int = BATCH_SIZE) -> int:
     """Seal the chain's committed unsealed events, a batch per transaction; how many."""
-    condition, parameters = _chain_condition(organization_id)
+    condition, parameters = chain_condition(organization_id)
     select = _UNSEALED_SQL.format(chain=condition)
     hasher = RowHasher()
     sealed = 0

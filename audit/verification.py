@@ -52,6 +52,7 @@ from audit.chain import (
     SEALED_FORMAT_VERSION,
     _ip,
     _normalize_json,
+    chain_condition,
     chain_label,
     event_hash,
 )
@@ -153,12 +154,12 @@ if sorted((*CANONICAL_KEYS, "id")) != [*CANONICAL_KEYS[:6], "id", *CANONICAL_KEY
 _CACHE_LIMIT = 50_000  # distinct changes documents or addresses remembered per chain
 
 
-def _stream_sql(organization_id: int | None) -> str:
-    where = "organization_id IS NULL" if organization_id is None else "organization_id = %s"
+def _stream_sql(organization_id: int | None) -> tuple[str, list[int]]:
+    where, parameters = chain_condition(organization_id)
     return (
         f"SELECT {stream_columns_sql()} FROM audit_auditevent "
         f"WHERE {where} AND sequence IS NOT NULL ORDER BY sequence"
-    )
+    ), parameters
 
 
 def _batches(organization_id: int | None) -> Iterator[list[tuple[Any, ...]]]:
@@ -169,9 +170,7 @@ def _batches(organization_id: int | None) -> Iterator[list[tuple[Any, ...]]]:
     most PREFETCH batches wait in the queue, so memory stays bounded by the batch size.
     """
     with connection.chunked_cursor() as cursor:
-        cursor.execute(
-            _stream_sql(organization_id), [] if organization_id is None else [organization_id]
-        )
+        cursor.execute(*_stream_sql(organization_id))
         raw = cursor.cursor  # psycopg's own cursor: fetched from the thread below
         batches: queue.Queue[list[tuple[Any, ...]] | BaseException] = queue.Queue(PREFETCH)
         stop = threading.Event()
@@ -348,12 +347,12 @@ def verify_chain(organization_id: int | None, report: Report) -> None:
 
 def _awaiting_seal(organization_id: int | None, report: Report) -> Problem | None:
     """Count the chain's unsealed events; a problem when one has waited past the bound."""
-    where = "organization_id IS NULL" if organization_id is None else "organization_id = %s"
+    where, parameters = chain_condition(organization_id)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*), min(id), min(occurred_at) FROM audit_auditevent "
             f"WHERE {where} AND sequence IS NULL",
-            [] if organization_id is None else [organization_id],
+            parameters,
         )
         count, first_id, oldest = cursor.fetchone()
     if not count:
