@@ -11,8 +11,10 @@ application half of 5:
   policies read. A setting cannot outlive its transaction, so a pooled connection can never
   carry one tenant's context into another's request.
 
-Statements (issue #20): entering a context is one `SELECT set_config(...), set_config(...),
-set_config(...)` after the transaction's BEGIN. Entering a nested context is one round trip:
+Statements (issue #20): entering a context is one round trip. The context that opens the
+transaction sends BEGIN and its settings together (`BEGIN; SELECT set_config(...),
+set_config(...), set_config(...)`, `_begin_with_settings`), instead of psycopg's own BEGIN
+followed by the settings. Entering a nested context is one round trip too:
 the execute wrapper sends the SAVEPOINT that `atomic()` executes together with that SELECT, as
 one simple-protocol query (`SAVEPOINT "s..."; SELECT set_config('k12cloud.organization_id',
 '42', true), ...`, the values quoted as literals: `_savepoint_with_settings`). Should that query
@@ -42,6 +44,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -49,6 +52,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+import psycopg.errors
 from django.db import DatabaseError, connection, transaction
 from psycopg import sql as psycopg_sql
 
@@ -130,6 +134,59 @@ def _apply_to_database(state: TenantState) -> None:
     setattr(connection, _RESTORE_PENDING, False)
     with connection.cursor() as cursor:
         cursor.execute(_SETTINGS_SQL, _settings_params(state))
+
+
+def _begin_statement(raw: psycopg.Connection[Any]) -> str:
+    """The BEGIN psycopg would send for this connection (its isolation level, read-only and
+    deferrable options, as `psycopg.Connection` builds it)."""
+    parts = ["BEGIN"]
+    if raw.isolation_level is not None:
+        parts.append("ISOLATION LEVEL " + raw.isolation_level.name.replace("_", " "))
+    if raw.read_only is not None:
+        parts.append("READ ONLY" if raw.read_only else "READ WRITE")
+    if raw.deferrable is not None:
+        parts.append("DEFERRABLE" if raw.deferrable else "NOT DEFERRABLE")
+    return " ".join(parts)
+
+
+def _begin_with_settings(state: TenantState) -> bool:
+    """Open the transaction that `atomic()` has just started and set the context in it, in one
+    round trip: `BEGIN; SELECT set_config(...)` as one simple-protocol query.
+
+    psycopg sends its BEGIN lazily, as a round trip of its own before the transaction's first
+    statement; once this query has run, the connection is in a transaction and psycopg sends
+    none. Returns False, having sent nothing, when the connection is not exactly at that point
+    (a transaction already open, autocommit, pipeline mode): the caller sets the values with a
+    statement of their own then. The query goes in `connection.queries` in place of the BEGIN
+    Django logs (one entry for one round trip) and through Django's error translation.
+    """
+    raw = connection.connection
+    if (
+        raw is None
+        or raw.autocommit
+        or raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        or raw.info.pipeline_status != psycopg.pq.PipelineStatus.OFF
+    ):
+        return False
+    query = f"{_begin_statement(raw)}; {_settings_sql(state, raw)}"
+    started = time.monotonic()
+    with connection.wrap_database_errors:
+        result = raw.pgconn.exec_(query.encode(raw.info.encoding))
+        if result.status != psycopg.pq.ExecStatus.TUPLES_OK:
+            # a failed BEGIN or set_config leaves the connection in a failed transaction, which
+            # Django rolls back on the way out of atomic(), or broken (closed at the request's
+            # end); the error is what psycopg raises for either
+            if raw.pgconn.status == psycopg.pq.ConnStatus.BAD:
+                message = raw.pgconn.get_error_message(raw.info.encoding)
+                raise psycopg.OperationalError(message)
+            raise psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
+    setattr(connection, _RESTORE_PENDING, False)
+    if connection.queries_logged:
+        log = connection.queries_log
+        if log and log[-1]["sql"] == "BEGIN":
+            log.pop()
+        log.append({"sql": query, "time": f"{time.monotonic() - started:.3f}"})
+    return True
 
 
 def _settings_sql(state: TenantState, raw: psycopg.Connection[Any]) -> str:
@@ -227,14 +284,18 @@ def _activate(state: TenantState) -> Iterator[TenantState]:
     _install_restore_wrapper()
     token = _state.set(state)
     depth_token = _depth.set(_depth.get() + 1)
-    # a nested context's SAVEPOINT takes the settings along (the execute wrapper); without one
-    # (the transaction's first context: BEGIN is psycopg's) they are a statement of their own
+    # a nested context's SAVEPOINT takes the settings along (the execute wrapper); the context
+    # that opens the transaction sends them with its BEGIN; otherwise (a transaction this
+    # context did not open and no savepoint, or a connection in pipeline mode) they are a
+    # statement of their own
+    opens_transaction = not connection.in_atomic_block
     setattr(connection, _ENTRY_PENDING, state)
     try:
         with transaction.atomic():
             if getattr(connection, _ENTRY_PENDING, None) is not None:
                 setattr(connection, _ENTRY_PENDING, None)
-                _apply_to_database(state)
+                if not (opens_transaction and _begin_with_settings(state)):
+                    _apply_to_database(state)
             yield state
     finally:
         setattr(connection, _ENTRY_PENDING, None)

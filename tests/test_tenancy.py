@@ -246,10 +246,10 @@ def test_leaving_the_outermost_context_sends_no_restore(tenant_a: Tenant) -> Non
     ):
         pass
     statements = [q["sql"].split(" ")[0] for q in captured.captured_queries]
-    # BEGIN, the user's settings, the tenant's savepoint with its settings, release, COMMIT:
-    # the user context's settings are not put back between RELEASE and COMMIT, nor cleared at
-    # the end
-    assert statements == ["BEGIN", "SELECT", "SAVEPOINT", "RELEASE", "COMMIT"]
+    # BEGIN with the user's settings, the tenant's savepoint with its settings, release,
+    # COMMIT: the user context's settings are not put back between RELEASE and COMMIT, nor
+    # cleared at the end
+    assert statements == ["BEGIN;", "SAVEPOINT", "RELEASE", "COMMIT"]
     assert current_settings() == ("", "", "")  # autocommit: a new transaction, no settings
 
 
@@ -268,7 +268,7 @@ def test_a_nested_restore_is_one_statement_before_the_next_query(tenant_a: Tenan
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_dashboard_request_spends_five_statements_on_its_transaction_and_tenancy(
+def test_a_dashboard_request_spends_four_statements_on_its_transaction_and_tenancy(
     tenant_a: Tenant,
 ) -> None:
     from django.test import Client
@@ -285,9 +285,9 @@ def test_a_dashboard_request_spends_five_statements_on_its_transaction_and_tenan
         for q in captured.captured_queries
         if q["sql"].startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "SELECT set_config"))
     ]
-    # the request's transaction and the user's settings; the organization page's savepoint
+    # the request's transaction with the user's settings; the organization page's savepoint
     # with its settings; its release; COMMIT. No restore before the COMMIT.
-    assert bookkeeping == ["BEGIN", "SELECT", "SAVEPOINT", "RELEASE", "COMMIT"]
+    assert bookkeeping == ["BEGIN;", "SAVEPOINT", "RELEASE", "COMMIT"]
 
 
 # --- a nested context's savepoint and settings in one round trip (issue #20)
@@ -382,3 +382,89 @@ def test_a_failed_entry_rolls_back_to_its_savepoint_and_the_outer_context_goes_o
         assert tenancy.current_organization_id() == tenant_a.organization.pk
         assert raw_membership_org_ids() == {tenant_a.organization.pk}
         assert current_settings() == (str(tenant_a.organization.pk), "", "")
+
+
+# --- the outermost context: BEGIN and its settings in one round trip (issue #20)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_server_receives_one_round_trip_for_the_outermost_entry(tenant_a: Tenant) -> None:
+    organization_id = tenant_a.organization.pk
+
+    def outermost() -> None:
+        with tenant_context(organization_id):
+            assert raw_membership_org_ids() == {organization_id}
+
+    received = server_queries(outermost)
+    # BEGIN with the settings, the query, COMMIT: psycopg sent no BEGIN of its own
+    assert received == [
+        "\"BEGIN; SELECT set_config('k12cloud.organization_id', "
+        f"'{organization_id}', true), set_config('k12cloud.user_id', '', true), "
+        "set_config('k12cloud.all_tenants', '', true)\"",
+        '"SELECT organization_id FROM accounts_membership"',
+        '"COMMIT"',
+    ]
+    assert current_settings() == ("", "", "")  # autocommit again: the settings went with it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_outermost_entry_is_one_entry_in_the_query_log(tenant_a: Tenant) -> None:
+    with (
+        CaptureQueriesContext(connection) as captured,
+        unscoped_all_tenants(reason="test: the query log"),
+    ):
+        pass
+    assert [q["sql"] for q in captured.captured_queries] == [
+        "BEGIN; SELECT set_config('k12cloud.organization_id', '', true), "
+        "set_config('k12cloud.user_id', '', true), set_config('k12cloud.all_tenants', 'on', true)",
+        "COMMIT",
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_outermost_begin_keeps_the_connections_isolation_level(tenant_a: Tenant) -> None:
+    connection.ensure_connection()
+    raw = connection.connection
+    raw.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    try:
+        with tenant_context(tenant_a.organization), connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('transaction_isolation')")
+            assert cursor.fetchone() == ("repeatable read",)
+            assert raw_membership_org_ids() == {tenant_a.organization.pk}
+    finally:
+        raw.isolation_level = None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_outermost_entry_raises_and_leaves_no_transaction_behind(
+    tenant_a: Tenant, tenant_b: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the settings fail on the server after BEGIN (a division by zero stands in for whatever
+    # could make them fail): Django's error, the block never runs, the transaction is rolled
+    # back, and the next context on the same connection works
+    monkeypatch.setattr(tenancy, "_settings_sql", lambda state, raw: "SELECT 1 / 0")
+    with pytest.raises(DataError, match="division by zero"), tenant_context(tenant_b.organization):
+        pytest.fail("the block of a context that failed to enter ran")
+    monkeypatch.undo()
+    assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert not connection.in_atomic_block
+    with tenant_context(tenant_a.organization):
+        assert raw_membership_org_ids() == {tenant_a.organization.pk}
+    assert current_settings() == ("", "", "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_outermost_entry_on_a_dropped_connection_fails_one_request_only(
+    tenant_a: Tenant,
+) -> None:
+    from django.db import OperationalError, close_old_connections
+
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    with psycopg.connect(**connection.get_connection_params()) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    with pytest.raises(OperationalError), tenant_context(tenant_a.organization):
+        pytest.fail("the block ran on a dropped connection")
+    close_old_connections()  # what the end of a request does: the broken connection goes
+    with tenant_context(tenant_a.organization):
+        assert raw_membership_org_ids() == {tenant_a.organization.pk}
