@@ -109,7 +109,8 @@ def chain_heads() -> list[ChainHead]:
     """The last event of every non-empty chain. All-tenants context only.
 
     The head table says where each chain ends; the hash signed is the event's own, read by
-    its unique (chain, position) index, never the head row's (which is not append-only).
+    its unique (chain, position) index (which holds sealed events only, hence the `IS NOT
+    NULL`), never the head row's (which is not append-only).
     """
     with connection.cursor() as cursor:
         cursor.execute(
@@ -117,11 +118,12 @@ def chain_heads() -> list[ChainHead]:
             SELECT h.organization_id, e.sequence, e.hash
             FROM audit_auditchainhead h
             JOIN audit_auditevent e ON e.organization_id = h.organization_id
-                AND e.sequence = h.sequence
+                AND e.sequence = h.sequence AND e.sequence IS NOT NULL
             UNION ALL
             SELECT NULL, e.sequence, e.hash
             FROM audit_auditchainhead h
             JOIN audit_auditevent e ON e.organization_id IS NULL AND e.sequence = h.sequence
+                AND e.sequence IS NOT NULL
             WHERE h.organization_id IS NULL
             """
         )

@@ -53,15 +53,17 @@ class AuditEvent(models.Model):
 
     class Meta:
         constraints = [
-            # one event per position in each chain; also the index verification streams from
+            # one event per position in each chain; also the index verification streams from.
+            # Sealed events only: an unsealed one has no position yet, so record()'s INSERT
+            # does not touch these indexes (the sealer's UPDATE adds the entry).
             models.UniqueConstraint(
                 fields=["organization", "sequence"],
-                condition=models.Q(organization__isnull=False),
+                condition=models.Q(organization__isnull=False, sequence__isnull=False),
                 name="audit_org_chain_position",
             ),
             models.UniqueConstraint(
                 fields=["sequence"],
-                condition=models.Q(organization__isnull=True),
+                condition=models.Q(organization__isnull=True, sequence__isnull=False),
                 name="audit_platform_chain_position",
             ),
         ]
@@ -80,9 +82,6 @@ class AuditEvent(models.Model):
                 fields=["organization", "target_type", "target_id", "-occurred_at", "-id"],
                 name="audit_org_target_time",
             ),
-            models.Index(fields=["request_id"], name="audit_request_id"),
-            models.Index(fields=["action", "-occurred_at"], name="audit_action_time"),
-            models.Index(fields=["actor_user_id", "-occurred_at"], name="audit_actor_time"),
             # what the sealer reads: the few events not sealed yet, per chain, in id order
             models.Index(
                 fields=["organization", "id"],

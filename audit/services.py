@@ -4,7 +4,7 @@ Call it inside the transaction that makes the change, so the event and the chang
 roll back together. `changes` says what changed, never the values of personal fields: pass
 field names, roles, flags, counts, ids.
 
-record() appends the event unsealed, with one INSERT and no lock: writers of one chain never
+record() appends the event unsealed, with one statement and no lock: writers of one chain never
 wait on each other. The sealer (audit.sealing, run by beat every 2 seconds)
 gives committed events their place in their organization's hash chain (or the platform
 chain) shortly after commit; `audit_verify` reports how long that took and fails when an
@@ -89,7 +89,7 @@ def record(
     if not isinstance(action, Action):
         raise TypeError(f"{action!r} is not an audit Action: add it to audit.actions.")
     summary = dict(changes or {})
-    json.dumps(summary)  # fail here, not at commit, on values that cannot be stored
+    summary_json = json.dumps(summary)  # fails here, not at commit, on values it cannot store
     who = actor or current_actor()
     target_type, target_id = target_reference(target)
     organization_id = organization if isinstance(organization, int | None) else organization.pk
@@ -111,7 +111,7 @@ def record(
         previous_hash="",
         hash="",
     )
-    _append(event)
+    _append(event, summary_json)
     if organization_id is None and action in MEMBER_COPIES and target_type == USER_TARGET:
         copy_to = _member_organizations(int(target_id))
     else:
@@ -126,7 +126,7 @@ def record(
             previous_hash="",
             hash="",
         )
-        _append(copy)
+        _append(copy, json.dumps(copy.changes))
     return event
 
 
@@ -146,25 +146,30 @@ def _member_organizations(user_id: int) -> list[int]:
         )
 
 
-# The columns record() writes, in this order: the hashed ones, and the chain's hashes empty
-# (the sealer fills them, with the sequence, after commit).
-_INSERTED = (*chain.HASHED_FIELDS, "previous_hash", "hash")
-_INSERT_SQL = (
-    f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(_INSERTED)}) "
-    f"VALUES ({', '.join('%s::jsonb' if c == 'changes' else '%s' for c in _INSERTED)}) "
-    "RETURNING id"
+# What record() writes: the hashed fields, in the order audit_event_append() (a PL/pgSQL
+# function, migration audit 0007) takes them; it inserts the event unsealed, with no position
+# and empty hashes (the sealer fills them after commit). PL/pgSQL plans its INSERT once per
+# connection: sent as a plain INSERT, it was parsed, rewritten with the row-level security
+# policy and planned on every call (about 70 µs of server CPU per event, benchmarks/README.md).
+_APPENDED = chain.HASHED_FIELDS
+_APPEND_SQL = (
+    "SELECT audit_event_append("
+    f"{', '.join('%s::jsonb' if c == 'changes' else '%s' for c in _APPENDED)})"
 )
+_CHANGES = _APPENDED.index("changes")
+_IP_ADDRESS = _APPENDED.index("ip_address")
 
 
-def _append(event: AuditEvent) -> None:
+def _append(event: AuditEvent, changes_json: str) -> None:
     """Insert `event`, unsealed, into its chain (its organization's, or the platform's).
 
-    One INSERT written out rather than Model.save(): record() runs in every state change, and
-    this path needs none of save()'s signals, field preparation or SQL compilation per call.
+    One statement written out rather than Model.save(): record() runs in every state change,
+    and this path needs none of save()'s signals, field preparation or SQL compilation per
+    call. `changes_json` is event.changes as JSON text.
     """
     organization_id = event.organization_id
     # Row-level security shows an organization's events only in its context, and platform
-    # events only to ops; INSERT ... RETURNING needs the new row to be visible.
+    # events only to ops; the INSERT's RETURNING needs the new row to be visible.
     context: AbstractContextManager[object]
     if organization_id is None:
         context = tenancy.unscoped_all_tenants(reason="write a platform audit event")
@@ -172,11 +177,11 @@ def _append(event: AuditEvent) -> None:
         context = tenancy.tenant_context(organization_id)
     else:
         context = nullcontext()
-    values = [getattr(event, name) for name in _INSERTED]
-    values[_INSERTED.index("changes")] = json.dumps(event.changes)
-    values[_INSERTED.index("ip_address")] = event.ip_address or None  # as the ORM writes it
+    values = [getattr(event, name) for name in _APPENDED]
+    values[_CHANGES] = changes_json
+    values[_IP_ADDRESS] = event.ip_address or None  # as the ORM writes it
     with context, connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL, values)
+        cursor.execute(_APPEND_SQL, values)
         (event.pk,) = cursor.fetchone()
     event._state.adding = False
     event._state.db = connection.alias

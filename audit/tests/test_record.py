@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 
 from accounts.tests.factories import OrganizationFactory, UserFactory
 from audit.actions import Action
+from audit.chain import HASHED_FIELDS
 from audit.context import Actor, ActorKind, acting_as
 from audit.models import AuditEvent
 from audit.services import record
+from k12cloud.middleware import request_id
 from k12cloud.tenancy import tenant_context, unscoped_all_tenants
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +54,59 @@ def test_platform_event_is_visible_only_to_all_tenant_contexts() -> None:
     assert stored.organization_id is None
     assert (stored.actor_user_id, stored.ip_address) == (user.pk, "203.0.113.9")
     assert (stored.target_type, stored.target_id) == ("accounts.user", str(user.pk))
+
+
+@contextmanager
+def request_id_set(value: str) -> Iterator[None]:
+    token = request_id.set(value)
+    try:
+        yield
+    finally:
+        request_id.reset(token)
+
+
+def test_every_field_lands_in_its_own_column() -> None:
+    """record() passes the fields to audit_event_append() by position: none may swap."""
+    org = OrganizationFactory.create(slug="lincoln-usd")
+    actor = Actor(
+        ActorKind.API_KEY,
+        user_id=71,
+        api_key_id=72,
+        label="the label",
+        ip_address="2001:DB8::1",
+        user_agent="the agent",
+    )
+    with acting_as(actor), request_id_set("the-request"):
+        event = record(
+            Action.MEMBER_ROLE_CHANGED,
+            organization=org,
+            target=("the.type", "the-id"),
+            changes={"role": ["viewer", "org_admin"], "count": 3},
+        )
+    with tenant_context(org):
+        stored = AuditEvent.objects.get(pk=event.pk)
+    assert {
+        name: getattr(stored, name)
+        for name in (*HASHED_FIELDS, "sequence", "previous_hash", "hash", "sealed_at")
+    } == {
+        "organization_id": org.pk,
+        "occurred_at": event.occurred_at,
+        "actor_kind": ActorKind.API_KEY,
+        "actor_user_id": 71,
+        "actor_api_key_id": 72,
+        "actor_label": "the label",
+        "ip_address": "2001:db8::1",
+        "user_agent": "the agent",
+        "action": "members.role_changed",
+        "target_type": "the.type",
+        "target_id": "the-id",
+        "changes": {"role": ["viewer", "org_admin"], "count": 3},
+        "request_id": "the-request",
+        "sequence": None,
+        "previous_hash": "",
+        "hash": "",
+        "sealed_at": None,
+    }
 
 
 def test_event_rolls_back_with_the_change() -> None:
