@@ -139,3 +139,37 @@ def test_runtime_role_cannot_change_events(statement: str) -> None:
         connection.cursor() as cursor,
     ):
         cursor.execute(statement)
+
+
+def test_the_append_function_is_bound_by_row_level_security() -> None:
+    # audit_event_append() runs with the caller's rights: acting for one organization, a row
+    # for another is refused by the policy, as the INSERT written out was
+    org_a = OrganizationFactory()
+    org_b = OrganizationFactory()
+    arguments = ", ".join(["%s"] * len(HASHED_FIELDS))
+    values = {
+        "organization_id": org_b.pk,
+        "occurred_at": "2026-12-05T00:00:00Z",
+        "actor_kind": "system",
+        "actor_user_id": None,
+        "actor_api_key_id": None,
+        "actor_label": "test",
+        "ip_address": None,
+        "user_agent": "",
+        "action": "members.role_changed",
+        "target_type": "",
+        "target_id": "",
+        "changes": "{}",
+        "request_id": "",
+    }
+    with (
+        tenant_context(org_a),
+        pytest.raises(DatabaseError, match="row-level security"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            f"SELECT audit_event_append({arguments})", [values[f] for f in HASHED_FIELDS]
+        )
+    with tenant_context(org_b):
+        assert not AuditEvent.objects.exists()
