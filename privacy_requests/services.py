@@ -277,7 +277,8 @@ def request_receive(
             data["possible_duplicate_of"] = [d.pk for d in duplicates]
         if verified:
             data["verification_method"] = verification_method
-        _event(request, "received", actor, to_status=request.status, data=data)
+        # keys in the order jsonb keeps them, so the event in hand reads as the stored one
+        event = _event(request, "received", actor, to_status=request.status, data=_jsonb(data))
         if alert:
             alert_request_new(request=request, actor=actor)
         record(
@@ -293,7 +294,15 @@ def request_receive(
                 "binding_rule": snapshot.binding_rule,
             },
         )
+    # the timeline so far, for an answer built from the instance in hand (the API's 201)
+    request.received_timeline = [event]  # type: ignore[attr-defined]
     return request
+
+
+def _jsonb(data: Mapping[str, Any]) -> dict[str, Any]:
+    """`data` (flat: its values are strings, numbers, booleans and lists of them) with its
+    keys in jsonb's order: shorter keys first, then byte order."""
+    return dict(sorted(data.items(), key=lambda item: (len(item[0].encode()), item[0].encode())))
 
 
 def request_confirm_email(*, request: PrivacyRequest) -> PrivacyRequest:

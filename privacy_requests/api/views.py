@@ -299,18 +299,20 @@ class PrivacyRequestViewSet(OrganizationViewSet):
     def received_response(self, created: PrivacyRequest, book: RuleBook) -> Response:
         """201 with the request just recorded, as `retrieve` shows it, from the instance in
         hand: its personal fields are still plaintext in memory (nothing to read back or
-        decrypt), and a request just received has no messages. Its timeline (the "received"
-        event with its actor) and deadline summary are read as `retrieve` reads them."""
+        decrypt), a request just received has no messages, and its timeline is the "received"
+        event `request_receive` wrote (`received_timeline`). The deadline summary is worked
+        out as `retrieve` does, with the rules read for the deadlines."""
         org = self.organization
         access = self.access()
+        events = getattr(created, "received_timeline", None)
+        if events is None:
+            events = request_timeline(organization=org, request=created)
         context: dict[str, Any] = {
             "access": access,
             "deadline_summary": request_deadline_summary(
                 organization=org, request=created, book=book
             ),
-            "timeline": visible_timeline(
-                request_timeline(organization=org, request=created), access
-            ),
+            "timeline": visible_timeline(events, access),
             "messages": [],
         }
         data = s.RequestDetailSerializer(created, context=context).data
