@@ -3,6 +3,9 @@
 Each function is called by the service that makes the change, inside its transaction (so a
 rolled-back change tells nobody), and goes through `k12cloud.notifications.services.notify`
 with a dedupe key naming the request and the change, so a retried call tells nobody twice.
+A new request's alert, on every intake's path, goes through `notify_after_commit` instead:
+the recipients are chosen in the transaction, which writes one row; a worker writes the
+notices and emails after commit (the relay, if that enqueue is lost).
 
 Who hears what (docs/notifications.md has the table):
 
@@ -32,6 +35,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Membership
 from accounts.permissions import Role
+from k12cloud.notifications.deferred import notify_after_commit
 from k12cloud.notifications.services import notify
 
 if TYPE_CHECKING:
@@ -102,11 +106,28 @@ def _tell(
     dedupe_key: str,
     exclude: User | None = None,
     urgent: bool = False,
+    after_commit: bool = False,
 ) -> int:
+    """Notify `recipients` but `exclude`; returns how many notices were written (with
+    `after_commit`, how many are to be written: the fan-out runs after commit)."""
     people = [user for user in recipients if exclude is None or user.pk != exclude.pk]
     if not people:
         return 0
     path = request_page_path(request)
+    if after_commit:
+        notify_after_commit(
+            organization=request.organization,
+            recipients=people,
+            kind=kind,
+            title=title,
+            url=path,
+            target=request,
+            email_template=ALERT_EMAIL_TEMPLATE,
+            email_context={"link": _absolute(path)},
+            dedupe_key=dedupe_key,
+            urgent=urgent,
+        )
+        return len(people)
     created = notify(
         organization=request.organization,
         recipients=people,
@@ -129,7 +150,11 @@ def _staff_language() -> translation.override:
 
 
 def alert_request_new(*, request: PrivacyRequest, actor: User | None = None) -> int:
-    """A new request needs someone: tell the privacy team (not the member who entered it)."""
+    """A new request needs someone: tell the privacy team (not the member who entered it).
+
+    The team is chosen now; the notices and emails are written after commit
+    (`notify_after_commit`: one row here), which keeps them out of every intake's
+    transaction. Returns how many members will be told."""
     with _staff_language():
         title = _("New privacy request %(reference)s (%(type)s)") % {
             "reference": request.reference,
@@ -142,6 +167,7 @@ def alert_request_new(*, request: PrivacyRequest, actor: User | None = None) -> 
             title=title,
             dedupe_key=f"request-new:{request.pk}",
             exclude=actor,
+            after_commit=True,
         )
 
 

@@ -18,7 +18,11 @@ from privacy_requests.deadlines.calendars import business_days_between
 from privacy_requests.models import PrivacyRequest, RequestEvent, RequestMessage
 from privacy_requests.rules.models import CONTRACT_RULE_PREFIX, ContractRule, JurisdictionRule
 from privacy_requests.rules.names import rule_name, rule_summary
-from privacy_requests.rules.selectors import deadline_rule_from_rows, organization_calendar
+from privacy_requests.rules.selectors import (
+    RuleBook,
+    deadline_rule_from_rows,
+    organization_calendar,
+)
 from privacy_requests.status import OPEN_STATUSES
 
 if TYPE_CHECKING:
@@ -90,10 +94,16 @@ def request_duplicate_candidates(
     )
 
 
-def _binding_rule_rows(request: PrivacyRequest) -> list[JurisdictionRule]:
+def _binding_rule_rows(
+    request: PrivacyRequest, book: RuleBook | None = None
+) -> list[JurisdictionRule]:
+    """The rows of the binding rule: from `book` when the caller has it (read in this
+    transaction), else one query."""
     rule_id = request.deadlines.get("binding_rule", "")
     if not rule_id or rule_id.startswith(CONTRACT_RULE_PREFIX):
         return []
+    if book is not None:
+        return list(book.rows.get(rule_id, ()))
     return list(JurisdictionRule.objects.filter(rule_id=rule_id).order_by("pk"))
 
 
@@ -154,10 +164,11 @@ def _binding_rule_label(
 
 
 def request_deadline_summary(
-    *, organization: Organization, request: PrivacyRequest
+    *, organization: Organization, request: PrivacyRequest, book: RuleBook | None = None
 ) -> DeadlineSummary:
-    """The deadlines of the request page, with the binding rule and business days left."""
-    rows = _binding_rule_rows(request)
+    """The deadlines of the request page, with the binding rule and business days left.
+    `book`: the rule book as read in this transaction (`organization_rules()`), if at hand."""
+    rows = _binding_rule_rows(request, book)
     snapshot = DeadlineSnapshot.from_json_dict(request.deadlines) if request.deadlines else None
     row = next((r for r in rows if request.request_type in r.request_types), None)
     due_on = request.extended_respond_by if request.extended_at else request.respond_by

@@ -36,7 +36,7 @@ from privacy_requests.extension_notice import extension_notice_text
 from privacy_requests.models import PrivacyRequest, RequestEvent, RequestMessage
 from privacy_requests.received_time import received_at_problem
 from privacy_requests.rules.names import rule_name
-from privacy_requests.rules.selectors import organization_deadlines
+from privacy_requests.rules.selectors import OrganizationRules, organization_deadlines
 from privacy_requests.selectors import (
     request_duplicate_candidates,
     request_pausing_allowed,
@@ -203,6 +203,7 @@ def request_receive(
     verification_method: str = "",
     verification_evidence: str = "",
     alert: bool = True,
+    rules: OrganizationRules | None = None,
 ) -> PrivacyRequest:
     """Record a new request with the deadlines the engine gives for its local date.
 
@@ -216,6 +217,8 @@ def request_receive(
     Raises the deadline engine's errors when no rule sets a deadline for the type.
     The privacy team is alerted (privacy_requests.alerts) in the same transaction unless
     `alert` is False: the public form alerts once the requester confirms the email.
+    `rules`: the organization's deadline rules as `organization_rules()` read them (else read
+    here, one statement).
     """
     received_at = received_at or timezone.now()
     problem = received_at_problem(received_at)
@@ -226,7 +229,7 @@ def request_receive(
             _("Choose how the requester's identity was checked."), code="verification_method"
         )
     _result, snapshot = organization_deadlines(
-        organization=organization, request_type=request_type, received_at=received_at
+        organization=organization, request_type=request_type, received_at=received_at, rules=rules
     )
     verified = bool(verification_method)
     request = PrivacyRequest(
@@ -274,7 +277,8 @@ def request_receive(
             data["possible_duplicate_of"] = [d.pk for d in duplicates]
         if verified:
             data["verification_method"] = verification_method
-        _event(request, "received", actor, to_status=request.status, data=data)
+        # keys in the order jsonb keeps them, so the event in hand reads as the stored one
+        event = _event(request, "received", actor, to_status=request.status, data=_jsonb(data))
         if alert:
             alert_request_new(request=request, actor=actor)
         record(
@@ -290,7 +294,15 @@ def request_receive(
                 "binding_rule": snapshot.binding_rule,
             },
         )
+    # the timeline so far, for an answer built from the instance in hand (the API's 201)
+    request.received_timeline = [event]  # type: ignore[attr-defined]
     return request
+
+
+def _jsonb(data: Mapping[str, Any]) -> dict[str, Any]:
+    """`data` (flat: its values are strings, numbers, booleans and lists of them) with its
+    keys in jsonb's order: shorter keys first, then byte order."""
+    return dict(sorted(data.items(), key=lambda item: (len(item[0].encode()), item[0].encode())))
 
 
 def request_confirm_email(*, request: PrivacyRequest) -> PrivacyRequest:

@@ -210,15 +210,35 @@ def current_keys_pinned(organization_id: int) -> Iterator[None]:
     For bulk writes (an import of many thousand rows in one transaction). A rotation inside
     the block is not seen by it; the block should be one transaction's work.
     """
-    keys = {
-        (organization_id, purpose): current_key(organization_id, purpose)
-        for purpose in (Purpose.DATA, Purpose.INDEX)
-    }
+    keys = _current_keys(organization_id)
     token = _pinned.set({**(_pinned.get() or {}), **{k: v for k, v in keys.items() if v}})
     try:
         yield
     finally:
         _pinned.reset(token)
+
+
+def _current_keys(organization_id: int) -> dict[tuple[int, str], DataKey | None]:
+    """The current data and index keys, in one query; a purpose without a current row goes
+    through `current_key` (which creates the keys, or refuses after crypto-shredding)."""
+    purposes = (Purpose.DATA, Purpose.INDEX)
+    with _acting_for(organization_id):
+        rows = {
+            row.purpose: row
+            for row in _keys_of(organization_id).filter(
+                purpose__in=purposes, retired_at__isnull=True, destroyed_at__isnull=True
+            )
+        }
+    keys: dict[tuple[int, str], DataKey | None] = {}
+    for purpose in purposes:
+        row = rows.get(purpose)
+        if row is None:
+            keys[(organization_id, purpose)] = current_key(organization_id, purpose)
+            continue
+        key = _unwrap(row)
+        _remember(key)
+        keys[(organization_id, purpose)] = key
+    return keys
 
 
 # keys read by `data_keys_preloaded` for the block that asked: {(org, purpose, version): key}

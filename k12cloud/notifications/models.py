@@ -120,6 +120,42 @@ class Notification(TenantOwnedModel):
         return self.title
 
 
+class DeferredNotice(TenantOwnedModel):
+    """A `notify()` call to make after commit (`notify_after_commit`): written in the
+    transaction of the change, so it commits or rolls back with it, then fanned out (a bell
+    notice per recipient and the emails) by a worker, or by the relay if the enqueue was lost.
+
+    Holds what `notify()` is given; titles name references, never requesters, and the email
+    context only links. `delivered_at` is set in the transaction that wrote the notices.
+    """
+
+    recipient_ids = models.JSONField()  # user ids, in the order given
+    kind = models.CharField(max_length=64)
+    title = models.CharField(max_length=255)
+    url = models.CharField(max_length=500, blank=True)
+    target_type = models.CharField(max_length=100, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    email_template = models.CharField(max_length=120, blank=True)
+    email_context = models.JSONField(default=dict, blank=True)
+    dedupe_key = models.CharField(max_length=200, blank=True)
+    urgent = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # the relay: undelivered rows, oldest first
+            models.Index(
+                fields=["organization", "created_at"],
+                name="deferred_notice_pending",
+                condition=Q(delivered_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({'delivered' if self.delivered_at else 'pending'})"
+
+
 class NotificationPreference(TenantOwnedModel):
     """How one member wants to hear from one organization: each notice by email, or a digest."""
 

@@ -1,4 +1,5 @@
-"""The notification call points: `notify()` for members, `email_enqueue()` for any address.
+"""The notification call points: `notify()` for members, `email_enqueue()` for any address
+(`deferred.notify_after_commit()`: `notify()` made by a worker after commit, for hot paths).
 
 Both only write rows in the caller's transaction. Delivery happens after commit
 (`transaction.on_commit` enqueues the send task) and, should the process die between the commit

@@ -401,6 +401,8 @@ PRIVACY_INTAKE_API_RATE = env_str("PRIVACY_INTAKE_API_RATE", "120/minute")
 NOTIFICATIONS_DELIVERY = env_str("NOTIFICATIONS_DELIVERY", "celery")
 NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 5)  # then FAILED, ops alerted
 NOTIFICATIONS_RELAY_AFTER_SECONDS = env_int("NOTIFICATIONS_RELAY_AFTER_SECONDS", 60)
+# the deferred notices' fan-out task (not in notifications/tasks.py: docs/notifications.md)
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "k12cloud.notifications.fan_out"]
 NOTIFICATIONS_MESSAGE_ID_DOMAIN = env_str("NOTIFICATIONS_MESSAGE_ID_DOMAIN", "k-12.cloud")
 # The single-beat lock and the heartbeats (k12cloud.beat, /healthz/workers/).
 BEAT_LOCK_KEY = env_str("BEAT_LOCK_KEY", "k12cloud:beat:lock")

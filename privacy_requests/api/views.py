@@ -40,6 +40,7 @@ from privacy_requests.queue.selectors import (
     organization_today,
     request_queue_page,
 )
+from privacy_requests.rules.selectors import RuleBook, organization_rules
 from privacy_requests.selectors import (
     request_deadline_summary,
     request_get,
@@ -269,6 +270,8 @@ class PrivacyRequestViewSet(OrganizationViewSet):
         data = self.valid(s.RequestIntakeSerializer)
         data.setdefault("verification_method", "")  # omitted: not verified at receipt
         birth_date = data.pop("subject_birth_date")
+        # the deadline rules read once (one statement) for the deadlines and the answer
+        rules = organization_rules(organization=self.organization)
         try:
             # the current keys read once for every sealed value and blind index of the request
             # and its alert email, instead of once per value (one transaction's work)
@@ -278,6 +281,7 @@ class PrivacyRequestViewSet(OrganizationViewSet):
                     channel=PrivacyRequest.Channel.API,
                     actor=self.actor(),
                     subject_birth_date=birth_date.isoformat() if birth_date else "",
+                    rules=rules,
                     **data,
                 )
         except DeadlineError:
@@ -290,21 +294,25 @@ class PrivacyRequestViewSet(OrganizationViewSet):
             ) from None
         except RequestActionRefused as refusal:
             return _refusal_response(refusal)
-        return self.received_response(created)
+        return self.received_response(created, rules.book)
 
-    def received_response(self, created: PrivacyRequest) -> Response:
+    def received_response(self, created: PrivacyRequest, book: RuleBook) -> Response:
         """201 with the request just recorded, as `retrieve` shows it, from the instance in
         hand: its personal fields are still plaintext in memory (nothing to read back or
-        decrypt), and a request just received has no messages. Its timeline (the "received"
-        event with its actor) and deadline summary are read as `retrieve` reads them."""
+        decrypt), a request just received has no messages, and its timeline is the "received"
+        event `request_receive` wrote (`received_timeline`). The deadline summary is worked
+        out as `retrieve` does, with the rules read for the deadlines."""
         org = self.organization
         access = self.access()
+        events = getattr(created, "received_timeline", None)
+        if events is None:
+            events = request_timeline(organization=org, request=created)
         context: dict[str, Any] = {
             "access": access,
-            "deadline_summary": request_deadline_summary(organization=org, request=created),
-            "timeline": visible_timeline(
-                request_timeline(organization=org, request=created), access
+            "deadline_summary": request_deadline_summary(
+                organization=org, request=created, book=book
             ),
+            "timeline": visible_timeline(events, access),
             "messages": [],
         }
         data = s.RequestDetailSerializer(created, context=context).data

@@ -2,17 +2,22 @@
 its deadlines for a request, and whether a stored snapshot is stale.
 
 `jurisdiction_rule_book()` turns the `JurisdictionRule` table into the engine's
-`DeadlineRule` objects with one query; callers that compute many deadlines (a request, a
-sweep) load it once and pass it on.
+`DeadlineRule` objects with one query; callers that compute many deadlines (a sweep) load it
+once and pass it on. `organization_rules()` gives one request's rules in one statement: the
+rule book and the organization's contract rules come from a process cache keyed by a digest
+of the rows, which that statement reads, so an edit takes effect at once (issue #20).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+
+from django.db import connection
 
 from privacy_requests.deadlines import (
     CalendarSpec,
@@ -91,6 +96,8 @@ class RuleBook:
     rules: Mapping[str, DeadlineRule]
     # (rule id, request type) -> version of the row that governs that type
     versions: Mapping[tuple[str, str], int]
+    # rule id -> its rows, in primary key order (what `_binding_rule_rows` reads)
+    rows: Mapping[str, tuple[JurisdictionRule, ...]] = field(default_factory=dict)
 
     def get(self, rule_ids: Iterable[str]) -> tuple[DeadlineRule, ...]:
         """The rules with these ids, in the order given; raises UnknownRule naming the first
@@ -123,7 +130,77 @@ def jurisdiction_rule_book(rule_ids: Iterable[str] | None = None) -> RuleBook:
     return RuleBook(
         rules={rule_id: deadline_rule_from_rows(group) for rule_id, group in by_rule.items()},
         versions=versions,
+        rows={rule_id: tuple(group) for rule_id, group in by_rule.items()},
     )
+
+
+# --- one request's rules, in one statement ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationRules:
+    """What `organization_deadlines` needs of the database for one organization: the rule
+    book, the organization's contract rules (by slug) and its rule selection (by rule id)."""
+
+    book: RuleBook
+    contracts: tuple[ContractRule, ...]
+    selection: tuple[str, ...]
+
+
+# md5 of every column of every row, in primary key order (NULL: no rows), and the selection.
+# Row-level security scopes the organization's tables to the tenant context too.
+_RULES_STATE_SQL = """
+SELECT
+  (SELECT md5(string_agg(r::text, '|' ORDER BY r.id)) FROM privacy_requests_jurisdictionrule r),
+  (SELECT md5(string_agg(c::text, '|' ORDER BY c.id)) FROM privacy_requests_contractrule c
+   WHERE c.organization_id = %(organization)s),
+  ARRAY(SELECT s.rule_id FROM privacy_requests_organizationruleselection s
+        WHERE s.organization_id = %(organization)s ORDER BY s.rule_id)
+"""
+# Rows loaded under a digest are the rows that digest was taken of: any edit of any column
+# (a rule's periods, enabled, version; a contract rule's, or its deletion) changes the digest,
+# so the next request loads the rows again. Small: the rule book is tens of rows.
+_BOOKS_KEPT = 4
+_CONTRACTS_KEPT = 256
+_rules_lock = threading.Lock()
+_books: OrderedDict[str, RuleBook] = OrderedDict()
+_contracts: OrderedDict[tuple[int, str], tuple[ContractRule, ...]] = OrderedDict()
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _remember(cache: OrderedDict[_K, _V], key: _K, value: _V, kept: int) -> _V:
+    with _rules_lock:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > kept:
+            cache.popitem(last=False)
+    return value
+
+
+def organization_rules(*, organization: Organization) -> OrganizationRules:
+    """The rules of one request of the organization: one statement while the rules are
+    unchanged (the digests of the rules table and of the organization's contract rules, and
+    its selection), plus one query for whichever of the two changed since this process last
+    read it. Call inside the organization's tenant context."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RULES_STATE_SQL, {"organization": organization.pk})
+        book_digest, contracts_digest, selection = cursor.fetchone()
+    book_digest = book_digest or ""
+    book = _books.get(book_digest)
+    if book is None:
+        book = _remember(_books, book_digest, jurisdiction_rule_book(), _BOOKS_KEPT)
+    contracts: tuple[ContractRule, ...] = ()
+    if contracts_digest is not None:
+        key = (organization.pk, contracts_digest)
+        found = _contracts.get(key)
+        if found is None:
+            rows = tuple(organization_contract_rules(organization=organization))
+            found = _remember(_contracts, key, rows, _CONTRACTS_KEPT)
+        contracts = found
+    return OrganizationRules(book=book, contracts=contracts, selection=tuple(selection))
 
 
 # --- an organization's rules ----------------------------------------------------------------
@@ -142,11 +219,18 @@ def organization_calendar(organization: Organization) -> CalendarSpec:
     return CalendarSpec(None)
 
 
-def organization_rule_ids(*, organization: Organization) -> tuple[str, ...]:
-    """The jurisdiction rule ids the organization chose, or its defaults if it chose none."""
-    chosen = tuple(
-        OrganizationRuleSelection.objects.for_organization(organization).values_list(
-            "rule_id", flat=True
+def organization_rule_ids(
+    *, organization: Organization, selection: Sequence[str] | None = None
+) -> tuple[str, ...]:
+    """The jurisdiction rule ids the organization chose, or its defaults if it chose none.
+    `selection`: its chosen ids as already read (`OrganizationRules.selection`)."""
+    chosen = (
+        tuple(selection)
+        if selection is not None
+        else tuple(
+            OrganizationRuleSelection.objects.for_organization(organization).values_list(
+                "rule_id", flat=True
+            )
         )
     )
     return chosen or default_rule_ids(
@@ -219,11 +303,15 @@ def _current_versions(
 
 
 def _organization_rules(
-    organization: Organization, book: RuleBook
+    organization: Organization, book: RuleBook, known: OrganizationRules | None = None
 ) -> tuple[tuple[DeadlineRule, ...], dict[str, ContractRule]]:
-    contracts = {c.engine_id: c for c in organization_contract_rules(organization=organization)}
+    rows = known.contracts if known else organization_contract_rules(organization=organization)
+    contracts = {c.engine_id: c for c in rows}
+    chosen = organization_rule_ids(
+        organization=organization, selection=known.selection if known else None
+    )
     rules = (
-        *book.get(organization_rule_ids(organization=organization)),
+        *book.get(chosen),
         *(contract_rule_to_deadline_rule(c, organization) for c in contracts.values()),
     )
     return rules, contracts
@@ -235,13 +323,20 @@ def organization_deadlines(
     request_type: str,
     received_at: datetime,
     book: RuleBook | None = None,
+    rules: OrganizationRules | None = None,
 ) -> tuple[DeadlineResult, DeadlineSnapshot]:
     """The statutory deadlines of one request of the organization, and the snapshot the
-    request should store. Raises the engine's DeadlineError subclasses."""
-    book = book or jurisdiction_rule_book()
-    rules, contracts = _organization_rules(organization, book)
-    result = compute(rules, request_type, received_at, organization.time_zone)
-    versions = _current_versions((r.id for r in rules), request_type, book, contracts)
+    request should store. Raises the engine's DeadlineError subclasses.
+
+    `rules`: the organization's rules as `organization_rules()` read them (else read here, in
+    one statement); `book`: a rule book loaded once for many organizations (a sweep), with
+    the organization's own rules read here (two queries)."""
+    if book is None:
+        rules = rules or organization_rules(organization=organization)
+        book = rules.book
+    deadline_rules, contracts = _organization_rules(organization, book, rules)
+    result = compute(deadline_rules, request_type, received_at, organization.time_zone)
+    versions = _current_versions((r.id for r in deadline_rules), request_type, book, contracts)
     return result, DeadlineSnapshot.from_result(
         result, request_type=request_type, rule_versions=versions
     )

@@ -20,7 +20,8 @@ from accounts.models import Organization, User
 from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
 from k12cloud.notifications.digest import digest_send
-from k12cloud.notifications.models import Notification, OutboundEmail
+from k12cloud.notifications.fan_out import deferred_notice_deliver
+from k12cloud.notifications.models import DeferredNotice, Notification, OutboundEmail
 from k12cloud.notifications.services import notification_preference_set
 from k12cloud.tenancy import tenant_context
 from privacy_requests.alerts import alert_request_new, alert_requester_replied
@@ -134,40 +135,66 @@ def test_a_public_request_alerts_the_privacy_team_once_the_email_is_confirmed(
     assert len([m for m in mail.outbox if m.subject == one.title]) == 2
 
 
-def test_without_a_privacy_team_the_admins_hear_of_new_requests(org: Organization) -> None:
+def test_without_a_privacy_team_the_admins_hear_of_new_requests(
+    org: Organization, django_capture_on_commit_callbacks: Any
+) -> None:
     admin = member(org, Role.ORG_ADMIN)
-    request = received_request(org, alert=True)
+    # a new request's alert is fanned out after commit (`notify_after_commit`): the captured
+    # callbacks run that fan-out's function here (the worker's path: test_alerts_worker.py)
+    with django_capture_on_commit_callbacks(execute=True):
+        request = received_request(org, alert=True)
     assert [n.recipient for n in notices(org, "request_new")] == [admin]
     assert request.reference in notices(org, "request_new")[0].title
 
 
 def test_staff_entry_alerts_at_once_but_not_the_member_who_entered_it(
-    org: Organization, people: dict[str, User]
+    org: Organization, people: dict[str, User], django_capture_on_commit_callbacks: Any
 ) -> None:
     start = bells(org, people)
-    received_request(org, actor=people["staff"], alert=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        received_request(org, actor=people["staff"], alert=True)
     assert risen(start, bells(org, people)) == {"officer"}
 
 
-def test_api_intake_alerts_at_once(org: Organization, people: dict[str, User]) -> None:
+def test_api_intake_alerts_at_once(
+    org: Organization, people: dict[str, User], django_capture_on_commit_callbacks: Any
+) -> None:
     start = bells(org, people)
     key = api_key_create(
         organization=org, user=people["admin"], name="SIS", role=Role.PRIVACY_STAFF, expires_at=None
     )
-    response = Client(headers={"Authorization": f"Bearer {key.token}"}).post(
-        reverse("accounts_api:request_intake", kwargs={"org_slug": org.slug}),
-        json.dumps(
-            {
-                "request_type": "access",
-                "relationship": "parent",
-                "requester_name": "Rosa Parent",
-                "requester_email": "rosa.parent@example.org",
-            }
-        ),
-        content_type="application/json",
-    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = Client(headers={"Authorization": f"Bearer {key.token}"}).post(
+            reverse("accounts_api:request_intake", kwargs={"org_slug": org.slug}),
+            json.dumps(
+                {
+                    "request_type": "access",
+                    "relationship": "parent",
+                    "requester_name": "Rosa Parent",
+                    "requester_email": "rosa.parent@example.org",
+                }
+            ),
+            content_type="application/json",
+        )
     assert response.status_code == 201, response.content
+    # in the request's transaction: one deferred notice naming the team, nothing told yet
+    with tenant_context(org):
+        [deferred] = DeferredNotice.objects.all()
+    assert sorted(deferred.recipient_ids) == sorted([people["officer"].pk, people["staff"].pk])
+    assert deferred.dedupe_key == f"request-new:{response.json()['id']}"
+    assert deferred.delivered_at is None
+    assert bells(org, people) == start
+    for callback in callbacks:  # the commit: the fan-out (in process with the test settings)
+        callback()
     assert risen(start, bells(org, people)) == {"officer", "staff"}
+    # delivered once: the fan-out again (a redelivered task, the relay) tells nobody twice
+    with tenant_context(org):
+        assert deferred_notice_deliver(notice_id=deferred.pk) == 0
+        DeferredNotice.objects.filter(pk=deferred.pk).update(delivered_at=None)
+        assert deferred_notice_deliver(notice_id=deferred.pk) == 0  # the dedupe keys
+        assert OutboundEmail.objects.filter(dedupe_key__startswith="request-new:").count() == 2
+    assert risen(start, bells(org, people)) == {"officer", "staff"}
+    assert sum(bells(org, people).values()) - sum(start.values()) == 2
 
 
 def test_a_parents_reply_alerts_the_assignee_or_the_team_when_unassigned(
@@ -320,3 +347,24 @@ def test_a_change_that_rolls_back_tells_nobody(org: Organization, people: dict[s
     assert notices(org, "request_assigned") == []
     with tenant_context(org):
         assert not OutboundEmail.objects.exists()
+
+
+def test_a_new_request_that_rolls_back_leaves_no_deferred_alert(
+    org: Organization, people: dict[str, User], django_capture_on_commit_callbacks: Any
+) -> None:
+    class Abandoned(Exception):
+        pass
+
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(Abandoned),
+        tenant_context(org),
+        transaction.atomic(),
+    ):
+        received_request(org, alert=True)
+        assert DeferredNotice.objects.count() == 1  # written in the same transaction
+        raise Abandoned
+    assert callbacks == []
+    with tenant_context(org):
+        assert not DeferredNotice.objects.exists()
+        assert not Notification.objects.exists()

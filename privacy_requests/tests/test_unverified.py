@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -141,9 +142,15 @@ def test_a_request_never_reminded_still_closes_after_seven_days(org: Organizatio
     ]
 
 
-def test_confirmed_and_staff_entered_requests_are_left_alone(org: Organization) -> None:
+def test_confirmed_and_staff_entered_requests_are_left_alone(
+    org: Organization, django_capture_on_commit_callbacks: Any
+) -> None:
     confirmed = web_request(org)
-    with time_machine.travel(RECEIVED + timedelta(hours=1), tick=False), tenant_context(org):
+    with (
+        time_machine.travel(RECEIVED + timedelta(hours=1), tick=False),
+        tenant_context(org),
+        django_capture_on_commit_callbacks(execute=True),  # the alert's fan-out, after commit
+    ):
         request_confirm_email(request=confirmed)
     phone = received_request(org, received_at=RECEIVED, channel="phone")
     assert run(org, timedelta(hours=25)) == (0, 0)
