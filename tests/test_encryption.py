@@ -13,9 +13,9 @@ import pytest
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.test import override_settings
-from django.test.utils import isolate_apps
+from django.test.utils import CaptureQueriesContext, isolate_apps
 
 from accounts.models import Organization, SsoConnection
 from accounts.tests.factories import OrganizationFactory
@@ -215,6 +215,76 @@ def test_blind_index_field_is_set_from_the_plaintext_on_save() -> None:
     assert value == person.email_index == blind_index(org.pk, "ada@example.org")
     loaded = IndexedPerson(organization_id=org.pk, email=sealed)
     assert loaded.email == "Ada@Example.org"
+
+
+# --- preloaded keys and the process cache -----------------------------------------------------
+
+
+def sealed(org: Organization, secret: str) -> str:
+    with tenant_context(org):
+        return seal(org.pk, CONTEXT, secret)
+
+
+def preloaded_read(org: Organization, values: list[str]) -> tuple[list[str], int]:
+    """The values, decrypted in a `data_keys_preloaded` block; and the statements sent."""
+    with (
+        tenant_context(org),
+        CaptureQueriesContext(connection) as captured,
+        keys.data_keys_preloaded(org.pk),
+    ):
+        secrets = [unseal(org.pk, CONTEXT, value) for value in values]
+    return secrets, len(captured.captured_queries)
+
+
+def test_preloaded_keys_come_from_the_process_cache_once_committed(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    org, other = organization(), organization()
+    first, other_value = sealed(org, "first"), sealed(other, "other-secret")
+    keys.forget()
+    try:
+        # the keys are read (one query), and cached only once the transaction commits
+        with django_capture_on_commit_callbacks(execute=True):
+            assert preloaded_read(org, [first]) == (["first"], 1)
+        assert preloaded_read(org, [first]) == (["first"], 0)
+        # another organization's keys are not served from this one's
+        assert preloaded_read(other, [other_value]) == (["other-secret"], 1)
+
+        # a transaction that rolls back caches nothing
+        keys.forget(org.pk)
+        with (
+            django_capture_on_commit_callbacks(execute=True),
+            pytest.raises(RuntimeError),
+            transaction.atomic(),
+        ):
+            assert preloaded_read(org, [first]) == (["first"], 1)
+            raise RuntimeError
+        assert preloaded_read(org, [first]) == (["first"], 1)
+        with django_capture_on_commit_callbacks(execute=True):
+            preloaded_read(org, [first])
+
+        # rotated where this process did not see it (its commit callbacks not run here): a
+        # value under the new version reads every version again, once for the whole block
+        assert keys.data_key_rotate(organization=org) == 2
+        second, third = sealed(org, "second"), sealed(org, "third")
+        assert second.startswith("k12e1:2:")
+        assert preloaded_read(org, [first, second, third]) == (["first", "second", "third"], 1)
+
+        # rotated by this process: it forgets the versions it had cached, at commit
+        with django_capture_on_commit_callbacks(execute=True):
+            assert keys.data_key_rotate(organization=org) == 3
+        assert preloaded_read(org, [first, second]) == (["first", "second"], 1)
+
+        # destroyed by this process: forgotten at once, the data unreadable
+        with django_capture_on_commit_callbacks(execute=True):
+            preloaded_read(org, [first])
+        assert preloaded_read(org, [first]) == (["first"], 0)
+        with django_capture_on_commit_callbacks(execute=True):
+            keys.organization_keys_destroy(organization=org)
+        with pytest.raises(keys.KeyDestroyed):
+            preloaded_read(org, [first])
+    finally:
+        keys.forget()
 
 
 # --- master key -------------------------------------------------------------------------------

@@ -101,6 +101,15 @@ def forget(organization_id: int | None = None) -> None:
         for cache_key in list(_cache):
             if organization_id is None or cache_key[0] == organization_id:
                 del _cache[cache_key]
+        for organization in list(_data_versions):
+            if organization_id is None or organization == organization_id:
+                del _data_versions[organization]
+
+
+def _forget_data_versions(organization_id: int) -> None:
+    """The organization's data key versions changed (a new one): the next preload reads them."""
+    with _cache_lock:
+        _data_versions.pop(organization_id, None)
 
 
 # --- wrapping under the master key ------------------------------------------------------------
@@ -241,29 +250,83 @@ def _current_keys(organization_id: int) -> dict[tuple[int, str], DataKey | None]
     return keys
 
 
-# keys read by `data_keys_preloaded` for the block that asked: {(org, purpose, version): key}
-_preloaded: ContextVar[dict[tuple[int, str, int], bytes] | None] = ContextVar(
-    "k12cloud_preloaded_keys", default=None
-)
+@dataclass
+class _Preloaded:
+    """The keys `data_keys_preloaded` read for the block that asked."""
+
+    keys: dict[tuple[int, str, int], bytes]
+    # organizations whose keys came from the process cache: a version missing there (a
+    # rotation in another process, not yet seen by this one) reads them all again, once
+    from_cache: frozenset[int] = frozenset()
+
+
+_preloaded: ContextVar[_Preloaded | None] = ContextVar("k12cloud_preloaded_keys", default=None)
+
+# the data key versions each organization had when last read, kept with the keys themselves
+# (after commit, for CACHE_SECONDS): {organization: (expires, versions)}
+_data_versions: dict[int, tuple[float, tuple[int, ...]]] = {}
+
+
+def _data_keys_cached(organization_id: int) -> dict[tuple[int, str, int], bytes] | None:
+    """Every data key version of the organization from the process cache, or None when the
+    cache does not hold all of them (or does not know which there are)."""
+    entry = _data_versions.get(organization_id)
+    if entry is None or entry[0] < time.monotonic():
+        return None
+    found = {}
+    for version in entry[1]:
+        material = _cached(organization_id, Purpose.DATA, version)
+        if material is None:
+            return None
+        found[(organization_id, Purpose.DATA.value, version)] = material
+    return found
+
+
+def _store_data_keys(organization_id: int, keys: dict[tuple[int, str, int], bytes]) -> None:
+    with _cache_lock:
+        expires = time.monotonic() + CACHE_SECONDS
+        for (_org, purpose, version), material in keys.items():
+            _cache[(organization_id, purpose, version)] = (expires, material)
+        _data_versions[organization_id] = (expires, tuple(sorted(v for _o, _p, v in keys)))
+
+
+def _data_keys_read(organization_id: int) -> dict[tuple[int, str, int], bytes]:
+    """Every live data key version of the organization (one query); cached after commit."""
+    with _acting_for(organization_id):
+        rows = list(_keys_of(organization_id).filter(purpose=Purpose.DATA))
+    loaded = {}
+    for row in rows:
+        if row.destroyed_at is None and row.wrapped_key is not None:
+            key = _unwrap(row)
+            loaded[(organization_id, key.purpose, key.version)] = key.material
+    if loaded:
+        transaction.on_commit(partial(_store_data_keys, organization_id, dict(loaded)))
+    return loaded
 
 
 @contextmanager
 def data_keys_preloaded(organization_id: int) -> Iterator[None]:
     """Within the block, decrypt the organization's rows without a query per row: every data
-    key version it has is read once, here (one query, whether or not a row is decrypted).
+    key version it has is read once, here: from the process cache when it holds them all
+    (no query), else with one query, whether or not a row is decrypted.
 
-    For pages that decrypt a column of many rows in one transaction: the process cache only
-    takes keys after commit, so without this each row would read its key again. The keys are
-    held for the block only (never the process cache), so nothing outlives the transaction.
+    For pages that decrypt a column of many rows in one transaction. The process cache takes
+    keys only after commit (a key made by a transaction that rolls back is never served) and
+    for CACHE_SECONDS. A rotation is seen at once: this process forgets the organization's
+    versions when it rotates, and a row under a version the cache does not hold (rotated by
+    another process) reads every version again, once per block. Destroyed keys: forgotten at
+    once by the process that destroys them, within CACHE_SECONDS by the others (as for
+    `key_version`).
     """
-    with _acting_for(organization_id):
-        rows = list(_keys_of(organization_id).filter(purpose=Purpose.DATA))
-    loaded = dict(_preloaded.get() or {})
-    for row in rows:
-        if row.destroyed_at is None and row.wrapped_key is not None:
-            key = _unwrap(row)
-            loaded[(organization_id, key.purpose, key.version)] = key.material
-    token = _preloaded.set(loaded)
+    outer = _preloaded.get()
+    cached = _data_keys_cached(organization_id)
+    keys = {**(outer.keys if outer else {}), **(cached or _data_keys_read(organization_id))}
+    from_cache = outer.from_cache if outer else frozenset()
+    if cached is not None:
+        from_cache |= {organization_id}
+    else:
+        from_cache -= {organization_id}
+    token = _preloaded.set(_Preloaded(keys, from_cache))
     try:
         yield
     finally:
@@ -272,9 +335,15 @@ def data_keys_preloaded(organization_id: int) -> Iterator[None]:
 
 def key_version(organization_id: int, purpose: str, version: int) -> DataKey:
     """A specific version (to decrypt): from the cache, else one query."""
-    material = (_preloaded.get() or {}).get((organization_id, purpose, version))
+    preloaded = _preloaded.get()
+    material = preloaded.keys.get((organization_id, purpose, version)) if preloaded else None
     if material is None:
         material = _cached(organization_id, purpose, version)
+    if material is None and preloaded and organization_id in preloaded.from_cache:
+        # rotated since this process cached the versions: read them all, for the whole block
+        preloaded.keys.update(_data_keys_read(organization_id))
+        preloaded.from_cache -= {organization_id}
+        material = preloaded.keys.get((organization_id, purpose, version))
     if material is not None:
         return DataKey(organization_id, purpose, version, material)
     with _acting_for(organization_id):
@@ -364,6 +433,7 @@ def data_key_rotate(*, organization: Organization) -> int | None:
         current.retired_at = timezone.now()
         current.save(update_fields=["retired_at"])
         row = _create(organization.pk, Purpose.DATA, current.version + 1)
+        transaction.on_commit(partial(_forget_data_versions, organization.pk))
         record(
             Action.KEY_ROTATED,
             organization=organization,

@@ -4,7 +4,8 @@ The queue is sorted by the earliest open deadline (`next_due_on`, then id; close
 which have none, come last) and paged by keyset on (next_due_on, id), like the audit log:
 each page is one indexed range read however deep it is, and nothing counts the requests.
 Per page: one query for the rows (assignee joined), one for the organization's data keys
-(the requester names decrypt in memory), whatever the page size. What a row shows (labels,
+(the requester names decrypt in memory; none while the process cache holds the keys),
+whatever the page size. What a row shows (labels,
 badges, links) is worked out per page, not per row, where it can be: the page is rendered
 for every visit to the queue.
 
@@ -338,9 +339,10 @@ def queue_rows(
 ) -> list[QueueRow]:
     """The rows as the queue shows them, as the role may read them (privacy_requests.
     visibility): names decrypted with the keys read once (one query, even for no rows; none
-    for a role that does not read names), badges from the calendar loaded once (no query),
-    each distinct deadline's badge computed once per page (the queue is sorted by deadline,
-    so a page has few), and the labels of types and statuses resolved once per page."""
+    for a role that does not read names, or while the process cache holds the keys), badges
+    from the calendar loaded once (no query), each distinct deadline's badge computed once per
+    page (the queue is sorted by deadline, so a page has few), and the labels of types and
+    statuses resolved once per page."""
     calendar = organization_calendar(organization)
     names = access.reads(PRIVACY_REQUEST_FIELDS["requester_name"])
     type_label = _choice_labels("request_type")

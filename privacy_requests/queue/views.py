@@ -37,6 +37,7 @@ from privacy_requests.queue.forms import (
     QueueFilterForm,
     worker_choices,
 )
+from privacy_requests.queue.rendering import queue_rows_html
 from privacy_requests.queue.selectors import (
     QueueCursor,
     QueueFilter,
@@ -175,6 +176,9 @@ class RequestQueueView(QueueFormMixin, TemplateView):
         context["can_assign"] = Permission.REQUESTS_ASSIGN.value in allowed
         context["can_work"] = Permission.REQUESTS_WORK.value in allowed
         context["selectable"] = bool(selectable)  # the tick boxes' column
+        context["rows_html"] = queue_rows_html(
+            context["rows"], selectable=bool(selectable), contact=bool(access.can["contact"])
+        )
         if context["can_assign"]:
             context["assign_form"] = BulkAssignForm(workers=self.workers())
         return context

@@ -20,6 +20,7 @@ from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
 from audit.actions import Action
 from audit.models import AuditEvent
+from k12cloud.encryption import keys
 from k12cloud.tenancy import tenant_context
 from privacy_requests.deadlines.calendars import US_FEDERAL
 from privacy_requests.models import PrivacyRequest
@@ -337,31 +338,48 @@ def test_each_row_reads_as_before(org: Organization, admin: User) -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [None, "status=received&request_type=delete&assignee=unassigned&rule=ccpa", "status=bad"],
+    [
+        None,
+        "status=received&request_type=delete&assignee=unassigned&rule=ccpa",
+        "status=bad",
+        "due_within_days=12&overdue=on&due_this_week=on&unverified=on&requester_email=a@b.org",
+        "due_within_days=-3&requester_email=not%20an%20<email>",
+    ],
 )
-def test_filter_selects_render_as_djangos_own(data: str | None) -> None:
-    """The filter form's selects use one template (no include per option): the same HTML,
-    character for character, as Django's Select, selected options and errors included."""
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_filter_form_renders_as_djangos_own_widgets(data: str | None, language: str) -> None:
+    """The filter form's widgets are written in Python (no template per widget, option and
+    attribute list): the same HTML, character for character, as Django's own Select,
+    NumberInput, CheckboxInput and EmailInput, with values, selected options, ticked boxes,
+    hints and errors."""
     from django.http import QueryDict
+    from django.utils import translation
 
-    from privacy_requests.queue.forms import OneTemplateSelect, QueueFilterForm
+    from privacy_requests.queue.forms import QueueFilterForm, WrittenInPython
 
-    def rendered(template: str) -> str:
+    def rendered(djangos_own: bool) -> str:
         form = QueueFilterForm(
             QueryDict(data) if data is not None else None,
-            workers=[("3", "Sam <Staff> & Co"), ("4", "Ann")],
+            workers=[("3", "Sam <Staff> & Co"), ("4", 'Ann "Quote" O\'Hara')],
             rule_ids=["ccpa", "ferpa"],
         )
-        for field in form.fields.values():
-            if isinstance(field.widget, OneTemplateSelect):
-                field.widget.template_name = template
-        return "".join(str(bound) for bound in form)
+        if djangos_own:
+            for field in form.fields.values():
+                assert isinstance(field.widget, WrittenInPython)
+                # the Django widget class it stands in for (the same get_context)
+                field.widget.__class__ = next(
+                    c for c in type(field.widget).__mro__ if c.__module__ == "django.forms.widgets"
+                )
+        return "".join(f"{bound.widget_type}:{bound}" for bound in form)
 
-    ours = rendered(OneTemplateSelect.template_name)
-    assert ours == rendered("django/forms/widgets/select.html")
+    with translation.override(language):
+        ours = rendered(djangos_own=False)
+        assert ours == rendered(djangos_own=True)
     if data and "request_type=delete" in data:
-        assert '<option value="delete" selected>Deletion</option>' in ours
-    assert "Sam &lt;Staff&gt; &amp; Co" in ours
+        assert '<option value="delete" selected>' in ours
+    if data and "overdue=on" in data:
+        assert 'name="overdue" id="id_overdue" checked>' in ours
+    assert "Sam &lt;Staff&gt; &amp; Co" in ours and "O&#x27;Hara" in ours
 
 
 # --- query counts ------------------------------------------------------------------------------
@@ -380,9 +398,13 @@ def _count_queries(client: Client, url: str) -> int:
 # assignees, the organization's data keys for the names); release, twice, and the user
 # context's clearing of the settings in the test's transaction (accounts/tests/test_views.py).
 QUEUE_QUERIES = 14
+# once a request that read the keys has committed, the process cache holds them (one fewer)
+QUEUE_QUERIES_KEYS_CACHED = QUEUE_QUERIES - 1
 
 
-def test_query_count_is_exact_and_independent_of_rows(org: Organization, admin: User) -> None:
+def test_query_count_is_exact_and_independent_of_rows(
+    org: Organization, admin: User, django_capture_on_commit_callbacks: Any
+) -> None:
     client = sign_in(Client(), admin)
     receive(org)  # creates the organization's keys, so both runs read the same key rows
     with tenant_context(org):
@@ -396,6 +418,13 @@ def test_query_count_is_exact_and_independent_of_rows(org: Organization, admin: 
                 request_assign(request=request, assignee=staff, actor=admin)
     full = _count_queries(client, queue_url(org))
     assert empty == full == QUEUE_QUERIES
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            _count_queries(client, queue_url(org))
+        cached = _count_queries(client, queue_url(org))
+    finally:
+        keys.forget(org.pk)
+    assert cached == QUEUE_QUERIES_KEYS_CACHED
 
 
 # --- bulk actions ------------------------------------------------------------------------------
