@@ -73,6 +73,10 @@ REGISTRY: dict[str, Decision] = {
     "notifications.OutboundEmail": Export(),
     "notifications.Notification": Export(),
     "notifications.NotificationPreference": Export(),
+    "notifications.DeferredNotice": Excluded(
+        "the queue of alerts waiting to be sent after a change commits: each becomes the "
+        "Notification and OutboundEmail rows exported above"
+    ),
     # --- privacy requests ---
     "privacy_requests.PrivacyRequest": Export(),
     "privacy_requests.RequestEvent": Export(),

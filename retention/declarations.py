@@ -183,6 +183,14 @@ DECLARATIONS: tuple[Declaration, ...] = (
         keep=("kind", "target_type", "target_id"),
     ),
     Declaration("notifications.NotificationPreference", Category.NOTIFICATIONS, keep=("delivery",)),
+    Declaration(
+        # the queue of alerts fanned out after commit: once aged out, a row has done its work
+        "notifications.DeferredNotice",
+        Category.NOTIFICATIONS,
+        remove=("title", "url", "email_context", "dedupe_key"),
+        keep=("recipient_ids", "kind", "target_type", "target_id", "email_template"),
+        delete_rows=True,
+    ),
     # --- billing: financial records are kept 7 years; their personal fields are not ---
     Declaration(
         "billing.StripeCustomer",
