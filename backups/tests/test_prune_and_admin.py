@@ -154,7 +154,7 @@ def test_members_of_a_tenant_cannot_see_backups() -> None:
 
 # session, user, device checks, the tenancy contexts' savepoints and settings, and the two list
 # queries: independent of the number of rows
-ADMIN_LIST_QUERIES = 13
+ADMIN_LIST_QUERIES = 11
 
 
 def test_the_demo_ops_staff_group_reads_backups_without_being_superuser() -> None:

@@ -36,7 +36,12 @@ def test_every_decision_names_real_models_fields_and_reasons() -> None:
 
 def test_exclusions_are_few_and_explained() -> None:
     excluded = {label: d.reason for label, d in REGISTRY.items() if isinstance(d, Excluded)}
-    assert set(excluded) == {"k12cloud.OrganizationDataKey", "sources.SisLookupKey"}
+    assert set(excluded) == {
+        "k12cloud.OrganizationDataKey",
+        "sources.SisLookupKey",
+        "trust.BannerDismissal",
+        "notifications.DeferredNotice",
+    }
     assert all(len(reason) > 30 for reason in excluded.values())
 
 

@@ -258,7 +258,7 @@ def test_the_page_lists_the_history_in_a_fixed_number_of_queries(
         while len(exports_of(org)) < exports:
             completed_export(org, admin)
         client.get(page(org))  # warm the session and caches
-        with django_assert_num_queries(12):  # type: ignore[operator]
+        with django_assert_num_queries(10):  # type: ignore[operator]
             response = client.get(page(org))
         body = response.content.decode()
         assert body.count(">Download</button>") == exports

@@ -53,12 +53,12 @@ def cascaded() -> tuple[Scene, Incident, Incident]:
     return s, incident, received
 
 
-# The portal's base cost is 11 (privacy_requests/tests/test_request_views.py).
+# The portal's base cost is 9 (EXPECTED_INTAKE_QUERIES, privacy_requests/tests/test_request_views.py).
 # The register: the incidents with their open legs counted (one query), the data keys.
-EXPECTED_REGISTER_QUERIES = 11 + 2
+EXPECTED_REGISTER_QUERIES = 9 + 2
 # An incident (district): the incident, its legs, delays, cascades, lists, notices, the keys,
 # and the regimes of the rules table (the form's choices).
-EXPECTED_DETAIL_QUERIES = 11 + 8
+EXPECTED_DETAIL_QUERIES = 9 + 8
 
 
 def test_register_and_detail_query_counts_are_exact_and_constant() -> None:
