@@ -53,7 +53,7 @@ def cascaded() -> tuple[Scene, Incident, Incident]:
     return s, incident, received
 
 
-# The portal's base cost is 9 (EXPECTED_INTAKE_QUERIES, privacy_requests/tests/test_request_views.py).
+# The portal's base cost is 9 (privacy_requests/tests/test_request_views.py).
 # The register: the incidents with their open legs counted (one query), the data keys.
 EXPECTED_REGISTER_QUERIES = 9 + 2
 # An incident (district): the incident, its legs, delays, cascades, lists, notices, the keys,
