@@ -144,8 +144,8 @@ def test_runtime_role_cannot_change_events(statement: str) -> None:
 def test_the_append_function_is_bound_by_row_level_security() -> None:
     # audit_event_append() runs with the caller's rights: acting for one organization, a row
     # for another is refused by the policy, as the INSERT written out was
-    org_a = OrganizationFactory()
-    org_b = OrganizationFactory()
+    org_a = OrganizationFactory.create()
+    org_b = OrganizationFactory.create()
     arguments = ", ".join(["%s"] * len(HASHED_FIELDS))
     values = {
         "organization_id": org_b.pk,
