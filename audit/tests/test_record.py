@@ -147,7 +147,7 @@ def test_the_append_function_is_bound_by_row_level_security() -> None:
     org_a = OrganizationFactory.create()
     org_b = OrganizationFactory.create()
     arguments = ", ".join(["%s"] * len(HASHED_FIELDS))
-    values = {
+    values: dict[str, int | str | None] = {
         "organization_id": org_b.pk,
         "occurred_at": "2026-12-05T00:00:00Z",
         "actor_kind": "system",
