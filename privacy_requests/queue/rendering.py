@@ -35,10 +35,11 @@ def queue_rows_html(rows: Sequence[QueueRow], *, selectable: bool, contact: bool
     `{% for row in rows %}` wrote it: a newline and indent, the <tr>, then a newline and the
     indent of the loop's next line. `selectable`: the tick box column; `contact`: the
     requester's name column (`access.can.contact`)."""
-    # the template's {% translate %} words: literal strings, so inserted unescaped
-    dates_to_review = gettext("dates to review")
-    unassigned = gettext("Unassigned")
-    none = gettext("None")
+    # the template's {% translate %} words, escaped as {% translate %} printed them (a
+    # translation is text, not markup)
+    dates_to_review = _text(gettext("dates to review"))
+    unassigned = _text(gettext("Unassigned"))
+    none = _text(gettext("None"))
     parts: list[str] = []
     add = parts.append
     for row in rows:
