@@ -53,7 +53,7 @@ from privacy_requests.rules.selectors import (
     organization_contract_rules,
     organization_deadlines,
 )
-from privacy_requests.selectors import request_duplicate_candidates
+from privacy_requests.selectors import request_duplicate_ids
 from privacy_requests.services import (
     RequestActionRefused,
     _event,
@@ -148,15 +148,15 @@ def request_route(
             copy = _receive_copy(
                 original=original, to_organization=to_organization, values=values, now=now
             )
-            duplicates = request_duplicate_candidates(organization=to_organization, request=copy)
+            duplicate_ids = request_duplicate_ids(organization=to_organization, request=copy)
             data: dict[str, Any] = {
                 "from_organization": source.slug,
                 "from_reference": original.reference,
                 "channel": copy.channel,
                 "request_type": copy.request_type,
             }
-            if duplicates:
-                data["possible_duplicate_of"] = [d.pk for d in duplicates]
+            if duplicate_ids:
+                data["possible_duplicate_of"] = duplicate_ids
             _event(copy, "routed_in", actor, to_status=copy.status, data=data)
             if note:
                 _internal_note(copy, actor, note)
@@ -171,7 +171,7 @@ def request_route(
                     "channel": copy.channel,
                     "status": copy.status,
                     "binding_rule": copy.deadlines.get("binding_rule", ""),
-                    "possible_duplicates": len(duplicates),
+                    "possible_duplicates": len(duplicate_ids),
                     "note_given": bool(note),
                 },
             )

@@ -73,11 +73,11 @@ def request_messages(
     )
 
 
-def request_duplicate_candidates(
-    *, organization: Organization, request: PrivacyRequest
-) -> list[PrivacyRequest]:
-    """Open requests of the same type, requester email and subject (by blind index), other
-    than `request`. Requests without an email address are never matched."""
+def request_duplicate_ids(*, organization: Organization, request: PrivacyRequest) -> list[int]:
+    """The ids of open requests of the same type, requester email and subject (by blind
+    index), other than `request`, oldest first. Requests without an email address are never
+    matched. Ids only: the callers note them on the timeline, and reading whole rows (every
+    sealed column, converted) made this one query an eighth of an API intake's CPU."""
     # an empty address is indexed too (the hash of ""): it must never match
     if not request.requester_email or not request.requester_email_index:
         return []
@@ -91,6 +91,7 @@ def request_duplicate_candidates(
         )
         .exclude(pk=request.pk)
         .order_by("received_at", "pk")
+        .values_list("pk", flat=True)
     )
 
 

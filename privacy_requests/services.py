@@ -38,7 +38,7 @@ from privacy_requests.received_time import received_at_problem
 from privacy_requests.rules.names import rule_name
 from privacy_requests.rules.selectors import OrganizationRules, organization_deadlines
 from privacy_requests.selectors import (
-    request_duplicate_candidates,
+    request_duplicate_ids,
     request_pausing_allowed,
     request_today,
 )
@@ -271,10 +271,10 @@ def request_receive(
                 if attempt == 4:
                     raise
                 request.pk = None
-        duplicates = request_duplicate_candidates(organization=organization, request=request)
+        duplicate_ids = request_duplicate_ids(organization=organization, request=request)
         data: dict[str, Any] = {"channel": channel, "request_type": request_type}
-        if duplicates:
-            data["possible_duplicate_of"] = [d.pk for d in duplicates]
+        if duplicate_ids:
+            data["possible_duplicate_of"] = duplicate_ids
         if verified:
             data["verification_method"] = verification_method
         # keys in the order jsonb keeps them, so the event in hand reads as the stored one
@@ -290,7 +290,7 @@ def request_receive(
                 "channel": channel,
                 "status": request.status,
                 "verified": verified,
-                "possible_duplicates": len(duplicates),
+                "possible_duplicates": len(duplicate_ids),
                 "binding_rule": snapshot.binding_rule,
             },
         )

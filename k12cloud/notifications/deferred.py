@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Model
 
-from accounts.models import Organization, User
+from accounts.models import Organization
 from audit.services import target_reference
 from k12cloud.notifications.models import DeferredNotice
 from k12cloud.tenancy import tenant_context
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 def notify_after_commit(
     *,
     organization: Organization,
-    recipients: Iterable[User],
+    recipient_ids: Iterable[int],
     kind: str,
     title: str,
     url: str = "",
@@ -41,16 +41,16 @@ def notify_after_commit(
     caller's transaction instead of the notices, the preferences read and the emails rendered
     here (docs/notifications.md, "After commit").
 
-    The recipients are decided now, by the caller; the fan-out (`deferred_notice_deliver`) runs
-    in a worker (or, with NOTIFICATIONS_DELIVERY "in_process", in this process) once the
-    transaction commits, and the relay runs it if that enqueue is lost. `email_context` must be
-    JSON (the fan-out adds `recipient` and `url` as `notify()` does). Needs a `dedupe_key`: the
-    fan-out may run twice (a worker killed before its commit), and the key makes that safe.
-    Returns None when there is nobody to tell.
+    The recipients (user ids) are decided now, by the caller; the fan-out
+    (`deferred_notice_deliver`) runs in a worker (or, with NOTIFICATIONS_DELIVERY "in_process",
+    in this process) once the transaction commits, and the relay runs it if that enqueue is
+    lost. `email_context` must be JSON (the fan-out adds `recipient` and `url` as `notify()`
+    does). Needs a `dedupe_key`: the fan-out may run twice (a worker killed before its commit),
+    and the key makes that safe. Returns None when there is nobody to tell.
     """
     if not dedupe_key:
         raise ValueError("notify_after_commit needs a dedupe_key (its fan-out may be repeated)")
-    recipient_ids = list(dict.fromkeys(user.pk for user in recipients))
+    recipient_ids = list(dict.fromkeys(recipient_ids))
     if not recipient_ids:
         return None
     target_type, target_id = target_reference(target)
