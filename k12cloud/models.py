@@ -38,6 +38,14 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: igno
         queryset: TenantQuerySet = super().get_queryset()
         return queryset.filter(**tenancy.tenant_filter_kwargs(self.model))
 
+    def create(self, **kwargs: Any) -> Any:
+        """Insert one row. Fails closed outside a tenant context as `get_queryset` does, but
+        builds no filter: an INSERT uses none, and building it was a third of a small
+        `create()`'s CPU (a timeline event, a deferred notice). Row-level security still
+        refuses a row of another organization."""
+        tenancy.tenant_filter_kwargs(self.model)
+        return super().get_queryset().create(**kwargs)
+
 
 class TenantOwnedModel(models.Model):
     organization = models.ForeignKey(

@@ -36,6 +36,13 @@ def test_querying_a_tenant_model_without_context_fails_loudly(tenant_a: Tenant) 
         list(Membership.objects.all())
 
 
+def test_creating_a_tenant_row_without_context_fails_loudly(tenant_a: Tenant) -> None:
+    with pytest.raises(TenantContextMissing, match=r"accounts\.Membership"):
+        Membership.objects.create(
+            organization=tenant_a.organization, user=tenant_a.admin, role=Role.VIEWER
+        )
+
+
 def test_context_shows_only_its_own_rows(tenant_a: Tenant, tenant_b: Tenant) -> None:
     with tenant_context(tenant_a.organization):
         emails = set(Membership.objects.values_list("user__email", flat=True))
@@ -52,6 +59,16 @@ def test_rls_hides_other_tenants_rows_from_raw_sql(tenant_a: Tenant, tenant_b: T
 def test_rls_refuses_writing_a_row_into_another_tenant(tenant_a: Tenant, tenant_b: Tenant) -> None:
     with pytest.raises(ProgrammingError, match="row-level"), tenant_context(tenant_a.organization):
         Membership._base_manager.create(
+            organization=tenant_b.organization, user=tenant_a.viewer, role=Role.VIEWER
+        )
+
+
+def test_the_managers_create_into_another_tenant_is_refused(
+    tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    # TenantManager.create builds no filter: row-level security is what refuses this
+    with pytest.raises(ProgrammingError, match="row-level"), tenant_context(tenant_a.organization):
+        Membership.objects.create(
             organization=tenant_b.organization, user=tenant_a.viewer, role=Role.VIEWER
         )
 
