@@ -20,6 +20,9 @@ from k12cloud.models import TenantOwnedModel
 from privacy_requests.rules.models import REQUEST_TYPE_CHOICES
 from privacy_requests.status import CLOSED_STATUSES, Status
 
+# a request's reference is unique in its organization (request_insert draws again on a clash)
+REFERENCE_CONSTRAINT = "privacy_request_reference_unique"
+
 
 class PrivacyRequest(TenantOwnedModel):
     """One privacy rights request to an organization, from receipt to closure.
@@ -145,7 +148,7 @@ class PrivacyRequest(TenantOwnedModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "reference"], name="privacy_request_reference_unique"
+                fields=["organization", "reference"], name=REFERENCE_CONSTRAINT
             ),
             models.CheckConstraint(
                 name="privacy_request_closed_has_closed_at",

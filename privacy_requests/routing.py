@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -58,9 +58,9 @@ from privacy_requests.services import (
     RequestActionRefused,
     _event,
     _locked,
-    _new_reference,
     _transition,
     next_due_on,
+    request_insert,
 )
 from privacy_requests.status import OPEN_STATUSES, Status
 
@@ -237,16 +237,7 @@ def _receive_copy(
         routed_at=now,
     )
     copy.next_due_on = next_due_on(copy)
-    for attempt in range(5):
-        copy.reference = _new_reference()
-        try:
-            with transaction.atomic():
-                copy.save()
-            break
-        except IntegrityError:
-            if attempt == 4:
-                raise
-            copy.pk = None
+    request_insert(copy)
     return copy
 
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -33,7 +33,12 @@ from privacy_requests.alerts import (
 )
 from privacy_requests.contact import requester_reply_to, requester_status_link
 from privacy_requests.extension_notice import extension_notice_text
-from privacy_requests.models import PrivacyRequest, RequestEvent, RequestMessage
+from privacy_requests.models import (
+    REFERENCE_CONSTRAINT,
+    PrivacyRequest,
+    RequestEvent,
+    RequestMessage,
+)
 from privacy_requests.received_time import received_at_problem
 from privacy_requests.rules.names import rule_name
 from privacy_requests.rules.selectors import OrganizationRules, organization_deadlines
@@ -93,6 +98,47 @@ def _refuse_move(current: str, target: str) -> RequestTransitionRefused:
 def _new_reference() -> str:
     chars = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
     return f"R-{chars[:4]}-{chars[4:]}"
+
+
+REFERENCE_ATTEMPTS = 5
+
+
+def request_insert(request: PrivacyRequest) -> None:
+    """INSERT a new request under a fresh random reference, drawing again when the reference
+    is taken in its organization (IntegrityError after REFERENCE_ATTEMPTS draws).
+
+    `ON CONFLICT ON CONSTRAINT` the reference's unique constraint answers a clash with no row
+    instead of an error, so no savepoint is needed to go on in the same transaction (two
+    round trips fewer per intake than `save()` in a savepoint). Any other violation raises
+    as usual. The values are prepared as `save()` prepares them (`pre_save` with add=True:
+    the timestamps, the sealed values and their blind indexes), and the instance is left as
+    `save()` leaves it: its id set, no longer "adding".
+    """
+    fields = [f for f in PrivacyRequest._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = (
+        f"INSERT INTO {quote(PrivacyRequest._meta.db_table)} ({columns}) "
+        f"VALUES ({placeholders}) "
+        f"ON CONFLICT ON CONSTRAINT {quote(REFERENCE_CONSTRAINT)} DO NOTHING RETURNING id"
+    )
+    values = [f.get_db_prep_save(f.pre_save(request, True), connection) for f in fields]
+    reference_at = [f.name for f in fields].index("reference")
+    for _attempt in range(REFERENCE_ATTEMPTS):
+        request.reference = values[reference_at] = _new_reference()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            row = cursor.fetchone()
+        if row is not None:
+            request.pk = row[0]
+            request._state.adding = False
+            request._state.db = connection.alias
+            return
+    raise IntegrityError(
+        f"No free request reference in {REFERENCE_ATTEMPTS} draws "
+        f"(organization {request.organization_id})."
+    )
 
 
 def next_due_on(request: PrivacyRequest) -> Any:
@@ -259,18 +305,9 @@ def request_receive(
     request.next_due_on = next_due_on(request)
     # No savepoint of its own inside a caller's transaction (a request's): what can fail was
     # checked above, and anything raised in here propagates, so the caller's transaction rolls
-    # back whole. The reference's retry keeps its savepoint below.
+    # back whole. A clashing reference is drawn again without one (request_insert).
     with transaction.atomic(savepoint=False):
-        for attempt in range(5):
-            request.reference = _new_reference()
-            try:
-                with transaction.atomic():
-                    request.save()
-                break
-            except IntegrityError:
-                if attempt == 4:
-                    raise
-                request.pk = None
+        request_insert(request)
         duplicate_ids = request_duplicate_ids(organization=organization, request=request)
         data: dict[str, Any] = {"channel": channel, "request_type": request_type}
         if duplicate_ids:

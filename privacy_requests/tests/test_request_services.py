@@ -8,12 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core import mail
+from django.db import IntegrityError
 
 from accounts.models import Organization, User
 from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member
 from audit.models import AuditEvent
 from k12cloud.tenancy import tenant_context
+from privacy_requests import services
 from privacy_requests.models import PrivacyRequest, RequestEvent, RequestMessage
 from privacy_requests.rules.models import JurisdictionRule, OrganizationRuleSelection
 from privacy_requests.rules.selectors import organization_deadlines
@@ -103,6 +105,49 @@ def test_receipt_stores_the_engine_deadlines_and_writes_one_event(
         events = list(RequestEvent.objects.filter(request=request))
     assert [e.kind for e in events] == ["received"]
     assert audit_actions(request) == ["requests.received"]
+
+
+def test_a_taken_reference_is_drawn_again_in_the_same_transaction(
+    org: Organization, staff: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = received_request(org, actor=staff, received_at=MONDAY)
+    # the random draw is the only seam: the clash itself is PostgreSQL's unique constraint
+    draws = iter([first.reference, first.reference, "R-FRSH-REF9"])
+    monkeypatch.setattr(services, "_new_reference", lambda: next(draws))
+    second = received_request(
+        org, actor=staff, received_at=MONDAY, requester_email="other@example.org"
+    )
+    assert second.reference == "R-FRSH-REF9" and second.pk != first.pk
+    assert not second._state.adding
+    with tenant_context(org):
+        stored = PrivacyRequest.objects.get(pk=second.pk)
+        assert stored.reference == "R-FRSH-REF9"
+        assert stored.requester_email == "other@example.org"  # sealed, reads back
+        assert stored.requester_email_index == second.requester_email_index
+        assert PrivacyRequest.objects.count() == 2
+    assert audit_actions(second) == ["requests.received"]
+
+
+def test_a_reference_taken_at_every_draw_refuses_and_saves_nothing(
+    org: Organization, staff: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = received_request(org, actor=staff, received_at=MONDAY)
+    monkeypatch.setattr(services, "_new_reference", lambda: first.reference)
+    with pytest.raises(IntegrityError, match="No free request reference in 5 draws"):
+        received_request(org, actor=staff, received_at=MONDAY, requester_email="x@example.org")
+    with tenant_context(org):
+        assert list(PrivacyRequest.objects.values_list("pk", flat=True)) == [first.pk]
+        assert RequestEvent.objects.count() == 1
+
+
+def test_another_organizations_reference_is_no_clash(
+    org: Organization, staff: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = received_request(org, actor=staff, received_at=MONDAY)
+    other = OrganizationFactory(slug="hudson-csd", subdivision="CA")
+    monkeypatch.setattr(services, "_new_reference", lambda: first.reference)
+    copy = received_request(other, received_at=MONDAY)
+    assert copy.reference == first.reference and copy.organization_id == other.pk
 
 
 def test_friday_evening_in_los_angeles_counts_from_friday(org: Organization) -> None:
