@@ -9,12 +9,14 @@ Inputs are validated here (400 naming the field); business rules stay in the ser
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
-from rest_framework import serializers
+from rest_framework import fields as drf_fields
+from rest_framework import relations, serializers
 
 from privacy_requests.forms import STAFF_METHOD_CHOICES, TRANSITION_CHOICES
 from privacy_requests.models import REQUEST_TYPE_CHOICES, PrivacyRequest, RequestMessage
@@ -56,16 +58,147 @@ class ErrorDetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+# --- serializing through fields bound once per process ---------------------------------------
+
+# (name, field, method name): field None for a SerializerMethodField (called on the serializer
+# at hand), else the bound field whose get_attribute / to_representation give the value
+FieldTable = tuple[tuple[str, serializers.Field | None, str], ...]
+
+# Field classes whose get_attribute and to_representation read only the instance, the value,
+# their own construction arguments and process-wide or thread-local settings: never the
+# context, the parent serializer's instance or context, nor the request (checked against DRF
+# 3.18's source). CharField/EmailField: str(value). IntegerField: int(value); BigIntegerField:
+# also api_settings.COERCE_BIGINT_TO_STRING. BooleanField: its class's value sets.
+# DateField: api_settings.DATE_FORMAT. DateTimeField: api_settings.DATETIME_FORMAT and the
+# current time zone (django.utils.timezone, per thread). ChoiceField: the choice map made
+# when it was built. DictField: its child's to_representation (checked below: the unvalidated
+# child returns the value as is). PrimaryKeyRelatedField: the related pk from the instance
+# (PKOnlyObject), no queryset read. Field.get_attribute reads the parent only to name it in
+# an error message, and a default only when there is one (refused below: a default may
+# read the context). Exact types: a subclass may override either method.
+SHARED_FIELD_TYPES: frozenset[type[serializers.Field]] = frozenset(
+    {
+        serializers.CharField,
+        serializers.EmailField,
+        serializers.IntegerField,
+        serializers.BigIntegerField,
+        serializers.BooleanField,
+        serializers.DateField,
+        serializers.DateTimeField,
+        serializers.ChoiceField,
+        serializers.DictField,
+        relations.PrimaryKeyRelatedField,
+    }
+)
+
+_field_tables: dict[type[serializers.Serializer], FieldTable] = {}
+_field_tables_lock = threading.Lock()
+
+
+def field_table(serializer_class: type[serializers.Serializer]) -> FieldTable:
+    """The readable fields of `serializer_class`, bound once per process and shared by every
+    serialization in every thread (gunicorn gthread runs several requests of a worker at
+    once).
+
+    DRF builds a serializer's fields on each instance (`.fields`: ModelSerializer.get_fields
+    introspects the model, declared fields are deep-copied): about a tenth of an API
+    intake's CPU went there for the answer alone. The fields of a class never change, so
+    one throwaway instance builds them and the table keeps them.
+
+    Sharing a bound field between threads is safe only when its get_attribute and
+    to_representation read no per-call state; the table refuses any field class not vetted
+    for that (SHARED_FIELD_TYPES) with a TypeError when it is built, so a field added later
+    (a nested serializer, a HyperlinkedRelatedField reading the request) fails every test
+    instead of mixing two callers' contexts. A SerializerMethodField is never called through
+    the cached field (its to_representation calls a method of the throwaway parent): the
+    table keeps its method name, which `represent` calls on the serializer at hand, with
+    this call's context. The build runs under a lock, so each class's table is built once
+    and a reader sees a table only when it is complete; `serializer.fields` is untouched
+    (drf-spectacular's schema reads it)."""
+    table = _field_tables.get(serializer_class)
+    if table is None:
+        with _field_tables_lock:
+            table = _field_tables.get(serializer_class)
+            if table is None:
+                table = _build_field_table(serializer_class)
+                _field_tables[serializer_class] = table
+    return table
+
+
+def _build_field_table(serializer_class: type[serializers.Serializer]) -> FieldTable:
+    rows: list[tuple[str, serializers.Field | None, str]] = []
+    for name, field in serializer_class().fields.items():
+        if field.write_only:
+            continue
+        if isinstance(field, serializers.SerializerMethodField):
+            rows.append((name, None, field.method_name))
+            continue
+        if type(field) not in SHARED_FIELD_TYPES:
+            raise TypeError(
+                f"{serializer_class.__name__}.{name}: {type(field).__name__} is not vetted for "
+                "sharing between threads (privacy_requests.api.serializers.SHARED_FIELD_TYPES)"
+            )
+        if field.default is not drf_fields.empty:
+            raise TypeError(f"{serializer_class.__name__}.{name}: a default may read the context")
+        if isinstance(field, serializers.DictField) and (
+            type(field.child) is not drf_fields._UnvalidatedField
+        ):
+            raise TypeError(f"{serializer_class.__name__}.{name}: a DictField's child")
+        if isinstance(field, relations.PrimaryKeyRelatedField) and field.pk_field is not None:
+            raise TypeError(f"{serializer_class.__name__}.{name}: a pk_field")
+        rows.append((name, field, ""))
+    return tuple(rows)
+
+
+def represent(
+    serializer_class: type[serializers.Serializer],
+    instance: Any,
+    serializer: serializers.Serializer | None = None,
+) -> dict[str, Any]:
+    """`serializer_class(instance).to_representation(instance)` through the class's shared
+    field table: DRF's Serializer.to_representation step for step (a SkipField leaves the
+    key out; None, or a PKOnlyObject whose pk is None, is None without to_representation).
+    A SerializerMethodField's method is called on `serializer`, the instance serializing
+    now (its context); a class with method fields needs one."""
+    ret: dict[str, Any] = {}
+    for name, field, method_name in field_table(serializer_class):
+        if field is None:
+            if serializer is None:
+                raise TypeError(f"{serializer_class.__name__}.{name} needs the serializer")
+            # DRF: the method field's attribute is the instance itself
+            ret[name] = None if instance is None else getattr(serializer, method_name)(instance)
+            continue
+        try:
+            attribute = field.get_attribute(instance)
+        except drf_fields.SkipField:
+            continue
+        check_for_none = (
+            attribute.pk if isinstance(attribute, relations.PKOnlyObject) else attribute
+        )
+        ret[name] = None if check_for_none is None else field.to_representation(attribute)
+    return ret
+
+
+# Serializes through the class's shared field table (`represent`) instead of the fields DRF
+# builds for each instance; `.fields` (the schema, validation) is unchanged. Said here, not in
+# a docstring: drf-spectacular describes a serializer without its own docstring by the first
+# one of its bases, so a docstring here would land in the OpenAPI schema of PersonSerializer,
+# DeadlineSummarySerializer and RequestMessageSerializer.
+class SharedFieldsMixin:
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return represent(type(self), instance, self)  # type: ignore[arg-type]
+
+
 # --- responses ------------------------------------------------------------------------------
 
 
-class PersonSerializer(serializers.Serializer):
+class PersonSerializer(SharedFieldsMixin, serializers.Serializer):
     id = serializers.IntegerField()
     email = serializers.EmailField()
     full_name = serializers.CharField()
 
 
-class RequestPersonalSerializer(serializers.Serializer):
+class RequestPersonalSerializer(SharedFieldsMixin, serializers.Serializer):
     """The requester's personal data in the queue, for roles that read it; a value the role may
     not read is null (privacy_requests.visibility)."""
 
@@ -88,8 +221,12 @@ class RequestPersonalDetailSerializer(RequestPersonalSerializer):
     closure_reason = serializers.CharField(allow_null=True)
 
 
-class RequestRegisterSerializer(serializers.ModelSerializer):
+class RequestRegisterSerializer(SharedFieldsMixin, serializers.ModelSerializer):
     """A request in the queue: the register's fields (no personal data) and `personal`."""
+
+    # It and its nested serializers serialize through fields bound once per process
+    # (SharedFieldsMixin, `represent`), not per instance: a page's rows, each request
+    # answered. (A comment: this class's docstring is its description in the OpenAPI schema.)
 
     binding_rule = serializers.SerializerMethodField()
     assignee = serializers.SerializerMethodField()
@@ -141,37 +278,14 @@ class RequestRegisterSerializer(serializers.ModelSerializer):
     def get_assignee(self, obj: PrivacyRequest) -> PersonSerializer | None:
         if not obj.assignee:
             return None
-        return _plain(self._nested("_person_fields", PersonSerializer), obj.assignee)  # type: ignore[return-value]
+        return represent(PersonSerializer, obj.assignee)  # type: ignore[return-value]
 
     @extend_schema_field(RequestPersonalSerializer(allow_null=True))
     def get_personal(self, obj: PrivacyRequest) -> RequestPersonalSerializer | None:
         access: RequestAccess | None = self.context.get("access")
         if access is None or not access.personal:
             return None
-        fields = self._nested("_personal_fields", self.personal_serializer)
-        return _plain(fields, visible_request(obj, access))  # type: ignore[return-value]
-
-    def _nested(
-        self, name: str, serializer_class: type[serializers.Serializer]
-    ) -> dict[str, serializers.Field]:
-        """The fields of a nested serializer, bound once per serializer (a page's rows share
-        its one child serializer), instead of a new serializer, with deep-copied fields, for
-        each row: most of a page's serialization time."""
-        fields: dict[str, serializers.Field] | None = getattr(self, name, None)
-        if fields is None:
-            fields = dict(serializer_class().fields)
-            setattr(self, name, fields)
-        return fields
-
-
-def _plain(fields: dict[str, serializers.Field], instance: Any) -> dict[str, Any]:
-    """`Serializer(instance).data` of a serializer whose fields read plain attributes of the
-    same name: each value through its field's `to_representation`, None as None."""
-    data: dict[str, Any] = {}
-    for name, field in fields.items():
-        value = getattr(instance, name)
-        data[name] = None if value is None else field.to_representation(value)
-    return data
+        return represent(self.personal_serializer, visible_request(obj, access))  # type: ignore[return-value]
 
 
 @cache
@@ -189,7 +303,7 @@ def register_columns() -> tuple[str, ...]:
     )
 
 
-class DeadlineSummarySerializer(serializers.Serializer):
+class DeadlineSummarySerializer(SharedFieldsMixin, serializers.Serializer):
     binding_rule = serializers.CharField()
     binding_rule_label = serializers.CharField(
         help_text=_(
@@ -214,7 +328,7 @@ class DeadlineSummarySerializer(serializers.Serializer):
     today = serializers.DateField()
 
 
-class RequestEventSerializer(serializers.Serializer):
+class RequestEventSerializer(SharedFieldsMixin, serializers.Serializer):
     """A timeline entry; its data holds ids, flags and statuses, never personal values."""
 
     id = serializers.IntegerField()
@@ -226,7 +340,7 @@ class RequestEventSerializer(serializers.Serializer):
     data = serializers.DictField()  # type: ignore[assignment]  # a declared field
 
 
-class RequestMessageSerializer(serializers.ModelSerializer):
+class RequestMessageSerializer(SharedFieldsMixin, serializers.ModelSerializer):
     author_id = serializers.IntegerField(allow_null=True, read_only=True)
 
     class Meta:
@@ -262,19 +376,19 @@ class RequestDetailSerializer(RequestRegisterSerializer):
     @extend_schema_field(DeadlineSummarySerializer)
     def get_deadline_summary(self, obj: PrivacyRequest) -> DeadlineSummarySerializer:
         summary = self.context["deadline_summary"]
-        data = DeadlineSummarySerializer(summary).data
+        data = represent(DeadlineSummarySerializer, summary)
         return {**data, "overdue_by": summary.overdue_by}  # type: ignore[return-value]
 
     @extend_schema_field(RequestEventSerializer(many=True))
     def get_timeline(self, obj: PrivacyRequest) -> RequestEventSerializer:
-        return RequestEventSerializer(self.context["timeline"], many=True).data  # type: ignore[return-value]
+        return [represent(RequestEventSerializer, event) for event in self.context["timeline"]]  # type: ignore[return-value]
 
     @extend_schema_field(RequestMessageSerializer(many=True, allow_null=True))
     def get_messages(self, obj: PrivacyRequest) -> RequestMessageSerializer | None:
         access: RequestAccess | None = self.context.get("access")
         if access is None or not access.reads_messages:
             return None
-        return RequestMessageSerializer(self.context["messages"], many=True).data  # type: ignore[return-value]
+        return [represent(RequestMessageSerializer, m) for m in self.context["messages"]]  # type: ignore[return-value]
 
 
 @extend_schema_serializer(many=False)  # the list action answers one page object, not an array
