@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -144,7 +145,7 @@ def test_another_organizations_reference_is_no_clash(
     org: Organization, staff: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = received_request(org, actor=staff, received_at=MONDAY)
-    other = OrganizationFactory(slug="hudson-csd", subdivision="CA")
+    other = cast(Organization, OrganizationFactory(slug="hudson-csd", subdivision="CA"))
     monkeypatch.setattr(services, "_new_reference", lambda: first.reference)
     copy = received_request(other, received_at=MONDAY)
     assert copy.reference == first.reference and copy.organization_id == other.pk
