@@ -53,7 +53,6 @@ from privacy_requests.rules.selectors import (
     organization_contract_rules,
     organization_deadlines,
 )
-from privacy_requests.selectors import request_duplicate_ids
 from privacy_requests.services import (
     RequestActionRefused,
     _event,
@@ -145,10 +144,9 @@ def request_route(
             raise RequestActionRefused(_("A closed request cannot be routed."), code="closed")
         values = {name: getattr(original, name) for name in _COPIED_FIELDS}  # decrypted here
         with tenant_context(to_organization):
-            copy = _receive_copy(
+            copy, duplicate_ids = _receive_copy(
                 original=original, to_organization=to_organization, values=values, now=now
             )
-            duplicate_ids = request_duplicate_ids(organization=to_organization, request=copy)
             data: dict[str, Any] = {
                 "from_organization": source.slug,
                 "from_reference": original.reference,
@@ -212,7 +210,7 @@ def _receive_copy(
     to_organization: Organization,
     values: dict[str, Any],
     now: datetime,
-) -> PrivacyRequest:
+) -> tuple[PrivacyRequest, list[int]]:
     try:
         _result, snapshot = organization_deadlines(
             organization=to_organization,
@@ -237,8 +235,7 @@ def _receive_copy(
         routed_at=now,
     )
     copy.next_due_on = next_due_on(copy)
-    request_insert(copy)
-    return copy
+    return copy, request_insert(copy)
 
 
 def _internal_note(request: PrivacyRequest, actor: User | None, body: str) -> None:

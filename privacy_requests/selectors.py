@@ -23,7 +23,6 @@ from privacy_requests.rules.selectors import (
     deadline_rule_from_rows,
     organization_calendar,
 )
-from privacy_requests.status import OPEN_STATUSES
 
 if TYPE_CHECKING:
     from accounts.models import Membership, Organization
@@ -70,28 +69,6 @@ def request_messages(
         .filter(request=request)
         .select_related("author")
         .order_by("created_at", "pk")
-    )
-
-
-def request_duplicate_ids(*, organization: Organization, request: PrivacyRequest) -> list[int]:
-    """The ids of open requests of the same type, requester email and subject (by blind
-    index), other than `request`, oldest first. Requests without an email address are never
-    matched. Ids only: the callers note them on the timeline, and reading whole rows (every
-    sealed column, converted) made this one query an eighth of an API intake's CPU."""
-    # an empty address is indexed too (the hash of ""): it must never match
-    if not request.requester_email or not request.requester_email_index:
-        return []
-    return list(
-        PrivacyRequest.objects.for_organization(organization)
-        .filter(
-            request_type=request.request_type,
-            requester_email_index=request.requester_email_index,
-            subject_index=request.subject_index,
-            status__in=[s.value for s in OPEN_STATUSES],
-        )
-        .exclude(pk=request.pk)
-        .order_by("received_at", "pk")
-        .values_list("pk", flat=True)
     )
 
 

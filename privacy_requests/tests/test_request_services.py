@@ -208,6 +208,20 @@ def test_a_duplicate_is_flagged_not_closed(org: Organization) -> None:
     assert second.status == Status.RECEIVED
 
 
+def test_duplicates_are_the_open_ones_oldest_first(org: Organization) -> None:
+    older = received_request(org, received_at=MONDAY)
+    closed = received_request(org, received_at=MONDAY + timedelta(hours=1))
+    newer = received_request(org, received_at=MONDAY + timedelta(hours=2))
+    with tenant_context(org):
+        PrivacyRequest.objects.filter(pk=closed.pk).update(
+            status=Status.WITHDRAWN, closed_at=MONDAY + timedelta(hours=1)
+        )
+    latest = received_request(org, received_at=MONDAY + timedelta(hours=3))
+    with tenant_context(org):
+        event = RequestEvent.objects.get(request=latest, kind="received")
+    assert event.data["possible_duplicate_of"] == [older.pk, newer.pk]
+
+
 def test_requests_without_an_email_address_are_never_duplicates(org: Organization) -> None:
     received_request(org, requester_email="")
     second = received_request(org, requester_email="")
