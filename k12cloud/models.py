@@ -22,12 +22,7 @@ class TenantQuerySet(models.QuerySet):
         Selectors call this with the organization they were given, so passing the wrong one
         is caught here rather than silently returning an empty page.
         """
-        state = tenancy.current()
-        if not state.all_tenants and state.organization_id != organization.pk:
-            raise tenancy.TenantMismatch(
-                f"Asked for organization {organization.pk} while acting for "
-                f"{state.organization_id}."
-            )
+        state = tenancy.require_acting_for(organization.pk)
         if state.all_tenants:
             return self.filter(organization_id=organization.pk)
         return self  # already filtered by the manager

@@ -102,6 +102,23 @@ def current_organization_id() -> int:
     return organization_id
 
 
+def require_acting_for(organization_id: int) -> TenantState:
+    """The current context, if it may read `organization_id`'s rows: that organization's
+    tenant context, or an all-tenants one. For queries written in SQL, which skip the tenant
+    manager's checks (layer 4): TenantContextMissing outside any context, TenantMismatch in
+    another organization's. Row-level security still applies to them."""
+    state = _state.get()
+    if state.all_tenants or state.organization_id == organization_id:
+        return state
+    if state.organization_id is None:
+        raise TenantContextMissing(
+            f"Rows of organization {organization_id} were read outside a tenant context."
+        )
+    raise TenantMismatch(
+        f"Asked for organization {organization_id} while acting for {state.organization_id}."
+    )
+
+
 # Set on the connection when a nested context was left and the enclosing context's settings
 # have not been put back yet: the next statement in the transaction restores them first.
 _RESTORE_PENDING = "_k12cloud_tenancy_restore_pending"

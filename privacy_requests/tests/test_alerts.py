@@ -16,15 +16,21 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.api_keys import api_key_create
-from accounts.models import Organization, User
+from accounts.models import Membership, Organization, User
 from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member, sign_in
 from k12cloud.notifications.digest import digest_send
 from k12cloud.notifications.fan_out import deferred_notice_deliver
 from k12cloud.notifications.models import DeferredNotice, Notification, OutboundEmail
 from k12cloud.notifications.services import notification_preference_set
-from k12cloud.tenancy import tenant_context
-from privacy_requests.alerts import alert_request_new, alert_requester_replied
+from k12cloud.tenancy import TenantContextMissing, TenantMismatch, tenant_context
+from privacy_requests.alerts import (
+    PRIVACY_TEAM_ROLES,
+    alert_request_new,
+    alert_requester_replied,
+    privacy_team,
+    privacy_team_ids,
+)
 from privacy_requests.intake.services import WebSubmission, web_request_receive
 from privacy_requests.models import PrivacyRequest, RequestMessage
 from privacy_requests.portal.services import portal_reply_add
@@ -368,3 +374,41 @@ def test_a_new_request_that_rolls_back_leaves_no_deferred_alert(
     with tenant_context(org):
         assert not DeferredNotice.objects.exists()
         assert not Notification.objects.exists()
+
+
+# --- the team, written in SQL for the intake (privacy_team_ids) ------------------------------
+
+
+def test_the_teams_ids_are_the_team_read_through_the_orm(
+    org: Organization, people: dict[str, User]
+) -> None:
+    other = OrganizationFactory(slug="hudson-csd")
+    member(other, Role.PRIVACY_OFFICER, email="otto@hudson.example")
+    gone = member(org, Role.PRIVACY_STAFF, email="gone@lincoln.example")
+    gone.is_active = False
+    gone.save(update_fields=["is_active"])
+    left = member(org, Role.PRIVACY_OFFICER, email="left@lincoln.example")
+    with tenant_context(org):
+        Membership.objects.filter(user=left).update(is_active=False)
+
+        def both() -> tuple[list[int], list[int]]:
+            return privacy_team_ids(organization=org), [
+                u.pk for u in privacy_team(organization=org)
+            ]
+
+        ids, team = both()
+        assert ids == team == sorted([people["officer"].pk, people["staff"].pk])
+        # nobody in the privacy roles: the active admins
+        Membership.objects.filter(role__in=PRIVACY_TEAM_ROLES).update(is_active=False)
+        ids, team = both()
+        assert ids == team == [people["admin"].pk]
+        Membership.objects.all().update(is_active=False)
+        assert both() == ([], [])
+
+
+def test_the_teams_ids_need_the_organizations_context(org: Organization) -> None:
+    with pytest.raises(TenantContextMissing):
+        privacy_team_ids(organization=org)
+    other = OrganizationFactory(slug="hudson-csd")
+    with tenant_context(other), pytest.raises(TenantMismatch):
+        privacy_team_ids(organization=org)
