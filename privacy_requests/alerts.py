@@ -195,14 +195,14 @@ def alert_request_new(*, request: PrivacyRequest, actor: User | None = None) -> 
             "reference": request.reference,
             "type": _type_label(request),
         }
-    notify_after_commit(
-        organization=request.organization,
-        recipient_ids=team,
-        kind="request_new",
-        title=title,
-        dedupe_key=f"request-new:{request.pk}",
-        **_about(request),
-    )
+        notify_after_commit(
+            organization=request.organization,
+            recipient_ids=team,
+            kind="request_new",
+            title=title,
+            dedupe_key=f"request-new:{request.pk}",
+            **_about(request),
+        )
     return len(team)
 
 

@@ -127,8 +127,8 @@ def request_insert(request: PrivacyRequest) -> list[int]:
     timestamps, the sealed values and their blind indexes), and the instance is left as
     `save()` leaves it: its id set, no longer "adding".
     """
-    fields = [f for f in PrivacyRequest._meta.concrete_fields if not f.primary_key]
-    names = [f.name for f in fields]  # the columns of _insert_sql, in its order
+    fields = _insert_fields()
+    names = [f.name for f in fields]
     values = [f.get_db_prep_save(f.pre_save(request, True), connection) for f in fields]
     # the duplicate criteria (with no email address, nothing: the hash of "" is indexed too)
     checked = bool(request.requester_email and request.requester_email_index)
@@ -159,11 +159,17 @@ def request_insert(request: PrivacyRequest) -> list[int]:
 
 
 @cache
+def _insert_fields() -> tuple[Any, ...]:
+    """The columns request_insert writes, in its statement's order: all but the id."""
+    return tuple(f for f in PrivacyRequest._meta.concrete_fields if not f.primary_key)
+
+
+@cache
 def _insert_sql() -> str:
-    """request_insert's statement: the INSERT of every column but the id, then the
-    duplicate check's parameters (whether to check, organization, type, the two indexes,
-    the open statuses)."""
-    fields = [f for f in PrivacyRequest._meta.concrete_fields if not f.primary_key]
+    """request_insert's statement: the INSERT of `_insert_fields()`, then the duplicate
+    check's parameters (whether to check, organization, type, the two indexes, the open
+    statuses)."""
+    fields = _insert_fields()
     quote = connection.ops.quote_name
     table = quote(PrivacyRequest._meta.db_table)
     columns = ", ".join(quote(str(f.column)) for f in fields)
