@@ -43,10 +43,10 @@ from privacy_requests.services import (
     request_extend,
     request_mark_duplicate,
     request_message_add,
-    request_receive,
     request_transition,
     request_verify,
 )
+from privacy_requests.tests.factories import received_request
 from privacy_requests.visibility import (
     request_access,
     visible_messages,
@@ -105,21 +105,18 @@ def pinned_time() -> Iterator[None]:
 
 
 def receive(org: Organization, *, name: str, email: str, days_ago: int = 0) -> PrivacyRequest:
-    with tenant_context(org):
-        return request_receive(
-            organization=org,
-            request_type="access",
-            channel=PrivacyRequest.Channel.WEB,
-            relationship=PrivacyRequest.Relationship.PARENT,
-            requester_name=name,
-            requester_email=email,
-            requester_phone="+1 555 0100",
-            subject_name="Sam Student",
-            subject_school="Lincoln Elementary",
-            subject_birth_date="2014-05-01",
-            details="Please send the records.",
-            received_at=NOW - timedelta(days=days_ago),
-        )
+    """A web request with every personal field filled (each is serialized)."""
+    return received_request(
+        org,
+        received_at=NOW - timedelta(days=days_ago),
+        channel=PrivacyRequest.Channel.WEB,
+        requester_name=name,
+        requester_email=email,
+        requester_phone="+1 555 0100",
+        subject_school="Lincoln Elementary",
+        subject_birth_date="2014-05-01",
+        details="Please send the records.",
+    )
 
 
 def requests_in_every_state(org: Organization, officer: User, staff: User) -> list[int]:
