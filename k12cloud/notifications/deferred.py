@@ -1,18 +1,21 @@
 """`notify_after_commit()`: a `notify()` call made by a worker after the caller's commit.
 
 The caller's transaction writes one `DeferredNotice` row (instead of the notices, the
-preferences read and the emails rendered and encrypted); `transaction.on_commit` enqueues
-`notifications.fan_out_notice`, which makes the call (`fan_out.deferred_notice_deliver`); the
-outbox relay enqueues it for rows whose enqueue was lost. docs/notifications.md, "After commit".
+preferences read and the emails rendered and encrypted); after commit, the organization's
+fan-out is woken (`notifications.fan_out_pending`, at most one waiting per organization), which
+makes the call (`fan_out.deferred_notice_deliver`) for every row still pending; the outbox
+relay enqueues it for rows whose wake-up was lost. docs/notifications.md, "After commit".
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Model
 
@@ -22,6 +25,15 @@ from k12cloud.notifications.models import DeferredNotice
 from k12cloud.tenancy import tenant_context
 
 logger = logging.getLogger(__name__)
+
+# How long a wake-up stays taken if its task never starts (a lost message): commits in that
+# window publish nothing, and the next commit after it (or the relay) wakes the fan-out again.
+WAKE_SECONDS = 10
+
+
+def fan_out_wake_key(organization_id: int) -> str:
+    """The cache key that is set while a fan-out task of the organization waits to start."""
+    return f"notifications:fan-out-wake:{organization_id}"
 
 
 def notify_after_commit(
@@ -73,7 +85,14 @@ def notify_after_commit(
 
 
 def _enqueue_fan_out(organization_id: int, notice_id: int) -> None:
-    """After commit: hand the deferred notice to a worker (or, in tests, fan it out here)."""
+    """After commit: wake the organization's fan-out (or, in tests, fan the notice out here).
+
+    The wake-up is coalesced: a `fan_out_pending` task is published only if none of the
+    organization's is already waiting to start (`cache.add` on `fan_out_wake_key`, a Redis
+    SET NX). A waiting task fans this notice out too: it clears the key before it lists the
+    pending rows, and this row committed before the key was found taken. Publishing costs more
+    than the rest of an intake's alert, and a busy intake commits many notices per task.
+    """
     if settings.NOTIFICATIONS_DELIVERY == "in_process":
         try:
             from k12cloud.notifications.fan_out import deferred_notice_deliver
@@ -87,9 +106,18 @@ def _enqueue_fan_out(organization_id: int, notice_id: int) -> None:
                 type(error).__name__,
             )
         return
-    from k12cloud.notifications.fan_out import fan_out_notice
+    from k12cloud.notifications.fan_out import fan_out_pending
 
+    key = fan_out_wake_key(organization_id)
     try:
-        fan_out_notice.delay(organization_id, notice_id)
+        if not cache.add(key, notice_id, timeout=WAKE_SECONDS):
+            return  # a task that has not started yet will list this row
+    except Exception:  # Redis is unreachable: publish anyway (the broker may answer)
+        logger.warning("deferred notice %s: could not take the fan-out wake-up", notice_id)
+    try:
+        fan_out_pending.delay(organization_id)
     except Exception:  # the broker is down: the relay fans it out later
         logger.warning("deferred notice %s: could not enqueue; the relay will", notice_id)
+        # let the next commit try again rather than wait for the key to expire
+        with contextlib.suppress(Exception):
+            cache.delete(key)

@@ -1,5 +1,7 @@
-"""Fanning out one deferred notice (`deferred.notify_after_commit`): the `notify()` call it
-describes, once (docs/notifications.md, "After commit"), and its Celery task.
+"""Fanning out deferred notices (`deferred.notify_after_commit`): the `notify()` call each
+describes, once (docs/notifications.md, "After commit"), and the Celery tasks: one that fans out
+every pending notice of an organization (woken after commit) and one for a single notice (the
+relay's).
 
 The task is registered through CELERY_IMPORTS rather than `tasks.py`: this module needs
 `services.notify`, and `services` enqueues from `tasks`. The relay enqueues it by name.
@@ -8,16 +10,21 @@ The task is registered through CELERY_IMPORTS rather than `tasks.py`: this modul
 from __future__ import annotations
 
 from celery import shared_task
+from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from k12cloud.notifications.deferred import fan_out_wake_key
 from k12cloud.notifications.models import DeferredNotice
 from k12cloud.notifications.sending import RETRY_BACKOFF_MAX_SECONDS, RETRY_BACKOFF_SECONDS
 from k12cloud.notifications.services import notify
 from k12cloud.tenancy import tenant_context
 
 FAN_OUT_TASK = "notifications.fan_out_notice"
+FAN_OUT_PENDING_TASK = "notifications.fan_out_pending"
+# pending notices listed per read by `deferred_notices_deliver_pending`
+PENDING_BATCH = 200
 
 
 def deferred_notice_deliver(*, notice_id: int) -> int:
@@ -52,6 +59,46 @@ def deferred_notice_deliver(*, notice_id: int) -> int:
         row.delivered_at = timezone.now()
         row.save(update_fields=["delivered_at"])
     return len(created)
+
+
+def deferred_notices_deliver_pending() -> int:
+    """Fan out every pending deferred notice of the current organization, oldest first;
+    returns how many notices were written.
+
+    Call inside the organization's tenant context. Rows are read in batches after the last id
+    seen, so a row another worker holds (skipped) is not read again; rows committed while this
+    runs are read too, if their id comes later.
+    """
+    written, after = 0, 0
+    while True:
+        ids = list(
+            DeferredNotice.objects.filter(delivered_at__isnull=True, pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:PENDING_BATCH]
+        )
+        for notice_id in ids:
+            written += deferred_notice_deliver(notice_id=notice_id)
+        if len(ids) < PENDING_BATCH:
+            return written
+        after = ids[-1]
+
+
+@shared_task(
+    name=FAN_OUT_PENDING_TASK,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=RETRY_BACKOFF_SECONDS,
+    retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
+    retry_jitter=True,
+    max_retries=8,
+    soft_time_limit=240,
+    time_limit=300,
+)
+def fan_out_pending(organization_id: int) -> int:
+    # First: a notice committed from here on finds the wake-up free and publishes another task.
+    # One committed before found it taken and published nothing; the list below includes it.
+    cache.delete(fan_out_wake_key(organization_id))
+    with tenant_context(organization_id):
+        return deferred_notices_deliver_pending()
 
 
 @shared_task(

@@ -2,8 +2,9 @@
 
 - `send_outbound_email(organization_id, email_id)`: send one outbox row (idempotent); retried
   with exponential backoff and jitter when the mail server or the database fails transiently.
-- `notifications.fan_out_notice` (in `fan_out.py`, listed in CELERY_IMPORTS: importing it
-  here would tie this module to `services`, which enqueues from here).
+- `notifications.fan_out_pending` and `notifications.fan_out_notice` (in `fan_out.py`, listed
+  in CELERY_IMPORTS: importing them here would tie this module to `services`, which enqueues
+  from here).
 - `relay_outbox()` (beat, every minute): send rows left pending, and fan out deferred notices
   left pending, e.g. by a process that died between its commit and the enqueue.
 - `prune_task_runs()` (beat, daily): forget old periodic task runs.
