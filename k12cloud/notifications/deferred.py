@@ -26,15 +26,6 @@ from k12cloud.tenancy import tenant_context
 
 logger = logging.getLogger(__name__)
 
-# How long a wake-up stays taken if its task never starts (a lost message): commits in that
-# window publish nothing, and the next commit after it (or the relay) wakes the fan-out again.
-WAKE_SECONDS = 10
-
-
-def fan_out_wake_key(organization_id: int) -> str:
-    """The cache key that is set while a fan-out task of the organization waits to start."""
-    return f"notifications:fan-out-wake:{organization_id}"
-
 
 def notify_after_commit(
     *,
@@ -89,9 +80,10 @@ def _enqueue_fan_out(organization_id: int, notice_id: int) -> None:
 
     The wake-up is coalesced: a `fan_out_pending` task is published only if none of the
     organization's is already waiting to start (`cache.add` on `fan_out_wake_key`, a Redis
-    SET NX). A waiting task fans this notice out too: it clears the key before it lists the
-    pending rows, and this row committed before the key was found taken. Publishing costs more
-    than the rest of an intake's alert, and a busy intake commits many notices per task.
+    SET NX, held at most `WAKE_SECONDS`). A waiting task fans this notice out too: it clears
+    the key before it lists the pending rows, and this row committed before the key was found
+    taken. Publishing costs more than the rest of an intake's alert, and a busy intake commits
+    many notices per task.
     """
     if settings.NOTIFICATIONS_DELIVERY == "in_process":
         try:
@@ -106,7 +98,7 @@ def _enqueue_fan_out(organization_id: int, notice_id: int) -> None:
                 type(error).__name__,
             )
         return
-    from k12cloud.notifications.fan_out import fan_out_pending
+    from k12cloud.notifications.fan_out import WAKE_SECONDS, fan_out_pending, fan_out_wake_key
 
     key = fan_out_wake_key(organization_id)
     try:

@@ -15,7 +15,6 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from k12cloud.notifications.deferred import fan_out_wake_key
 from k12cloud.notifications.models import DeferredNotice
 from k12cloud.notifications.sending import RETRY_BACKOFF_MAX_SECONDS, RETRY_BACKOFF_SECONDS
 from k12cloud.notifications.services import notify
@@ -23,6 +22,16 @@ from k12cloud.tenancy import tenant_context
 
 FAN_OUT_TASK = "notifications.fan_out_notice"
 FAN_OUT_PENDING_TASK = "notifications.fan_out_pending"
+# How long a wake-up stays taken if its task never starts (a lost message): commits in that
+# window publish nothing, and the next commit after it (or the relay) wakes the fan-out again.
+WAKE_SECONDS = 10
+
+
+def fan_out_wake_key(organization_id: int) -> str:
+    """The cache key that is set while a fan-out task of the organization waits to start."""
+    return f"notifications:fan-out-wake:{organization_id}"
+
+
 # pending notices listed per read by `deferred_notices_deliver_pending`
 PENDING_BATCH = 200
 

@@ -19,8 +19,8 @@ from django.test import override_settings
 from accounts.models import Organization, User
 from accounts.permissions import Role
 from accounts.tests.factories import OrganizationFactory, member
-from k12cloud.notifications.deferred import fan_out_wake_key, notify_after_commit
-from k12cloud.notifications.fan_out import fan_out_pending
+from k12cloud.notifications.deferred import notify_after_commit
+from k12cloud.notifications.fan_out import fan_out_pending, fan_out_wake_key
 from k12cloud.notifications.models import DeferredNotice, Notification
 from k12cloud.notifications.tests import processes
 from k12cloud.tenancy import tenant_context
