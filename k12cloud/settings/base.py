@@ -137,7 +137,7 @@ TENANCY_APPLICATION_SCOPING = True
 REDIS_URL = redis_url(default="redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "k12cloud.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "k12cloud",
     }
