@@ -109,7 +109,7 @@ def _new_reference() -> str:
 REFERENCE_ATTEMPTS = 5
 
 
-def request_insert(request: PrivacyRequest) -> list[int]:
+def request_insert(request: PrivacyRequest, event: RequestEvent | None = None) -> list[int]:
     """INSERT a new request under a fresh random reference, and return the ids of its
     possible duplicates (open requests of its organization with the same type, requester email
     and subject, by blind index, oldest first; a request without an email address matches
@@ -123,9 +123,14 @@ def request_insert(request: PrivacyRequest) -> list[int]:
     being inserted, so the new request never matches itself. Together: one round trip where
     `save()` in a savepoint and the check took four.
 
+    `event`, the request's first timeline entry (unsaved, its request left unset), rides in
+    the same statement too: it is inserted for the request's row (none on a clash), and when
+    there are duplicates its data gains "possible_duplicate_of" (their ids), as the caller
+    used to add before saving it; jsonb keeps the keys in its own order (`_jsonb`).
+
     The values are prepared as `save()` prepares them (`pre_save` with add=True: the
-    timestamps, the sealed values and their blind indexes), and the instance is left as
-    `save()` leaves it: its id set, no longer "adding".
+    timestamps, the sealed values and their blind indexes), and the instances are left as
+    `save()` leaves them: their ids set, no longer "adding".
     """
     fields = _insert_fields()
     names = [f.name for f in fields]
@@ -140,22 +145,42 @@ def request_insert(request: PrivacyRequest) -> list[int]:
         values[names.index("subject_index")],
         [status.value for status in OPEN_STATUSES],
     ]
-    sql = _insert_sql()
+    event_values = (
+        []
+        if event is None
+        else [
+            f.get_db_prep_save(f.pre_save(event, True), connection)
+            for f in _event_insert_fields()
+            if f.name != "request"
+        ]
+    )
+    sql = _insert_sql(with_event=event is not None)
     reference_at = names.index("reference")
     for _attempt in range(REFERENCE_ATTEMPTS):
         request.reference = values[reference_at] = _new_reference()
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*values, *criteria])
-            inserted_id, duplicate_ids = cursor.fetchone()
+            cursor.execute(sql, [*values, *criteria, *event_values])
+            inserted_id, duplicate_ids, event_id = cursor.fetchone()
         if inserted_id is not None:
-            request.pk = inserted_id
-            request._state.adding = False
-            request._state.db = connection.alias
-            return list(duplicate_ids)
+            _saved(request, inserted_id)
+            duplicates = list(duplicate_ids)
+            if event is not None:
+                event.request = request
+                _saved(event, event_id)
+                if duplicates:
+                    event.data = _jsonb({**event.data, "possible_duplicate_of": duplicates})
+            return duplicates
     raise IntegrityError(
         f"No free request reference in {REFERENCE_ATTEMPTS} draws "
         f"(organization {request.organization_id})."
     )
+
+
+def _saved(instance: Any, pk: int) -> None:
+    """Leave `instance` as `save()` leaves a new row: its id set, no longer "adding"."""
+    instance.pk = pk
+    instance._state.adding = False
+    instance._state.db = connection.alias
 
 
 @cache
@@ -165,22 +190,50 @@ def _insert_fields() -> tuple[Any, ...]:
 
 
 @cache
-def _insert_sql() -> str:
+def _event_insert_fields() -> tuple[Any, ...]:
+    """The columns of the timeline event request_insert writes, in its statement's order."""
+    return tuple(f for f in RequestEvent._meta.concrete_fields if not f.primary_key)
+
+
+@cache
+def _insert_sql(*, with_event: bool) -> str:
     """request_insert's statement: the INSERT of `_insert_fields()`, then the duplicate
     check's parameters (whether to check, organization, type, the two indexes, the open
-    statuses)."""
+    statuses), then, `with_event`, the event's values (all but its request)."""
     fields = _insert_fields()
     quote = connection.ops.quote_name
     table = quote(PrivacyRequest._meta.db_table)
     columns = ", ".join(quote(str(f.column)) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
-    return (
+    sql = (
         f"WITH inserted AS (INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
-        f"ON CONFLICT ON CONSTRAINT {quote(REFERENCE_CONSTRAINT)} DO NOTHING RETURNING id) "
-        "SELECT (SELECT id FROM inserted), ARRAY("
+        f"ON CONFLICT ON CONSTRAINT {quote(REFERENCE_CONSTRAINT)} DO NOTHING RETURNING id), "
+        "duplicates AS (SELECT ARRAY("
         f"SELECT id FROM {table} WHERE %s AND organization_id = %s AND request_type = %s "
         "AND requester_email_index = %s AND subject_index = %s AND status = ANY(%s) "
-        "ORDER BY received_at, id)"
+        "ORDER BY received_at, id) AS ids)"
+    )
+    if not with_event:
+        return sql + " SELECT (SELECT id FROM inserted), (SELECT ids FROM duplicates), NULL"
+    event_fields = _event_insert_fields()
+    selected = []
+    for f in event_fields:
+        if f.name == "request":
+            selected.append("inserted.id")
+        elif f.name == "data":
+            selected.append(
+                "(%s)::jsonb || CASE WHEN cardinality(duplicates.ids) > 0 THEN "
+                "jsonb_build_object('possible_duplicate_of', to_jsonb(duplicates.ids)) "
+                "ELSE '{}'::jsonb END"
+            )
+        else:
+            selected.append("%s")
+    return sql + (
+        f", event AS (INSERT INTO {quote(RequestEvent._meta.db_table)} "
+        f"({', '.join(quote(str(f.column)) for f in event_fields)}) "
+        f"SELECT {', '.join(selected)} FROM inserted, duplicates RETURNING id) "
+        "SELECT (SELECT id FROM inserted), (SELECT ids FROM duplicates), "
+        "(SELECT id FROM event)"
     )
 
 
@@ -349,15 +402,21 @@ def request_receive(
     # No savepoint of its own inside a caller's transaction (a request's): what can fail was
     # checked above, and anything raised in here propagates, so the caller's transaction rolls
     # back whole. A clashing reference is drawn again without one (request_insert).
+    data: dict[str, Any] = {"channel": channel, "request_type": request_type}
+    if verified:
+        data["verification_method"] = verification_method
+    # keys in the order jsonb keeps them, so the event in hand reads as the stored one
+    event = RequestEvent(
+        organization=organization,
+        kind="received",
+        actor=actor,
+        to_status=request.status,
+        data=_jsonb(data),
+    )
     with transaction.atomic(savepoint=False):
-        duplicate_ids = request_insert(request)
-        data: dict[str, Any] = {"channel": channel, "request_type": request_type}
-        if duplicate_ids:
-            data["possible_duplicate_of"] = duplicate_ids
-        if verified:
-            data["verification_method"] = verification_method
-        # keys in the order jsonb keeps them, so the event in hand reads as the stored one
-        event = _event(request, "received", actor, to_status=request.status, data=_jsonb(data))
+        # the request, its duplicate check and its "received" event (which names the
+        # duplicates, if any) in one statement
+        duplicate_ids = request_insert(request, event)
         if alert:
             alert_request_new(request=request, actor=actor)
         record(

@@ -135,7 +135,7 @@ def test_every_personal_field_is_sealed_under_the_current_key_after_a_rotation(
 # email, and the answer read back the request, its messages and the keys). In a real request
 # BEGIN and COMMIT stand for the user context's savepoint and release, and the last restore
 # is not sent. A nested tenancy context's savepoint carries its settings (one statement,
-# k12cloud.tenancy). Of the 15:
+# k12cloud.tenancy). Of the 14:
 #  3  the user context (savepoint with its settings), and its release and restore at the end
 #  3  the API key by its prefix in an all-tenants context (savepoint with its settings,
 #     select, release)
@@ -143,10 +143,10 @@ def test_every_personal_field_is_sealed_under_the_current_key_after_a_rotation(
 #  1  the current data and index keys, read once for every sealed value (pinned)
 #  1  the deadline rules: digests of the rules table and the organization's contract rules
 #     (the rows themselves from the process cache) and its selection (organization_rules)
-#  1  the INSERT and the duplicate check in one statement (request_insert: a clashing reference
-#     is drawn again through ON CONFLICT, with no savepoint; request_receive takes no
-#     savepoint of its own inside the request's transaction)
-#  1  the "received" timeline event
+#  1  the INSERT, the duplicate check and the "received" timeline event in one statement
+#     (request_insert: a clashing reference is drawn again through ON CONFLICT, with no
+#     savepoint; request_receive takes no savepoint of its own inside the request's
+#     transaction)
 #  1  the audit event, appended unsealed (the sealer chains it after commit: docs/audit.md)
 #  2  the alert: the team to tell, and one deferred notice (notify_after_commit: a worker
 #     writes the notices and emails after commit; before, 8 statements here: their
@@ -155,8 +155,8 @@ def test_every_personal_field_is_sealed_under_the_current_key_after_a_rotation(
 #     the rules read above
 # (29 before the rules were read in one statement, the keys in one, the answer from what is
 # in hand, and the alert deferred: 18; 15 without the reference's savepoint and with the
-# duplicate check in the INSERT's statement)
-INTAKE_QUERIES = 15
+# duplicate check in the INSERT's statement; 14 with the timeline event in it too)
+INTAKE_QUERIES = 14
 
 
 def test_intake_by_api_key_query_count_is_exact(org: Organization) -> None:

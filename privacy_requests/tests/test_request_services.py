@@ -126,7 +126,44 @@ def test_a_taken_reference_is_drawn_again_in_the_same_transaction(
         assert stored.requester_email == "other@example.org"  # sealed, reads back
         assert stored.requester_email_index == second.requester_email_index
         assert PrivacyRequest.objects.count() == 2
+        # one "received" event each, for the row that was inserted (none for the clashes)
+        assert sorted(RequestEvent.objects.values_list("request_id", "kind")) == [
+            (first.pk, "received"),
+            (second.pk, "received"),
+        ]
     assert audit_actions(second) == ["requests.received"]
+
+
+def test_the_received_event_in_hand_is_the_stored_one(org: Organization, staff: User) -> None:
+    # written in the request's statement (request_insert): the duplicates and the
+    # verification method end up in its data, in jsonb's key order, as the stored row reads
+    first = received_request(org, received_at=MONDAY)
+    second = received_request(
+        org,
+        actor=staff,
+        received_at=MONDAY + timedelta(hours=1),
+        channel="in_person",
+        verification_method="in_person_id",
+        verification_evidence="Licence ending 4411",
+    )
+    (in_hand,) = second.received_timeline  # type: ignore[attr-defined]
+    with tenant_context(org):
+        stored = RequestEvent.objects.get(request=second)
+    assert in_hand.pk == stored.pk and not in_hand._state.adding
+    fields = ["organization_id", "request_id", "occurred_at", "kind", "actor_id", "to_status"]
+    assert [getattr(in_hand, f) for f in fields] == [getattr(stored, f) for f in fields]
+    assert (
+        in_hand.data
+        == stored.data
+        == {
+            "channel": "in_person",
+            "request_type": "access",
+            "possible_duplicate_of": [first.pk],
+            "verification_method": "in_person_id",
+        }
+    )
+    assert list(in_hand.data) == list(stored.data)  # the same key order
+    assert (stored.actor_id, stored.to_status) == (staff.pk, "verified")
 
 
 def test_a_reference_taken_at_every_draw_refuses_and_saves_nothing(
