@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django import forms
@@ -11,8 +11,6 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Membership
-from accounts.permissions import Permission, role_allows
 from privacy_requests.models import REQUEST_TYPE_CHOICES
 from privacy_requests.queue.selectors import (
     STATUS_ALL,
@@ -38,15 +36,6 @@ FILTER_FIELDS = (
 )
 MAX_DUE_WITHIN_DAYS = 366
 MAX_SELECTION = 200
-
-
-def worker_choices(memberships: Iterable[Membership]) -> list[tuple[str, str]]:
-    """Active members whose role works requests (REQUESTS_WORK), as (user id, label)."""
-    return [
-        (str(m.user_id), m.user.full_name or m.user.email)
-        for m in memberships
-        if m.is_active and role_allows(m.role, Permission.REQUESTS_WORK)
-    ]
 
 
 def status_choices() -> list[tuple[str, Any]]:

@@ -32,6 +32,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
 
 from accounts.models import Membership, Organization
+from accounts.permissions import Permission, Role, role_allows
 from k12cloud.encryption.envelope import blind_index
 from k12cloud.encryption.keys import data_keys_preloaded
 from k12cloud.tenancy import tenant_context
@@ -113,6 +114,19 @@ class QueueFilter:
             "requester_email": True if self.requester_email else None,
         }
         return {key: value for key, value in values.items() if value not in (None, "")}
+
+
+def request_worker_choices(*, organization: Organization) -> list[tuple[str, str]]:
+    """Active members whose role works requests (REQUESTS_WORK), as (user id, label: the full
+    name, else the email), by email: the three columns, in one query."""
+    roles = [role.value for role in Role if role_allows(role, Permission.REQUESTS_WORK)]
+    rows = (
+        Membership.objects.for_organization(organization)
+        .filter(is_active=True, role__in=roles)
+        .order_by("user__email")
+        .values_list("user_id", "user__full_name", "user__email")
+    )
+    return [(str(user_id), name or email) for user_id, name, email in rows]
 
 
 def organization_today(organization: Organization) -> date:

@@ -24,7 +24,6 @@ from django.views.generic import TemplateView
 
 from accounts.models import User
 from accounts.permissions import Permission
-from accounts.selectors import membership_list
 from audit.actions import Action
 from audit.services import record
 from k12cloud.portal import OrganizationView
@@ -35,7 +34,6 @@ from privacy_requests.queue.forms import (
     BulkAssignForm,
     BulkSelectionForm,
     QueueFilterForm,
-    worker_choices,
 )
 from privacy_requests.queue.rendering import queue_rows_html
 from privacy_requests.queue.selectors import (
@@ -46,8 +44,9 @@ from privacy_requests.queue.selectors import (
     register_csv_body,
     register_includes_personal_data,
     request_queue_page,
+    request_worker_choices,
 )
-from privacy_requests.rules.selectors import organization_contract_rules, organization_rule_ids
+from privacy_requests.rules.selectors import organization_rule_ids, organization_rules
 from privacy_requests.services import request_acknowledge, request_assign
 from privacy_requests.visibility import RequestAccess, request_access
 
@@ -77,21 +76,23 @@ class QueueFormMixin(OrganizationView):
         """Members who may be assigned requests; read once per request (filter and bulk form)."""
         cached: list[tuple[str, str]] | None = getattr(self, "_workers", None)
         if cached is None:
-            cached = self._workers = worker_choices(membership_list(organization=self.organization))
+            cached = self._workers = request_worker_choices(organization=self.organization)
         return cached
 
     def filter_form(self, data: QueryDict | None) -> QueueFilterForm:
-        contracts = organization_contract_rules(organization=self.organization)
+        # the rule filter's choices: the organization's rules as intake reads them (one
+        # statement; the contract rules come from the process cache while unchanged)
+        rules = organization_rules(organization=self.organization)
         rule_ids = [
-            *organization_rule_ids(organization=self.organization),
-            *(c.engine_id for c in contracts),
+            *organization_rule_ids(organization=self.organization, selection=rules.selection),
+            *(c.engine_id for c in rules.contracts),
         ]
         return QueueFilterForm(
             data,
             workers=self.workers(),
             rule_ids=rule_ids,
             email_search=self.access().email_search,
-            rule_names={c.engine_id: c.name for c in contracts},
+            rule_names={c.engine_id: c.name for c in rules.contracts},
         )
 
     def access(self) -> RequestAccess:

@@ -393,11 +393,12 @@ def _count_queries(client: Client, url: str) -> int:
 
 
 # session, user, second factor; savepoint+set_config (user context); the memberships;
-# savepoint+set_config (tenant context); the page's five queries (rule selection and contract
-# rules for the rule filter, members for the assignee choices, one page of requests with their
-# assignees, the organization's data keys for the names); release, twice, and the user
-# context's clearing of the settings in the test's transaction (accounts/tests/test_views.py).
-QUEUE_QUERIES = 14
+# savepoint+set_config (tenant context); the page's four queries (the organization's rules for
+# the rule filter: digests and selection in one statement, the contract rules from the
+# process cache; members for the assignee choices, one page of requests with their assignees,
+# the organization's data keys for the names); release, twice, and the user context's
+# clearing of the settings in the test's transaction (accounts/tests/test_views.py).
+QUEUE_QUERIES = 13
 # once a request that read the keys has committed, the process cache holds them (one fewer)
 QUEUE_QUERIES_KEYS_CACHED = QUEUE_QUERIES - 1
 
