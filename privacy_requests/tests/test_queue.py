@@ -22,13 +22,16 @@ from audit.actions import Action
 from audit.models import AuditEvent
 from k12cloud.encryption import keys
 from k12cloud.tenancy import tenant_context
+from privacy_requests.api.serializers import register_columns
 from privacy_requests.deadlines.calendars import US_FEDERAL
 from privacy_requests.models import PrivacyRequest
 from privacy_requests.queue.selectors import (
+    QUEUE_COLUMNS,
     QueueCursor,
     QueueFilter,
     business_days_between,
     due_badge,
+    request_queue,
     request_queue_page,
 )
 from privacy_requests.services import (
@@ -380,6 +383,52 @@ def test_filter_form_renders_as_djangos_own_widgets(data: str | None, language: 
     if data and "overdue=on" in data:
         assert 'name="overdue" id="id_overdue" checked>' in ours
     assert "Sam &lt;Staff&gt; &amp; Co" in ours and "O&#x27;Hara" in ours
+
+
+# --- the page's rows are the ORM's -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("columns", [QUEUE_COLUMNS, register_columns(), ()])
+def test_page_rows_are_what_the_orm_reads(
+    org: Organization, admin: User, staff: User, columns: tuple[str, ...]
+) -> None:
+    # _first reads the rows by id in SQL of its own: the instances must be the ORM's, field
+    # for field (sealed values, JSON, deferred columns, the assignee or None)
+    made = [receive(org, days_ago=n, email=f"p{n}@example.org", name=f"Pat {n}") for n in range(5)]
+    with tenant_context(org):
+        request_assign(request=made[1], assignee=staff, actor=admin)
+        request_assign(request=made[3], assignee=admin, actor=admin)
+        page = request_queue_page(organization=org, size=4, columns=columns)
+        ours = page.requests
+        theirs = list(
+            request_queue(organization=org).only(*columns)[:4]
+            if columns
+            else (request_queue(organization=org)[:4])
+        )
+        assert [r.pk for r in ours] == [r.pk for r in theirs]
+        assert page.next == QueueCursor.of(theirs[-1])
+        for mine, orm in zip(ours, theirs, strict=True):
+            assert mine.get_deferred_fields() == orm.get_deferred_fields()
+            for field in PrivacyRequest._meta.concrete_fields:
+                if field.attname not in orm.get_deferred_fields():
+                    assert getattr(mine, field.attname) == getattr(orm, field.attname), field
+            assert not mine._state.adding and mine._state.db == orm._state.db
+            if "assignee" in columns or not columns:
+                assignee = PrivacyRequest._meta.get_field("assignee")
+                assert assignee.is_cached(mine)  # no query for it
+                if orm.assignee is None:
+                    assert mine.assignee is None
+                else:
+                    assert mine.assignee is not None
+                    read = ("pk", "email", "full_name")
+                    assert [getattr(mine.assignee, n) for n in read] == [
+                        getattr(orm.assignee, n) for n in read
+                    ]
+                    assert mine.assignee.get_deferred_fields() == (
+                        orm.assignee.get_deferred_fields()
+                    )
+        assert {r.requester_name for r in ours} <= {f"Pat {n}" for n in range(5)}
+        assert all(isinstance(r.deadlines, dict) for r in ours if "deadlines" in columns)
 
 
 # --- query counts ------------------------------------------------------------------------------
