@@ -40,6 +40,7 @@ from accounts.permissions import Role
 from k12cloud.notifications.deferred import notify_after_commit
 from k12cloud.notifications.services import notify
 from k12cloud.tenancy import require_acting_for
+from privacy_requests.labels import request_type_label
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -64,7 +65,9 @@ def _absolute(path: str) -> str:
 
 
 def _type_label(request: PrivacyRequest) -> str:
-    return str(request.get_request_type_display())
+    # the label table itself: get_request_type_display() rebuilds a dict of every choice,
+    # hashing each lazy label (translating it), on every call
+    return request_type_label(request.request_type)
 
 
 def privacy_team(*, organization: Organization) -> list[User]:

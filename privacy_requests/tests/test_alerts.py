@@ -412,3 +412,16 @@ def test_the_teams_ids_need_the_organizations_context(org: Organization) -> None
     other = OrganizationFactory(slug="hudson-csd")
     with tenant_context(other), pytest.raises(TenantMismatch):
         privacy_team_ids(organization=org)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_alert_titles_name_the_type_as_the_model_does(language: str) -> None:
+    # the alerts read the label table (privacy_requests.labels), not get_request_type_display()
+    from django.utils import translation
+
+    from privacy_requests.alerts import _type_label
+
+    with translation.override(language):
+        for value, _label in PrivacyRequest._meta.get_field("request_type").choices:
+            request = PrivacyRequest(request_type=value)
+            assert _type_label(request) == str(request.get_request_type_display())
