@@ -420,8 +420,9 @@ def test_alert_titles_name_the_type_as_the_model_does(language: str) -> None:
     from django.utils import translation
 
     from privacy_requests.alerts import _type_label
+    from privacy_requests.rules.models import REQUEST_TYPE_CHOICES  # the model field's
 
     with translation.override(language):
-        for value, _label in PrivacyRequest._meta.get_field("request_type").choices:
+        for value, _label in REQUEST_TYPE_CHOICES:
             request = PrivacyRequest(request_type=value)
             assert _type_label(request) == str(request.get_request_type_display())
