@@ -8,12 +8,15 @@ from collections.abc import Callable
 import psycopg
 import pytest
 from django.db import DataError, IntegrityError, connection, transaction
+from django.db.models import signals
 from django.db.utils import ProgrammingError
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import Membership
+from accounts.models import Membership, Organization
 from accounts.permissions import Role
 from k12cloud import tenancy
+from k12cloud.models import tenant_row_insert
+from k12cloud.notifications.models import DeferredNotice
 from k12cloud.tenancy import (
     TenantContextMissing,
     tenant_context,
@@ -485,3 +488,75 @@ def test_an_outermost_entry_on_a_dropped_connection_fails_one_request_only(
     close_old_connections()  # what the end of a request does: the broken connection goes
     with tenant_context(tenant_a.organization):
         assert raw_membership_org_ids() == {tenant_a.organization.pk}
+
+
+# --- tenant_row_insert: create() in one statement written once per model (issue #20) -------
+
+
+def _notice(organization: Organization, key: str = "k") -> DeferredNotice:
+    return DeferredNotice(
+        organization=organization,
+        recipient_ids=[7, 3],
+        kind="request_new",
+        title="New privacy request",
+        url="/o/x/requests/1/",
+        email_context={"link": "https://portal.example/o/x/requests/1/"},
+        dedupe_key=key,
+    )
+
+
+def test_the_plain_insert_fails_closed_outside_a_context(tenant_a: Tenant) -> None:
+    with pytest.raises(TenantContextMissing, match="DeferredNotice"):
+        tenant_row_insert(_notice(tenant_a.organization))
+
+
+def test_the_plain_insert_into_another_tenant_is_refused(
+    tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    with pytest.raises(ProgrammingError, match="row-level"), tenant_context(tenant_a.organization):
+        tenant_row_insert(_notice(tenant_b.organization))
+
+
+def test_the_plain_insert_writes_the_row_create_writes(tenant_a: Tenant) -> None:
+    organization = tenant_a.organization
+    with tenant_context(organization):
+        ours = _notice(organization, "ours")
+        with CaptureQueriesContext(connection) as captured:
+            tenant_row_insert(ours)
+        assert len(captured.captured_queries) == 1
+        assert ours.pk is not None and not ours._state.adding and ours._state.db == "default"
+        theirs = DeferredNotice.objects.create(
+            **{
+                f.attname: getattr(_notice(organization, "theirs"), f.attname)
+                for f in DeferredNotice._meta.concrete_fields
+                if not f.primary_key and f.name != "created_at"
+            }
+        )
+        stored = {n.dedupe_key: n for n in DeferredNotice.objects.all()}
+    compared = [
+        f.attname
+        for f in DeferredNotice._meta.concrete_fields
+        if f.name not in {"id", "created_at", "dedupe_key"}
+    ]
+    assert [getattr(stored["ours"], n) for n in compared] == [
+        getattr(stored["theirs"], n) for n in compared
+    ]
+    assert stored["ours"].pk == ours.pk and stored["theirs"].pk == theirs.pk
+    assert stored["ours"].created_at == ours.created_at
+
+
+def test_a_model_observed_on_save_is_saved_by_save(tenant_a: Tenant) -> None:
+    seen: list[object] = []
+
+    def observe(sender: object, instance: object, **kwargs: object) -> None:
+        seen.append(instance)
+
+    signals.pre_save.connect(observe, sender=DeferredNotice, weak=False)
+    try:
+        with tenant_context(tenant_a.organization):
+            notice = _notice(tenant_a.organization)
+            tenant_row_insert(notice)
+            assert DeferredNotice.objects.filter(pk=notice.pk).exists()
+    finally:
+        signals.pre_save.disconnect(observe, sender=DeferredNotice)
+    assert seen == [notice]

@@ -21,6 +21,7 @@ from django.db.models import Model
 
 from accounts.models import Organization
 from audit.services import target_reference
+from k12cloud.models import tenant_row_insert
 from k12cloud.notifications.models import DeferredNotice
 from k12cloud.tenancy import tenant_context
 
@@ -57,7 +58,7 @@ def notify_after_commit(
     if not recipient_ids:
         return None
     target_type, target_id = target_reference(target)
-    notice = DeferredNotice.objects.create(
+    notice = DeferredNotice(
         organization=organization,
         recipient_ids=recipient_ids,
         kind=kind,
@@ -70,6 +71,7 @@ def notify_after_commit(
         dedupe_key=dedupe_key,
         urgent=urgent,
     )
+    tenant_row_insert(notice)  # DeferredNotice.objects.create(), without the ORM's INSERT path
     organization_id, notice_id = organization.pk, notice.pk
     transaction.on_commit(lambda: _enqueue_fan_out(organization_id, notice_id))
     return notice
