@@ -147,16 +147,11 @@ class OrganizationRules:
     selection: tuple[str, ...]
 
 
-# md5 of every column of every row, in primary key order (NULL: no rows), and the selection.
-# Row-level security scopes the organization's tables to the tenant context too.
-_RULES_STATE_SQL = """
-SELECT
-  (SELECT md5(string_agg(r::text, '|' ORDER BY r.id)) FROM privacy_requests_jurisdictionrule r),
-  (SELECT md5(string_agg(c::text, '|' ORDER BY c.id)) FROM privacy_requests_contractrule c
-   WHERE c.organization_id = %(organization)s),
-  ARRAY(SELECT s.rule_id FROM privacy_requests_organizationruleselection s
-        WHERE s.organization_id = %(organization)s ORDER BY s.rule_id)
-"""
+# md5 of every column of every row, in primary key order (NULL: no rows), and the selection,
+# by privacy_rules_state (migration privacy_requests 0011): the query in PL/pgSQL, whose plan
+# PostgreSQL caches per connection. Row-level security scopes the organization's tables to the
+# tenant context too.
+_RULES_STATE_SQL = "SELECT * FROM privacy_rules_state(%(organization)s)"
 # Rows loaded under a digest are the rows that digest was taken of: any edit of any column
 # (a rule's periods, enabled, version; a contract rule's, or its deletion) changes the digest,
 # so the next request loads the rows again. Small: the rule book is tens of rows.

@@ -406,6 +406,32 @@ def test_the_teams_ids_are_the_team_read_through_the_orm(
         assert both() == ([], [])
 
 
+def test_the_team_function_sees_only_the_acting_organizations_members(
+    org: Organization, people: dict[str, User]
+) -> None:
+    # privacy_team_members (SECURITY INVOKER): row-level security applies inside it, so SQL
+    # that skips privacy_team_ids' context check still reads nothing of another organization
+    from django.db import connection
+
+    other = OrganizationFactory(slug="hudson-csd")
+    otto = member(other, Role.PRIVACY_OFFICER, email="otto@hudson.example")
+    roles = [str(role) for role in PRIVACY_TEAM_ROLES]
+
+    def members(of: Organization) -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT member_user_id FROM privacy_team_members(%s, %s)", [of.pk, roles]
+            )
+            return sorted(row[0] for row in cursor.fetchall())
+
+    with tenant_context(org):
+        assert members(other) == []
+        assert members(org) == sorted([people["officer"].pk, people["staff"].pk])
+    with tenant_context(other):
+        assert members(org) == []
+        assert members(other) == [otto.pk]
+
+
 def test_the_teams_ids_need_the_organizations_context(org: Organization) -> None:
     with pytest.raises(TenantContextMissing):
         privacy_team_ids(organization=org)
