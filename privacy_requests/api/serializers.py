@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import fields as drf_fields
 from rest_framework import relations, serializers
+from rest_framework.utils.formatting import lazy_format
+from rest_framework.utils.serializer_helpers import BindingDict
 
 from privacy_requests.forms import STAFF_METHOD_CHOICES, TRANSITION_CHOICES
 from privacy_requests.models import REQUEST_TYPE_CHOICES, PrivacyRequest, RequestMessage
@@ -187,6 +189,104 @@ def represent(
 class SharedFieldsMixin:
     def to_representation(self, instance: Any) -> dict[str, Any]:
         return represent(type(self), instance, self)  # type: ignore[arg-type]
+
+
+# --- validating through fields bound once per process ----------------------------------------
+
+# Field classes whose validation (get_value, run_validation, to_internal_value, validators)
+# reads only the data, its own construction arguments, process-wide settings and the current
+# time zone (django.utils.timezone, per thread): never the context, the parent's instance or
+# the request (checked against DRF 3.18's source). Field.get_value, validate_empty_values and
+# get_default also read `root.partial`: the shared fields' root is the throwaway serializer
+# that built them, never partial, and a partial serializer refuses them (below). Validators
+# that need the field (`requires_context`) and callable defaults are refused when the fields
+# are built. Exact types: a subclass may override any of these.
+SHARED_INPUT_FIELD_TYPES: frozenset[type[serializers.Field]] = frozenset(
+    {
+        serializers.CharField,
+        serializers.EmailField,
+        serializers.RegexField,
+        serializers.ChoiceField,
+        serializers.BooleanField,
+        serializers.IntegerField,
+        serializers.DateField,
+        serializers.DateTimeField,
+    }
+)
+
+_input_fields: dict[type[serializers.Serializer], Any] = {}
+
+
+def input_fields(serializer_class: type[serializers.Serializer]) -> Any:
+    """The fields of an input serializer, built and bound once per process and shared by
+    every validation in every thread, as `field_table` does for answers: DRF deep-copies a
+    serializer's declared fields on every instance (a quarter of an intake's validation).
+    Field classes not vetted for sharing (SHARED_INPUT_FIELD_TYPES) raise TypeError when the
+    fields are built."""
+    fields = _input_fields.get(serializer_class)
+    if fields is None:
+        with _field_tables_lock:
+            fields = _input_fields.get(serializer_class)
+            if fields is None:
+                fields = _input_fields[serializer_class] = _build_input_fields(serializer_class)
+    return fields
+
+
+def _build_input_fields(serializer_class: type[serializers.Serializer]) -> Any:
+    template = serializer_class()
+    fields = BindingDict(template)  # what DRF's Serializer.fields builds
+    for name, field in template.get_fields().items():
+        fields[name] = field
+        if type(field) not in SHARED_INPUT_FIELD_TYPES:
+            raise TypeError(
+                f"{serializer_class.__name__}.{name}: {type(field).__name__} is not vetted for "
+                "sharing between threads (privacy_requests.api.serializers."
+                "SHARED_INPUT_FIELD_TYPES)"
+            )
+        if field.default is not drf_fields.empty and callable(field.default):
+            raise TypeError(f"{serializer_class.__name__}.{name}: a callable default")
+        if any(getattr(v, "requires_context", False) for v in field.validators):
+            raise TypeError(f"{serializer_class.__name__}.{name}: a validator needs the field")
+        for validator in field.validators:
+            # DRF formats a bound's message ("no more than 4000 characters") once and keeps
+            # it: shared, the first caller's language would be every caller's
+            message = getattr(validator, "message", None)
+            if isinstance(message, lazy_format):
+                validator.message = _FormattedPerCall(message)  # type: ignore[union-attr]
+    return fields
+
+
+class _FormattedPerCall:
+    """DRF's `lazy_format` without its cache: formatted again on every use, in the language
+    active then."""
+
+    __slots__ = ("args", "format_string", "kwargs")
+
+    def __init__(self, message: lazy_format) -> None:
+        if message.format_string is None:
+            raise TypeError("the message was formatted already: its language is fixed")
+        self.format_string = message.format_string
+        self.args, self.kwargs = message.args, message.kwargs
+
+    def __str__(self) -> str:
+        return str(self.format_string.format(*self.args, **self.kwargs))
+
+    def __mod__(self, value: Any) -> str:
+        return str(self) % value
+
+
+# Validates through the class's shared fields (`input_fields`) instead of the fields DRF
+# builds for each instance. Said here, not in a docstring: drf-spectacular describes a
+# serializer without its own docstring by the first one of its bases.
+class SharedInputFieldsMixin:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if getattr(self, "partial", False):
+            raise TypeError("shared input fields are read for whole inputs, never partial ones")
+
+    @property
+    def fields(self) -> Any:
+        return input_fields(type(self))  # type: ignore[arg-type]
 
 
 # --- responses ------------------------------------------------------------------------------
@@ -402,7 +502,7 @@ class RequestPageSerializer(serializers.Serializer):
 # --- inputs ---------------------------------------------------------------------------------
 
 
-class RequestListQuerySerializer(serializers.Serializer):
+class RequestListQuerySerializer(SharedInputFieldsMixin, serializers.Serializer):
     """The queue's filters and page, as query parameters."""
 
     status = serializers.ChoiceField(
@@ -427,7 +527,7 @@ class RequestListQuerySerializer(serializers.Serializer):
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
 
 
-class RequestIntakeSerializer(serializers.Serializer):
+class RequestIntakeSerializer(SharedInputFieldsMixin, serializers.Serializer):
     """A request sent by another system (channel "api")."""
 
     request_type = serializers.ChoiceField(choices=REQUEST_TYPE_CHOICES)
