@@ -60,11 +60,8 @@ def tenant_row_insert(instance: TenantOwnedModel) -> None:
     """
     model = type(instance)
     tenancy.tenant_filter_kwargs(model)
-    if (
-        not _plain_insert(model)
-        or signals.pre_save.has_listeners(model)
-        or (signals.post_save.has_listeners(model))
-    ):
+    observed = signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model)
+    if observed or not _plain_insert(model):
         instance.save(force_insert=True)
         return
     instance._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
