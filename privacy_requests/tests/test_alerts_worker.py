@@ -47,15 +47,8 @@ def team(org: Organization) -> dict[str, User]:
 @pytest.fixture
 def queue() -> Iterator[str]:
     """A queue of this test's own, which this process publishes to as well."""
-    from k12cloud.celery import app
-
-    name = processes.new_queue()
-    default = app.conf.task_default_queue
-    app.conf.task_default_queue = name
-    try:
+    with processes.publishing_to_new_queue() as name:
         yield name
-    finally:
-        app.conf.task_default_queue = default
 
 
 def _state(org: Organization) -> tuple[list[tuple[str, str]], list[str], list[bool]]:

@@ -10,7 +10,6 @@ plain `serializers.Serializer`, whose fields DRF builds for each instance."""
 from __future__ import annotations
 
 import copy
-import sys
 import threading
 from typing import Any
 
@@ -20,6 +19,7 @@ from django.utils import translation
 from rest_framework import serializers
 
 from privacy_requests.api import serializers as s
+from tests.threads import run_at_once
 
 INTAKES: list[dict[str, Any]] = [
     {"request_type": "access", "relationship": "parent", "requester_name": "Rosa Parent"},
@@ -151,15 +151,6 @@ def test_threads_validating_at_once_each_get_their_own_result() -> None:
         except BaseException as error:  # reported below, not lost in the thread
             failed.append(error)
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=validate, args=(i,)) for i in range(len(jobs))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-    finally:
-        sys.setswitchinterval(interval)
+    run_at_once(validate, len(jobs))
     assert not failed, failed
     assert not wrong, wrong[:5]

@@ -12,7 +12,6 @@ instance's own `.fields`), nested serializers included."""
 from __future__ import annotations
 
 import json
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -52,6 +51,7 @@ from privacy_requests.visibility import (
     visible_messages,
     visible_timeline,
 )
+from tests.threads import run_at_once
 
 pytestmark = pytest.mark.usefixtures("reference_rules")
 
@@ -342,15 +342,6 @@ def test_threads_serializing_at_once_each_get_their_own_answer() -> None:
         finally:
             connection.close()
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=serialize, args=(i,)) for i in range(len(jobs))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-    finally:
-        sys.setswitchinterval(interval)
+    run_at_once(serialize, len(jobs))
     assert not failed, failed
     assert not wrong, wrong[:1]

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -34,6 +34,21 @@ def database_url() -> str:
 
 def new_queue() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@contextlib.contextmanager
+def publishing_to_new_queue() -> Iterator[str]:
+    """A queue of the test's own, which this process publishes to (the default queue) while
+    the context lasts; its name, for the workers the test starts."""
+    from k12cloud.celery import app
+
+    name = new_queue()
+    default = app.conf.task_default_queue
+    app.conf.task_default_queue = name
+    try:
+        yield name
+    finally:
+        app.conf.task_default_queue = default
 
 
 def environment(queue: str, **extra: str) -> dict[str, str]:

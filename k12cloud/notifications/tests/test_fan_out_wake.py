@@ -40,16 +40,9 @@ def officer(org: Organization) -> User:
 
 @pytest.fixture
 def queue() -> Iterator[str]:
-    """A queue of this test's own, which this process publishes to."""
-    from k12cloud.celery import app
-
-    name = processes.new_queue()
-    default = app.conf.task_default_queue
-    app.conf.task_default_queue = name
-    try:
+    """A queue of this test's own, which this process publishes to as well."""
+    with processes.publishing_to_new_queue() as name:
         yield name
-    finally:
-        app.conf.task_default_queue = default
 
 
 def _waiting(queue: str) -> int:
