@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from django.db import connection, models
@@ -167,21 +166,19 @@ def _append(event: AuditEvent, changes_json: str) -> None:
     and this path needs none of save()'s signals, field preparation or SQL compilation per
     call. `changes_json` is event.changes as JSON text.
     """
-    organization_id = event.organization_id
-    # Row-level security shows an organization's events only in its context, and platform
-    # events only to ops; the INSERT's RETURNING needs the new row to be visible.
-    context: AbstractContextManager[object]
-    if organization_id is None:
-        context = tenancy.unscoped_all_tenants(reason="write a platform audit event")
-    elif tenancy.current().organization_id != organization_id:
-        context = tenancy.tenant_context(organization_id)
-    else:
-        context = nullcontext()
     values = [getattr(event, name) for name in _APPENDED]
     values[_CHANGES] = changes_json
     values[_IP_ADDRESS] = event.ip_address or None  # as the ORM writes it
-    with context, connection.cursor() as cursor:
-        cursor.execute(_APPEND_SQL, values)
-        (event.pk,) = cursor.fetchone()
+    # Row-level security shows an organization's events only in its context, and platform
+    # events only to ops; the INSERT's RETURNING needs the new row to be visible. Outside any
+    # transaction the event is its own transaction: one round trip with the context's settings.
+    row = tenancy.execute_acting_for(
+        event.organization_id,
+        _APPEND_SQL,
+        values,
+        all_tenants_reason="write a platform audit event",
+    )
+    assert row is not None  # the function returns the new event's id
+    (event.pk,) = row
     event._state.adding = False
     event._state.db = connection.alias

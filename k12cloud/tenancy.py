@@ -38,6 +38,10 @@ Entry points:
                                       may read their own memberships and nothing else
     unscoped_all_tenants(reason=...)  the escape hatch for ops tooling and platform sweeps;
                                       grep for it in review
+    execute_acting_for(organization, sql, params)
+                                      one statement that is a whole transaction, acting for
+                                      an organization (or, with a reason, all tenants), in one
+                                      round trip when no transaction is open
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
@@ -368,6 +372,77 @@ def unscoped_all_tenants(*, reason: str) -> Iterator[TenantState]:
     state = replace(_state.get(), organization_id=None, all_tenants_reason=reason)
     with _activate(state) as active:
         yield active
+
+
+def execute_acting_for(
+    organization: Organization | int | None,
+    sql: str,
+    params: Sequence[Any],
+    *,
+    all_tenants_reason: str | None = None,
+) -> tuple[Any, ...] | None:
+    """Run one statement acting for `organization` (None: for all tenants, which needs
+    `all_tenants_reason`, logged as `unscoped_all_tenants` logs it); its first row.
+
+    Outside any transaction the statement is a transaction of its own, and it travels with
+    the context's settings as one simple-protocol query, `SELECT set_config(...), ...;
+    <statement>`: PostgreSQL runs the statements of one such query as one implicit
+    transaction, so the settings are local to it exactly as a context's are, and nothing
+    outlives it. One round trip instead of three (BEGIN with the settings, the statement,
+    COMMIT); row-level security applies as in a context. For a statement that stands alone,
+    such as an audit event recorded outside any transaction (issue #20).
+
+    Inside a transaction it runs in `tenant_context()` or `unscoped_all_tenants()` as usual
+    (a savepoint with the settings), or directly when that organization's context is already
+    the current one.
+    """
+    current_state = _state.get()
+    context: contextlib.AbstractContextManager[object]
+    if organization is None:
+        if not (all_tenants_reason or "").strip():
+            raise ValueError("execute_acting_for() for all tenants needs a reason.")
+        state = replace(current_state, organization_id=None, all_tenants_reason=all_tenants_reason)
+        context = unscoped_all_tenants(reason=all_tenants_reason or "")
+    else:
+        organization_id = _organization_id(organization)
+        state = replace(current_state, organization_id=organization_id, all_tenants_reason=None)
+        if current_state.organization_id == organization_id:
+            context = contextlib.nullcontext()
+        else:
+            context = tenant_context(organization_id)
+    if not connection.in_atomic_block:
+        row = _execute_alone(state, sql, params)
+        if row is not _NOT_ALONE:
+            return row
+    with context, connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() if cursor.description else None
+
+
+_NOT_ALONE: Any = object()
+
+
+def _execute_alone(state: TenantState, sql: str, params: Sequence[Any]) -> Any:
+    """The statement and the settings of `state` as one query, in the implicit transaction
+    PostgreSQL gives it; its first row. `_NOT_ALONE`, having sent nothing, when the connection
+    cannot do that: a transaction open (autocommit off), pipeline mode, a server-side binding
+    cursor (the extended protocol runs one statement per query)."""
+    connection.ensure_connection()
+    raw = connection.connection
+    if not (
+        raw.autocommit
+        and raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        and raw.info.pipeline_status == psycopg.pq.PipelineStatus.OFF
+    ):
+        return _NOT_ALONE
+    with connection.cursor() as cursor:
+        if not isinstance(cursor.cursor, psycopg.ClientCursor):
+            return _NOT_ALONE
+        if state.all_tenants:
+            logger.info("entering an all-tenants context: %s", state.all_tenants_reason)
+        cursor.execute(f"{_SETTINGS_SQL}; {sql}", [*_settings_params(state), *params])
+        cursor.nextset()  # past the settings' row, to the statement's result
+        return cursor.fetchone() if cursor.description else None
 
 
 def tenant_filter_kwargs(model: Any) -> dict[str, int]:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable
-
 import psycopg
 import pytest
 from django.db import DataError, IntegrityError, connection, transaction
@@ -24,6 +21,7 @@ from k12cloud.tenancy import (
     user_context,
 )
 from tests.conftest import Tenant
+from tests.protocol import server_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -337,28 +335,6 @@ def test_a_nested_context_sends_its_savepoint_and_settings_together(tenant_a: Te
     ]
 
 
-def server_queries(block: Callable[[], None]) -> list[str]:
-    """The queries the server receives while `block` runs, from libpq's own trace of the
-    connection's protocol messages: one Query (simple protocol) or Sync (extended) message per
-    round trip."""
-    connection.ensure_connection()
-    pgconn = connection.connection.pgconn
-    with tempfile.TemporaryFile("w+") as trace:
-        pgconn.trace(trace.fileno())
-        pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
-        try:
-            block()
-        finally:
-            pgconn.untrace()
-        trace.seek(0)
-        sent = [line.split("\t") for line in trace.read().splitlines()]
-    return [
-        fields[3].strip() if fields[2] == "Query" else fields[2]
-        for fields in sent
-        if fields[0] == "F" and fields[2] in ("Query", "Sync")
-    ]
-
-
 def test_the_server_receives_one_round_trip_per_nested_entry(
     tenant_a: Tenant, tenant_b: Tenant
 ) -> None:
@@ -560,3 +536,79 @@ def test_a_model_observed_on_save_is_saved_by_save(tenant_a: Tenant) -> None:
     finally:
         signals.pre_save.disconnect(observe, sender=DeferredNotice)
     assert seen == [notice]
+
+
+# --- a statement that is its own transaction: execute_acting_for (issue #20)
+
+_MEMBER_ORGANIZATIONS = (
+    "SELECT array_agg(DISTINCT organization_id ORDER BY organization_id) FROM accounts_membership"
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_alone_travels_with_its_settings_in_one_round_trip(
+    tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    organization_id = tenant_a.organization.pk
+    rows: list[tuple[object, ...] | None] = []
+
+    def alone() -> None:
+        rows.append(tenancy.execute_acting_for(organization_id, _MEMBER_ORGANIZATIONS, []))
+
+    received = server_queries(alone)
+    assert received == [
+        "\"SELECT set_config('k12cloud.organization_id', "
+        f"'{organization_id}', true), set_config('k12cloud.user_id', '', true), "
+        f"set_config('k12cloud.all_tenants', '', true); {_MEMBER_ORGANIZATIONS}\""
+    ]
+    assert rows == [([organization_id],)]  # row-level security applied: B's rows are hidden
+    # the implicit transaction ended with the query and took its settings along
+    assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert current_settings() == ("", "", "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_alone_that_fails_leaves_nothing(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    # a row for another organization, refused by row-level security: an error, nothing
+    # written, no transaction or settings left behind, and the connection goes on
+    insert = (
+        "INSERT INTO accounts_membership (organization_id, user_id, role, is_active, created_at) "
+        "VALUES (%s, %s, 'viewer', true, now()) RETURNING id"
+    )
+    with pytest.raises(ProgrammingError, match="row-level security"):
+        tenancy.execute_acting_for(
+            tenant_a.organization, insert, [tenant_b.organization.pk, tenant_a.viewer.pk]
+        )
+    assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert current_settings() == ("", "", "")
+    with tenant_context(tenant_b.organization):
+        assert not Membership.objects.filter(user=tenant_a.viewer).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_alone_for_all_tenants_needs_a_reason_and_is_logged(
+    tenant_a: Tenant, tenant_b: Tenant, caplog: pytest.LogCaptureFixture
+) -> None:
+    with pytest.raises(ValueError, match="needs a reason"):
+        tenancy.execute_acting_for(None, _MEMBER_ORGANIZATIONS, [], all_tenants_reason=" ")
+    caplog.set_level("INFO", logger="k12cloud.tenancy")
+    row = tenancy.execute_acting_for(
+        None, _MEMBER_ORGANIZATIONS, [], all_tenants_reason="test: every member"
+    )
+    assert row == (sorted([tenant_a.organization.pk, tenant_b.organization.pk]),)
+    assert "entering an all-tenants context: test: every member" in caplog.messages
+    assert current_settings() == ("", "", "")
+
+
+def test_inside_a_transaction_the_statement_runs_in_a_context(
+    tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    a, b = tenant_a.organization.pk, tenant_b.organization.pk
+    with tenant_context(a):
+        # another organization: a nested context for the statement, and A's back after it
+        assert tenancy.execute_acting_for(b, _MEMBER_ORGANIZATIONS, []) == ([b],)
+        assert raw_membership_org_ids() == {a}
+        # the current organization: the statement alone, no savepoint
+        with CaptureQueriesContext(connection) as captured:
+            assert tenancy.execute_acting_for(a, _MEMBER_ORGANIZATIONS, []) == ([a],)
+        assert [q["sql"] for q in captured.captured_queries] == [_MEMBER_ORGANIZATIONS]

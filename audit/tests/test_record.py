@@ -16,6 +16,7 @@ from audit.models import AuditEvent
 from audit.services import record
 from k12cloud.middleware import request_id
 from k12cloud.tenancy import tenant_context, unscoped_all_tenants
+from tests.protocol import server_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -173,3 +174,47 @@ def test_the_append_function_is_bound_by_row_level_security() -> None:
         )
     with tenant_context(org_b):
         assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_recorded_outside_any_transaction_is_one_round_trip() -> None:
+    # no transaction open (a task or command between its transactions): the event is a
+    # transaction of its own, sent with its chain's context settings as one query
+    organization = OrganizationFactory.create()
+    events: list[AuditEvent] = []
+
+    def write() -> None:
+        with acting_as(Actor.system("test")):
+            events.append(
+                record(
+                    Action.MEMBER_ROLE_CHANGED,
+                    organization=organization,
+                    target=("accounts.membership", 42),
+                    changes={"role": ["viewer", "privacy_staff"]},
+                )
+            )
+            events.append(record(Action.DEMO_DATA_SEEDED))  # a platform event
+
+    received = server_queries(write)
+    assert len(received) == 2
+    assert received[0].startswith(
+        "\"SELECT set_config('k12cloud.organization_id', "
+        f"'{organization.pk}', true), set_config('k12cloud.user_id', '', true), "
+        "set_config('k12cloud.all_tenants', '', true); SELECT audit_event_append("
+    )
+    assert received[1].startswith(
+        "\"SELECT set_config('k12cloud.organization_id', '', true), "
+        "set_config('k12cloud.user_id', '', true), "
+        "set_config('k12cloud.all_tenants', 'on', true); SELECT audit_event_append("
+    )
+    assert not connection.in_atomic_block
+    with tenant_context(organization):
+        stored = AuditEvent.objects.get()
+    assert (stored.pk, stored.action, stored.changes, stored.sequence) == (
+        events[0].pk,
+        "members.role_changed",
+        {"role": ["viewer", "privacy_staff"]},
+        None,
+    )
+    with unscoped_all_tenants(reason="test"):
+        assert AuditEvent.objects.get(pk=events[1].pk).organization_id is None
