@@ -151,9 +151,8 @@ def _member_organizations(user_id: int) -> list[int]:
 # connection: sent as a plain INSERT, it was parsed, rewritten with the row-level security
 # policy and planned on every call (about 70 µs of server CPU per event, benchmarks/README.md).
 _APPENDED = chain.HASHED_FIELDS
-_APPEND_SQL = (
-    "SELECT audit_event_append("
-    f"{', '.join('%s::jsonb' if c == 'changes' else '%s' for c in _APPENDED)})"
+_APPEND_CALL = (
+    f"audit_event_append({', '.join('%s::jsonb' if c == 'changes' else '%s' for c in _APPENDED)})"
 )
 _CHANGES = _APPENDED.index("changes")
 _IP_ADDRESS = _APPENDED.index("ip_address")
@@ -171,14 +170,12 @@ def _append(event: AuditEvent, changes_json: str) -> None:
     values[_IP_ADDRESS] = event.ip_address or None  # as the ORM writes it
     # Row-level security shows an organization's events only in its context, and platform
     # events only to ops; the INSERT's RETURNING needs the new row to be visible. Outside any
-    # transaction the event is its own transaction: one round trip with the context's settings.
-    row = tenancy.execute_acting_for(
+    # transaction the event is its own transaction: one round trip that sets the context itself.
+    (event.pk,) = tenancy.select_acting_for(
         event.organization_id,
-        _APPEND_SQL,
+        _APPEND_CALL,
         values,
         all_tenants_reason="write a platform audit event",
     )
-    assert row is not None  # the function returns the new event's id
-    (event.pk,) = row
     event._state.adding = False
     event._state.db = connection.alias

@@ -538,61 +538,66 @@ def test_a_model_observed_on_save_is_saved_by_save(tenant_a: Tenant) -> None:
     assert seen == [notice]
 
 
-# --- a statement that is its own transaction: execute_acting_for (issue #20)
+# --- a SELECT that is its own transaction: select_acting_for (issue #20)
 
 _MEMBER_ORGANIZATIONS = (
-    "SELECT array_agg(DISTINCT organization_id ORDER BY organization_id) FROM accounts_membership"
+    "(SELECT array_agg(DISTINCT organization_id ORDER BY organization_id) FROM accounts_membership)"
 )
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_statement_alone_travels_with_its_settings_in_one_round_trip(
+def test_a_select_alone_sets_its_context_itself_in_one_round_trip(
     tenant_a: Tenant, tenant_b: Tenant
 ) -> None:
     organization_id = tenant_a.organization.pk
-    rows: list[tuple[object, ...] | None] = []
+    # the first call prepares the statement on this connection (a round trip of its own)
+    assert tenancy.select_acting_for(organization_id, _MEMBER_ORGANIZATIONS, []) == (
+        [organization_id],
+    )
+    rows: list[tuple[object, ...]] = []
 
     def alone() -> None:
-        rows.append(tenancy.execute_acting_for(organization_id, _MEMBER_ORGANIZATIONS, []))
+        rows.append(tenancy.select_acting_for(organization_id, _MEMBER_ORGANIZATIONS, []))
 
-    received = server_queries(alone)
-    assert received == [
-        "\"SELECT set_config('k12cloud.organization_id', "
+    with CaptureQueriesContext(connection) as captured:
+        received = server_queries(alone)
+    assert received == ["Sync"]  # one extended-protocol round trip: the prepared statement
+    # the settings were made before the select list ran: row-level security hid B's rows
+    assert rows == [([organization_id],)]
+    assert [q["sql"] for q in captured.captured_queries] == [
+        "WITH acting AS MATERIALIZED (SELECT set_config('k12cloud.organization_id', "
         f"'{organization_id}', true), set_config('k12cloud.user_id', '', true), "
-        f"set_config('k12cloud.all_tenants', '', true); {_MEMBER_ORGANIZATIONS}\""
+        "set_config('k12cloud.all_tenants', '', true)) "
+        f"SELECT {_MEMBER_ORGANIZATIONS} FROM acting"
     ]
-    assert rows == [([organization_id],)]  # row-level security applied: B's rows are hidden
-    # the implicit transaction ended with the query and took its settings along
+    # the implicit transaction ended with the statement and took its settings along
     assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     assert current_settings() == ("", "", "")
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_statement_alone_that_fails_leaves_nothing(tenant_a: Tenant, tenant_b: Tenant) -> None:
-    # a row for another organization, refused by row-level security: an error, nothing
-    # written, no transaction or settings left behind, and the connection goes on
-    insert = (
-        "INSERT INTO accounts_membership (organization_id, user_id, role, is_active, created_at) "
-        "VALUES (%s, %s, 'viewer', true, now()) RETURNING id"
-    )
-    with pytest.raises(ProgrammingError, match="row-level security"):
-        tenancy.execute_acting_for(
-            tenant_a.organization, insert, [tenant_b.organization.pk, tenant_a.viewer.pk]
+def test_a_select_alone_that_fails_raises_djangos_error_and_leaves_nothing(
+    tenant_a: Tenant,
+) -> None:
+    with pytest.raises(DataError, match="division by zero"):
+        tenancy.select_acting_for(
+            tenant_a.organization, "(SELECT count(*) FROM accounts_membership) / 0", []
         )
     assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     assert current_settings() == ("", "", "")
-    with tenant_context(tenant_b.organization):
-        assert not Membership.objects.filter(user=tenant_a.viewer).exists()
+    assert tenancy.select_acting_for(tenant_a.organization, _MEMBER_ORGANIZATIONS, []) == (
+        [tenant_a.organization.pk],
+    )
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_statement_alone_for_all_tenants_needs_a_reason_and_is_logged(
+def test_a_select_alone_for_all_tenants_needs_a_reason_and_is_logged(
     tenant_a: Tenant, tenant_b: Tenant, caplog: pytest.LogCaptureFixture
 ) -> None:
     with pytest.raises(ValueError, match="needs a reason"):
-        tenancy.execute_acting_for(None, _MEMBER_ORGANIZATIONS, [], all_tenants_reason=" ")
+        tenancy.select_acting_for(None, _MEMBER_ORGANIZATIONS, [], all_tenants_reason=" ")
     caplog.set_level("INFO", logger="k12cloud.tenancy")
-    row = tenancy.execute_acting_for(
+    row = tenancy.select_acting_for(
         None, _MEMBER_ORGANIZATIONS, [], all_tenants_reason="test: every member"
     )
     assert row == (sorted([tenant_a.organization.pk, tenant_b.organization.pk]),)
@@ -600,15 +605,15 @@ def test_a_statement_alone_for_all_tenants_needs_a_reason_and_is_logged(
     assert current_settings() == ("", "", "")
 
 
-def test_inside_a_transaction_the_statement_runs_in_a_context(
+def test_inside_a_transaction_the_select_runs_in_a_context(
     tenant_a: Tenant, tenant_b: Tenant
 ) -> None:
     a, b = tenant_a.organization.pk, tenant_b.organization.pk
     with tenant_context(a):
         # another organization: a nested context for the statement, and A's back after it
-        assert tenancy.execute_acting_for(b, _MEMBER_ORGANIZATIONS, []) == ([b],)
+        assert tenancy.select_acting_for(b, _MEMBER_ORGANIZATIONS, []) == ([b],)
         assert raw_membership_org_ids() == {a}
         # the current organization: the statement alone, no savepoint
         with CaptureQueriesContext(connection) as captured:
-            assert tenancy.execute_acting_for(a, _MEMBER_ORGANIZATIONS, []) == ([a],)
-        assert [q["sql"] for q in captured.captured_queries] == [_MEMBER_ORGANIZATIONS]
+            assert tenancy.select_acting_for(a, _MEMBER_ORGANIZATIONS, []) == ([a],)
+        assert [q["sql"] for q in captured.captured_queries] == [f"SELECT {_MEMBER_ORGANIZATIONS}"]
