@@ -184,12 +184,7 @@ def _begin_with_settings(state: TenantState) -> bool:
     Django logs (one entry for one round trip) and through Django's error translation.
     """
     raw = connection.connection
-    if (
-        raw is None
-        or raw.autocommit
-        or raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
-        or raw.info.pipeline_status != psycopg.pq.PipelineStatus.OFF
-    ):
+    if raw is None or raw.autocommit or not _between_transactions(raw):
         return False
     query = f"{_begin_statement(raw)}; {_settings_sql(state, raw)}"
     started = time.monotonic()
@@ -208,8 +203,23 @@ def _begin_with_settings(state: TenantState) -> bool:
         log = connection.queries_log
         if log and log[-1]["sql"] == "BEGIN":
             log.pop()
-        log.append({"sql": query, "time": f"{time.monotonic() - started:.3f}"})
+        _log_sent(connection, query, started)
     return True
+
+
+def _between_transactions(raw: psycopg.Connection[Any]) -> bool:
+    """No transaction open and no pipeline: where a query sent on the raw connection (not
+    through Django's cursor) may open a transaction or be one."""
+    return (
+        raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        and raw.info.pipeline_status == psycopg.pq.PipelineStatus.OFF
+    )
+
+
+def _log_sent(db: BaseDatabaseWrapper, sql: str, started: float) -> None:
+    """A query sent on the raw connection, in `connection.queries` as Django logs its own
+    (call when `db.queries_logged`)."""
+    db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
 
 
 def _settings_sql(state: TenantState, raw: psycopg.Connection[Any]) -> str:
@@ -446,11 +456,7 @@ def _select_alone(
     connection is not idle in autocommit outside pipeline mode."""
     db.ensure_connection()
     raw = db.connection
-    if not (
-        raw.autocommit
-        and raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-        and raw.info.pipeline_status == psycopg.pq.PipelineStatus.OFF
-    ):
+    if not (raw.autocommit and _between_transactions(raw)):
         return _NOT_SENT
     state = TenantState(
         organization_id=organization_id,
@@ -467,8 +473,7 @@ def _select_alone(
         row = cursor.fetchone()
     if db.queries_logged:
         with psycopg.ClientCursor(raw) as quoting:
-            sql = quoting.mogrify(query, values)
-        db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
+            _log_sent(db, quoting.mogrify(query, values), started)
     return row
 
 

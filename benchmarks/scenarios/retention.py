@@ -6,8 +6,9 @@ retention_deidentify_1m   one organization's 1,000,000 privacy requests de-ident
                           under the tenant context and row-level security), and another
                           organization's 1,000,000 through one raw `UPDATE ... WHERE
                           organization_id = %s` of the same columns to the same values, in
-                          the same run, each twice (raw, engine, engine, raw). Reports both
-                          rates (rows/s) and engine/raw; fails below half the raw rate.
+                          the same run, each twice (raw, engine, engine, raw), each step
+                          from a vacuumed table (not timed). Reports both rates (rows/s) and
+                          engine/raw; fails below half the raw rate.
 
 Rows are seeded once per organization by cloning one request made through the ORM (so the
 encrypted columns hold real envelopes) with INSERT ... SELECT generate_series, then reused: a
